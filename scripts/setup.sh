@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs ONNX Workbench and what it needs on a fresh Debian/Ubuntu machine.
+#   scripts/setup.sh lab    system packages, .venv, the package with JupyterLab
+#   scripts/setup.sh test   the same plus torch (CPU) and the test tools
+# Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:-lab}
+
+# System packages: graphviz draws static graph pictures; chromium runs the browser tests;
+# nodejs builds the JupyterLab extension when the machine has none.
+need=()
+command -v dot >/dev/null || need+=(graphviz)
+command -v node >/dev/null || need+=(nodejs npm)
+if [ "$target" = test ]; then
+  command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "Installing system packages: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+if [ "$target" = test ]; then
+  # The CPU build, pinned and installed first: an unpinned torch pulls GBs of CUDA wheels.
+  .venv/bin/python -c "import torch" 2>/dev/null || "${pip[@]}" torch==2.13.0
+  "${pip[@]}" -e ".[test]"
+else
+  "${pip[@]}" -e ".[lab]"
+fi

@@ -1,0 +1,68 @@
+"""workbench.model scopes: hierarchy from metadata, from names, flat; repeats; unscoped nodes."""
+
+from __future__ import annotations
+
+import onnx
+from onnx import helper
+
+import workbench as wb
+
+
+def test_scopes_from_dynamo_metadata_with_classes_and_repeats() -> None:
+    tree = wb.samples.open("tiny_bert").scopes
+    assert tree.source == "metadata"
+    layer = tree.find("encoder/layer.0")
+    assert layer.class_name == "transformers.models.bert.modeling_bert.BertLayer"
+    assert set(layer.children) == {"attention", "intermediate", "output"}
+    assert layer.repeat == "layer × 2" and tree.find("encoder/layer.1").repeat == "layer × 2"
+    assert tree.repeats == [("encoder/layer × 2", 2)]
+    assert tree.root.node_count() == 79
+    frame = tree.to_frame()
+    assert frame.loc["encoder", "total_nodes"] == 68
+
+
+def test_scopes_from_torchscript_style_names() -> None:
+    tree = wb.samples.open("tiny_cnn").scopes
+    assert tree.source == "name"
+    assert tree.find("layer1/0/out/conv").nodes == ["/layer1/0/out/conv/Conv_7"]
+    # layer1's blocks are identical; layer2's first block has a downsample, so no repeat there.
+    assert tree.find("layer1/0").repeat == tree.find("layer1/1").repeat == "0…1 × 2"
+    assert tree.find("layer2/0").repeat == ""
+
+
+def test_a_model_without_scope_information_is_flat() -> None:
+    tree = wb.samples.open("control_flow").scopes
+    assert tree.source == "none" and len(tree) == 1 and tree.root.node_count() == 8
+
+
+def test_unscoped_constants_join_their_consumers_scope() -> None:
+    graph = helper.make_graph(
+        [
+            helper.make_node("Constant", [], ["c"], value=helper.make_tensor("v", onnx.TensorProto.FLOAT, [1], [2.0])),
+            helper.make_node("Mul", ["x", "c"], ["a"], name="/enc/block/Mul"),
+            helper.make_node("Add", ["a", "c"], ["y"], name="/enc/other/Add"),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])],
+    )
+    m = wb.open(helper.make_model(graph))
+    assert m.nodes.loc["Constant_0", "scope"] == "enc"  # the deepest scope both consumers share
+    assert m.scopes.find("enc").nodes == ["Constant_0"]
+
+
+def test_find_names_near_misses() -> None:
+    tree = wb.samples.open("tiny_bert").scopes
+    try:
+        tree.find("encoder/layer.9")
+    except KeyError as exc:
+        assert "encoder/layer.0" in str(exc)
+    else:
+        raise AssertionError("find() of a missing scope must raise")
+
+
+def test_scope_tree_displays_repeats_once() -> None:
+    text = repr(wb.samples.open("tiny_bert").scopes)
+    assert "layer × 2  [34 nodes each]" in text
+    assert "layer.1" not in text
+    assert "layer × 2" in wb.samples.open("tiny_bert").scopes._repr_html_()

@@ -1,0 +1,25 @@
+"""ONNX Workbench: see, step through, compare and profile ONNX models in JupyterLab.
+
+>>> import workbench as wb
+>>> m = wb.open(wb.samples.proto("tiny_cnn"))
+>>> m.nodes.op_type.value_counts()["Conv"]
+13
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import errors, samples
+from .model import Model, Scope, ScopeTree, open
+
+try:
+    __version__ = version("onnx-workbench")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt extension (used by ``jupyter labextension``)."""
+    return [{"src": "labextension", "dest": "onnx-workbench"}]
+
+
+__all__ = ["Model", "Scope", "ScopeTree", "errors", "open", "samples", "__version__"]

@@ -1,0 +1,57 @@
+"""Exceptions and warnings raised by ONNX Workbench.
+
+Every error names the problem and what to do about it. All of them derive from
+:class:`WorkbenchError`, so ``except wb.errors.WorkbenchError`` catches them all,
+and from the matching built-in type (``ValueError``, ``FileNotFoundError``, …) so
+code written against plain Python keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "WorkbenchError",
+    "ModelFileError",
+    "NotOnnxError",
+    "TruncatedModelError",
+    "ModelTooLargeError",
+    "ExternalDataError",
+    "UnsupportedVersionError",
+    "ModelCheckError",
+    "ModelCheckWarning",
+]
+
+
+class WorkbenchError(Exception):
+    """Base class of every error ONNX Workbench raises on purpose."""
+
+
+class ModelFileError(WorkbenchError, FileNotFoundError):
+    """The path does not name a readable model file."""
+
+
+class NotOnnxError(WorkbenchError, ValueError):
+    """The bytes are not an ONNX model (another format, or random data)."""
+
+
+class TruncatedModelError(NotOnnxError):
+    """The bytes start like an ONNX model but end before the model does."""
+
+
+class ModelTooLargeError(WorkbenchError, ValueError):
+    """A single-file model over protobuf's 2 GiB limit: it must use external data."""
+
+
+class ExternalDataError(WorkbenchError, ValueError):
+    """External weights are missing, or point outside the model's folder."""
+
+
+class UnsupportedVersionError(WorkbenchError, ValueError):
+    """The model's IR version or an opset is newer than the installed ``onnx`` knows."""
+
+
+class ModelCheckError(WorkbenchError, ValueError):
+    """``onnx.checker`` rejected the model and ``strict=True`` was asked for."""
+
+
+class ModelCheckWarning(UserWarning):
+    """The model opened for inspection, but ``onnx.checker`` found problems."""

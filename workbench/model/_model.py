@@ -1,0 +1,354 @@
+"""The :class:`Model`: one opened ONNX model and every table derived from it.
+
+Everything is computed on first use and cached: opening a model parses it and checks
+it; shape inference runs when a table first needs shapes; weights are read only for
+``Model.tensors`` (statistics) and ``Model.weight``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import onnx
+import pandas as pd
+
+from .. import errors
+from ._cost import attribute_values, node_cost
+from ._load import Loaded, ModelSource, load
+from ._scopes import ScopeTree, assign_scopes, build_tree
+from ._summary import SUMMARY_MIME_TYPE, card_html, summary_data, summary_text
+from ._tensors import read_tensor, tensor_dtype, tensor_nbytes, tensor_stats
+from ._walk import NodeRecord, iter_graphs, subgraphs, walk_nodes
+
+Shape = tuple  # of int (static), str (symbolic) or None (unknown) per dimension
+
+# Integer initializers this small are shapes, axes or indices, not weights.
+_INDEX_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+_ATTR_SUMMARY_CHARS = 80
+
+
+class Model:
+    """An opened ONNX model. Make one with :func:`workbench.open`.
+
+    Attributes computed on first use: :attr:`nodes`, :attr:`tensors`, :attr:`ops`,
+    :attr:`scopes`, :attr:`problems`. The wrapped ``onnx.ModelProto`` is :attr:`proto`;
+    for models with external data its tensors still point at their files.
+    """
+
+    def __init__(self, loaded: Loaded, problems: list[str], dims: Mapping[str, int] | None = None) -> None:
+        self._loaded = loaded
+        self._dims = dict(dims or {})
+        #: Problems found by ``onnx.checker`` and shape inference (the model still opened).
+        self.problems: list[str] = problems
+
+    # ---- identity and raw access -------------------------------------------------
+    @property
+    def proto(self) -> onnx.ModelProto:
+        """The ``onnx.ModelProto`` as loaded (external weights not read)."""
+        return self._loaded.proto
+
+    @property
+    def path(self) -> Path | None:
+        """The model file, when the model was opened from a path."""
+        return self._loaded.path
+
+    @property
+    def name(self) -> str:
+        """The graph's name, else the file name."""
+        return self.proto.graph.name or (self.path.stem if self.path else "")
+
+    @cached_property
+    def _records(self) -> list[NodeRecord]:
+        return walk_nodes(self.proto.graph)
+
+    @cached_property
+    def _by_id(self) -> dict[str, NodeRecord]:
+        return {r.id: r for r in self._records}
+
+    def node(self, node_id: str) -> onnx.NodeProto:
+        """The ``onnx.NodeProto`` with this id (see ``nodes.index``)."""
+        try:
+            return self._by_id[node_id].node
+        except KeyError:
+            raise KeyError(f"No node with id {node_id!r}; ids are the index of Model.nodes.") from None
+
+    @cached_property
+    def _initializers(self) -> dict[str, onnx.TensorProto]:
+        return {t.name: t for g in iter_graphs(self.proto.graph) for t in g.initializer}
+
+    def weight(self, name: str) -> np.ndarray:
+        """An initializer as a numpy array; external weights are memory-mapped, not read."""
+        try:
+            tensor = self._initializers[name]
+        except KeyError:
+            raise KeyError(f"No initializer named {name!r}; see Model.tensors for the names.") from None
+        return read_tensor(tensor, self.path.parent if self.path else None)
+
+    # ---- shapes ------------------------------------------------------------------
+    @cached_property
+    def _value_types(self) -> dict[str, tuple[str, Shape | None]]:
+        """dtype and shape of every named value, from shape inference."""
+        try:
+            inferred = onnx.shape_inference.infer_shapes(self._with_dims(), strict_mode=False, data_prop=True)
+        except Exception as exc:  # inference is best effort: report, keep going
+            self.problems.append(f"shape inference failed: {exc}")
+            inferred = self.proto
+        types: dict[str, tuple[str, Shape | None]] = {}
+        for graph in iter_graphs(inferred.graph):
+            for tensor in graph.initializer:
+                types[tensor.name] = (tensor_dtype(tensor.data_type), tuple(tensor.dims))
+            for info in (*graph.input, *graph.output, *graph.value_info):
+                if info.type.HasField("tensor_type"):
+                    types[info.name] = _tensor_type(info.type.tensor_type)
+        return types
+
+    def _with_dims(self) -> onnx.ModelProto:
+        """The proto with the symbolic input dims given to ``open(dims=...)`` made concrete."""
+        if not self._dims:
+            return self.proto
+        fixed = onnx.ModelProto()
+        fixed.CopyFrom(self.proto)
+        for info in fixed.graph.input:
+            for dim in info.type.tensor_type.shape.dim:
+                if dim.HasField("dim_param") and dim.dim_param in self._dims:
+                    dim.dim_value = int(self._dims[dim.dim_param])
+        return fixed
+
+    def _shape(self, name: str) -> Shape | None:
+        return self._value_types.get(name, ("", None))[1]
+
+    # ---- tables --------------------------------------------------------------------
+    @cached_property
+    def _scopes(self) -> dict:
+        return assign_scopes(self._records)
+
+    @cached_property
+    def scopes(self) -> ScopeTree:
+        """The module/scope hierarchy, with repeated blocks marked (see :class:`ScopeTree`)."""
+        return build_tree(self._records, self._scopes)
+
+    @cached_property
+    def nodes(self) -> pd.DataFrame:
+        """One row per node (subgraph nodes included), indexed by the stable node id."""
+        rows = []
+        for r in self._records:
+            node = r.node
+            ins = [self._shape(n) if n else None for n in node.input]
+            outs = [self._shape(n) for n in node.output]
+            flops, macs = node_cost(node, ins, outs)
+            scope = self._scopes[r.id]
+            rows.append({
+                "id": r.id,
+                "name": node.name,
+                "op_type": node.op_type,
+                "domain": node.domain or "ai.onnx",
+                "inputs": list(node.input),
+                "outputs": list(node.output),
+                "scope": "/".join(scope.path or ()),
+                "output_dtypes": [self._value_types.get(n, ("", None))[0] for n in node.output],
+                "output_shapes": outs,
+                "attributes": _attribute_summary(node),
+                "params": self._param_count(node.input),
+                "flops": flops,
+                "macs": macs,
+                "parent": r.parent,
+                "graph": r.graph,
+            })
+        columns = ["id", "name", "op_type", "domain", "inputs", "outputs", "scope", "output_dtypes",
+                   "output_shapes", "attributes", "params", "flops", "macs", "parent", "graph"]
+        return pd.DataFrame(rows, columns=columns).set_index("id")
+
+    def _param_count(self, names: Any) -> int:
+        total = 0
+        for name in names:
+            tensor = self._initializers.get(name)
+            if tensor is not None and _is_parameter(tensor):
+                total += math.prod(tensor.dims)
+        return total
+
+    @cached_property
+    def _consumers(self) -> dict[str, list[str]]:
+        consumers: dict[str, list[str]] = {}
+        for r in self._records:
+            for name in r.node.input:
+                if name:
+                    consumers.setdefault(name, []).append(r.id)
+        return consumers
+
+    @cached_property
+    def tensors(self) -> pd.DataFrame:
+        """One row per initializer: dtype, shape, size, storage, consumers and value statistics.
+
+        Statistics read the weights (external ones memory-mapped, in chunks); the table
+        is cached, so that happens once.
+        """
+        from tqdm.auto import tqdm
+
+        base = self.path.parent if self.path else None
+        items = list(self._initializers.values())
+        total = sum(tensor_nbytes(t) for t in items)
+        rows = []
+        for tensor in tqdm(items, desc="weight statistics", unit="tensor", disable=total < 64 << 20):
+            external = tensor.data_location == onnx.TensorProto.EXTERNAL
+            info = {e.key: e.value for e in tensor.external_data}
+            rows.append({
+                "name": tensor.name,
+                "dtype": tensor_dtype(tensor.data_type),
+                "shape": tuple(tensor.dims),
+                "elements": math.prod(tensor.dims),
+                "bytes": tensor_nbytes(tensor),
+                "parameter": _is_parameter(tensor),
+                "storage": f"external:{info.get('location', '')}" if external else "inline",
+                "consumers": self._consumers.get(tensor.name, []),
+                **tensor_stats(read_tensor(tensor, base)),
+            })
+        columns = ["name", "dtype", "shape", "elements", "bytes", "parameter", "storage", "consumers",
+                   "min", "max", "mean", "std", "zeros", "nonfinite"]
+        return pd.DataFrame(rows, columns=columns).set_index("name")
+
+    @cached_property
+    def ops(self) -> pd.DataFrame:
+        """Op-type histogram: count, share of nodes, parameters and FLOPs per op type."""
+        nodes = self.nodes
+        table = nodes.groupby(["domain", "op_type"]).agg(
+            count=("op_type", "size"), params=("params", "sum"), flops=("flops", lambda s: s.sum(min_count=1))
+        )
+        table["share"] = table["count"] / max(len(nodes), 1)
+        table = table.reset_index().sort_values(["count", "op_type"], ascending=[False, True])
+        return table[["op_type", "domain", "count", "share", "params", "flops"]].reset_index(drop=True)
+
+    # ---- summary -------------------------------------------------------------------
+    @cached_property
+    def parameter_count(self) -> int:
+        """Elements in all parameter initializers (shape/index tensors excluded)."""
+        return sum(math.prod(t.dims) for t in self._initializers.values() if _is_parameter(t))
+
+    @cached_property
+    def parameter_bytes(self) -> int:
+        """Bytes of all parameter initializers."""
+        return sum(tensor_nbytes(t) for t in self._initializers.values() if _is_parameter(t))
+
+    @property
+    def model_bytes(self) -> int | None:
+        """Serialized size: the .onnx file plus its external data (None if unknown)."""
+        if self._loaded.file_bytes is None:
+            return self.proto.ByteSize() if self.proto.ByteSize() < 2**31 else None
+        return self._loaded.file_bytes + self._loaded.external_bytes
+
+    def subgraph_list(self) -> list[str]:
+        """Labels of If/Loop/Scan bodies, e.g. ``"loop_1/body (Loop, 12 nodes)"``."""
+        found = []
+        for r in self._records:
+            for label, graph in subgraphs(r.node):
+                found.append(f"{r.id}/{label} ({r.node.op_type}, {len(graph.node)} nodes)")
+        return found
+
+    def value_info(self, name: str) -> tuple[str, Shape | None]:
+        """``(dtype, shape)`` of a named value from shape inference; shape None if unknown."""
+        return self._value_types.get(name, ("", None))
+
+    def _summary(self) -> dict:
+        return summary_data(self)
+
+    def __repr__(self) -> str:
+        return summary_text(self._summary())
+
+    def _repr_html_(self) -> str:
+        return card_html(self._summary())
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        data = self._summary()
+        return {
+            "text/plain": summary_text(data),
+            "text/html": card_html(data),
+            SUMMARY_MIME_TYPE: data,
+        }
+
+
+def _tensor_type(tensor_type: onnx.TypeProto.Tensor) -> tuple[str, Shape | None]:
+    dtype = tensor_dtype(tensor_type.elem_type)
+    if not tensor_type.HasField("shape"):
+        return dtype, None
+    dims: list[Any] = []
+    for dim in tensor_type.shape.dim:
+        if dim.HasField("dim_value"):
+            dims.append(int(dim.dim_value))
+        elif dim.HasField("dim_param"):
+            dims.append(dim.dim_param)
+        else:
+            dims.append(None)
+    return dtype, tuple(dims)
+
+
+def _is_parameter(tensor: onnx.TensorProto) -> bool:
+    return not (tensor.data_type in _INDEX_TYPES and len(tensor.dims) <= 1)
+
+
+def _attribute_summary(node: onnx.NodeProto) -> str:
+    parts = []
+    for attr in node.attribute:
+        if attr.type == onnx.AttributeProto.GRAPH:
+            value = f"<graph {len(attr.g.node)} nodes>"
+        elif attr.type == onnx.AttributeProto.GRAPHS:
+            value = f"<{len(attr.graphs)} graphs>"
+        elif attr.type == onnx.AttributeProto.TENSOR:
+            value = f"<tensor {tensor_dtype(attr.t.data_type)} {list(attr.t.dims)}>"
+        else:
+            value = attribute_values(node).get(attr.name, f"<{onnx.AttributeProto.AttributeType.Name(attr.type).lower()}>")
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "replace")
+            if isinstance(value, float):
+                value = f"{value:g}"
+        parts.append(f"{attr.name}={value}")
+    text = ", ".join(parts)
+    return text if len(text) <= _ATTR_SUMMARY_CHARS else text[: _ATTR_SUMMARY_CHARS - 1] + "…"
+
+
+def open(source: ModelSource, *, strict: bool = False, dims: Mapping[str, int] | None = None) -> Model:  # noqa: A001
+    """Opens an ONNX model for inspection.
+
+    Args:
+        source: a path to an ``.onnx`` file (external data next to it is found, not read),
+            the model's bytes, an ``onnx.ModelProto``, or a ``torch.onnx.ONNXProgram``.
+        strict: raise :class:`~workbench.errors.ModelCheckError` when ``onnx.checker``
+            rejects the model. By default the model still opens, the problems are listed
+            in ``Model.problems`` and on the summary card, and a ``ModelCheckWarning`` is issued.
+        dims: sizes for symbolic input dimensions, e.g. ``{"batch": 1, "sequence": 128}``,
+            so shapes and FLOPs come out concrete. The model itself is not changed.
+
+    Raises:
+        workbench.errors.WorkbenchError: a subclass naming what is wrong and how to fix it.
+    """
+    loaded = load(source)
+    problems = _check(loaded)
+    if problems:
+        if strict:
+            raise errors.ModelCheckError(
+                "onnx.checker rejected the model: " + "; ".join(problems)
+                + ". Open it with strict=False to inspect it anyway."
+            )
+        warnings.warn(
+            "The model has problems (see Model.problems): " + "; ".join(problems),
+            errors.ModelCheckWarning,
+            stacklevel=2,
+        )
+    return Model(loaded, problems, dims)
+
+
+def _check(loaded: Loaded) -> list[str]:
+    """Runs onnx.checker; returns its complaints (with the node it names) instead of raising."""
+    try:
+        if loaded.path is not None:
+            # By path, so external data is checked where it lies, and without reading it.
+            onnx.checker.check_model(str(loaded.path))
+        else:
+            onnx.checker.check_model(loaded.proto)
+    except onnx.checker.ValidationError as exc:
+        return [str(exc).strip().replace("\n\n", "\n")]
+    return []

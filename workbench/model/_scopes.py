@@ -1,0 +1,261 @@
+"""The module/scope hierarchy of a model, built once and shared by every view.
+
+Where a node's scope comes from, in order of preference:
+
+1. torch dynamo metadata: ``pkg.torch.onnx.name_scopes`` (module paths, the last item
+   the FX node name) with ``pkg.torch.onnx.class_hierarchy`` for the module classes;
+2. TorchScript-style names: ``/encoder/layer.0/attention/MatMul`` → ``encoder/layer.0/attention``;
+3. nothing: the model is flat.
+
+Nodes with no scope of their own in a scoped model (mostly Constants) are attached to
+the deepest scope shared by their consumers, so they sit next to what uses them.
+Sibling scopes with the same structure and names that differ only by an index
+(``layer.0``, ``layer.1``, …) are recognised as repeats of one block.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import onnx
+import pandas as pd
+
+from ._walk import NodeRecord
+
+NAME_SCOPES_KEY = "pkg.torch.onnx.name_scopes"
+CLASS_HIERARCHY_KEY = "pkg.torch.onnx.class_hierarchy"
+
+ScopePath = tuple[str, ...]
+_INDEXED = re.compile(r"^(.*?)[._]?(\d+)$")
+
+
+@dataclass
+class NodeScope:
+    """Where one node sits: its scope path, where that came from, and module classes."""
+
+    path: ScopePath | None  # None: the node carries no scope information
+    source: str  # "metadata", "name", "consumers" or "none"
+    classes: tuple[str, ...] = ()  # module class per path segment (metadata only)
+
+
+def _literal_list(text: str) -> list[str] | None:
+    try:
+        value = ast.literal_eval(text)  # literal_eval evaluates literals only: safe on model strings
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else None
+
+
+def scope_of(node: onnx.NodeProto) -> NodeScope:
+    """The scope a node declares itself, from metadata or from its name."""
+    meta = {p.key: p.value for p in node.metadata_props}
+    if NAME_SCOPES_KEY in meta:
+        items = _literal_list(meta[NAME_SCOPES_KEY])
+        if items is not None:
+            modules = [m for m in items[:-1] if m]  # drop the root '' and the FX node name
+            segments: list[str] = []
+            previous = ""
+            for module in modules:
+                segments.append(module[len(previous) + 1:] if previous and module.startswith(previous + ".") else module)
+                previous = module
+            classes = _literal_list(meta.get(CLASS_HIERARCHY_KEY, "[]")) or []
+            return NodeScope(tuple(segments), "metadata", tuple(classes[1:1 + len(segments)]))
+    if node.name.startswith("/") and node.name.count("/") >= 2:
+        return NodeScope(tuple(s for s in node.name.split("/")[1:-1] if s), "name")
+    return NodeScope(None, "none")
+
+
+def assign_scopes(records: Sequence[NodeRecord]) -> dict[str, NodeScope]:
+    """Scopes for every node id, with unscoped nodes attached to their consumers' scope."""
+    scopes = {r.id: scope_of(r.node) for r in records}
+    if not any(s.path is not None for s in scopes.values()):
+        return {node_id: NodeScope((), "none") for node_id in scopes}
+    consumers: dict[str, list[str]] = {}
+    for r in records:
+        for name in r.node.input:
+            if name:
+                consumers.setdefault(name, []).append(r.id)
+    # Reverse order: a Constant feeding a Constant-fed node resolves after its consumer.
+    for r in reversed(records):
+        scope = scopes[r.id]
+        if scope.path is not None:
+            continue
+        paths = [scopes[c].path for out in r.node.output for c in consumers.get(out, [])]
+        paths = [p for p in paths if p is not None]
+        scopes[r.id] = NodeScope(_common_prefix(paths) if paths else (), "consumers")
+    return scopes
+
+
+def _common_prefix(paths: list[ScopePath]) -> ScopePath:
+    prefix = paths[0]
+    for path in paths[1:]:
+        n = 0
+        while n < min(len(prefix), len(path)) and prefix[n] == path[n]:
+            n += 1
+        prefix = prefix[:n]
+    return prefix
+
+
+@dataclass
+class Scope:
+    """One module or name scope, with the nodes directly in it and its child scopes."""
+
+    name: str
+    path: ScopePath
+    class_name: str = ""
+    nodes: list[str] = field(default_factory=list)  # ids of the nodes directly in this scope
+    children: dict[str, "Scope"] = field(default_factory=dict)
+    signature: int = 0  # equal for scopes of identical structure
+    repeat: str = ""  # e.g. "layer × 12" for each member of a repeated block
+
+    @property
+    def key(self) -> str:
+        """The path as one string, e.g. ``encoder/layer.0``; ``""`` for the root."""
+        return "/".join(self.path)
+
+    def walk(self) -> Iterator["Scope"]:
+        """This scope and every scope under it, depth first."""
+        yield self
+        for child in self.children.values():
+            yield from child.walk()
+
+    def node_count(self) -> int:
+        """Nodes in this scope and all scopes under it."""
+        return sum(len(s.nodes) for s in self.walk())
+
+
+class ScopeTree:
+    """The scope hierarchy of a model; ``Model.scopes`` builds it once.
+
+    ``tree.root`` is the top scope; ``tree.find("encoder/layer.0")`` looks one up;
+    ``tree.repeats`` lists repeated blocks; ``tree.to_frame()`` is one row per scope.
+    """
+
+    def __init__(self, scopes: dict[str, NodeScope], source: str) -> None:
+        #: Where the scopes came from: "metadata", "name" or "none" (a flat model).
+        self.source = source
+        self.root = Scope("", ())
+        for node_id, node_scope in scopes.items():
+            scope = self.root
+            for depth, segment in enumerate(node_scope.path or ()):
+                child = scope.children.get(segment)
+                if child is None:
+                    class_name = node_scope.classes[depth] if depth < len(node_scope.classes) else ""
+                    child = scope.children[segment] = Scope(segment, scope.path + (segment,), class_name)
+                scope = child
+            scope.nodes.append(node_id)
+        self._by_key = {s.key: s for s in self.root.walk()}
+
+    def find(self, key: str) -> Scope:
+        """The scope at ``key`` (segments joined by ``/``); raises ``KeyError`` naming near misses."""
+        try:
+            return self._by_key[key]
+        except KeyError:
+            close = difflib.get_close_matches(key, list(self._by_key), n=5)
+            raise KeyError(f"No scope {key!r}." + (f" Did you mean one of {close}?" if close else "")) from None
+
+    def __iter__(self) -> Iterator[Scope]:
+        return self.root.walk()
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    @property
+    def repeats(self) -> list[tuple[str, int]]:
+        """``(label, count)`` for each repeated block, e.g. ``("encoder/layer × 12", 12)``."""
+        seen: dict[str, int] = {}
+        for scope in self:
+            if scope.repeat:
+                label = "/".join(scope.path[:-1] + (scope.repeat,))
+                seen[label] = seen.get(label, 0) + 1
+        return list(seen.items())
+
+    def to_frame(self, stats: pd.DataFrame | None = None) -> pd.DataFrame:
+        """One row per scope: path, depth, class, direct and total node counts, repeat label."""
+        rows = [
+            {
+                "scope": s.key,
+                "depth": len(s.path),
+                "name": s.name,
+                "class": s.class_name,
+                "nodes": len(s.nodes),
+                "total_nodes": s.node_count(),
+                "children": len(s.children),
+                "repeat": s.repeat,
+            }
+            for s in self
+        ]
+        return pd.DataFrame(rows).set_index("scope")
+
+    def _lines(self, max_lines: int = 60) -> list[tuple[int, str]]:
+        lines: list[tuple[int, str]] = []
+
+        def visit(scope: Scope, depth: int) -> None:
+            shown_repeats: set[str] = set()
+            for child in scope.children.values():
+                if len(lines) >= max_lines:
+                    return
+                if child.repeat:
+                    if child.repeat in shown_repeats:
+                        continue
+                    shown_repeats.add(child.repeat)
+                    lines.append((depth, f"{child.repeat}  [{child.node_count()} nodes each] {child.class_name}".rstrip()))
+                    visit(child, depth + 1)
+                else:
+                    lines.append((depth, f"{child.name}  [{child.node_count()} nodes] {child.class_name}".rstrip()))
+                    visit(child, depth + 1)
+
+        visit(self.root, 0)
+        return lines
+
+    def __repr__(self) -> str:
+        head = f"ScopeTree({len(self) - 1} scopes from {self.source}, {self.root.node_count()} nodes)"
+        return "\n".join([head] + ["  " * (d + 1) + text for d, text in self._lines()])
+
+    def _repr_html_(self) -> str:
+        head = html.escape(f"{len(self) - 1} scopes (from {self.source}), {self.root.node_count()} nodes")
+        body = "".join(
+            f'<div style="padding-left:{1.2 * d:.1f}em;font-family:monospace">{html.escape(t)}</div>'
+            for d, t in self._lines()
+        )
+        return f"<div><b>{head}</b>{body}</div>"
+
+
+def _sign(scope: Scope, op_types: dict[str, str]) -> int:
+    for child in scope.children.values():
+        _sign(child, op_types)
+    structure = (
+        tuple(op_types[n] for n in scope.nodes),
+        tuple((_INDEXED.sub(r"\1#", c.name), c.signature) for c in scope.children.values()),
+    )
+    scope.signature = hash(structure)
+    return scope.signature
+
+
+def _mark_repeats(scope: Scope) -> None:
+    groups: dict[tuple[str, int], list[Scope]] = {}
+    for child in scope.children.values():
+        match = _INDEXED.match(child.name)
+        if match and child.node_count() > 0:
+            groups.setdefault((match.group(1), child.signature), []).append(child)
+        _mark_repeats(child)
+    for (stem, _), members in groups.items():
+        if len(members) >= 2:
+            label = stem or f"{members[0].name}…{members[-1].name}"
+            for member in members:
+                member.repeat = f"{label} × {len(members)}"
+
+
+def build_tree(records: Sequence[NodeRecord], scopes: dict[str, NodeScope]) -> ScopeTree:
+    """Builds the :class:`ScopeTree` and marks repeated blocks."""
+    sources = {s.source for s in scopes.values()}
+    source = "metadata" if "metadata" in sources else "name" if "name" in sources else "none"
+    tree = ScopeTree(scopes, source)
+    _sign(tree.root, {r.id: r.node.op_type for r in records})
+    _mark_repeats(tree.root)
+    return tree

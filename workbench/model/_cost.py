@@ -143,9 +143,13 @@ def attribute_values(node: onnx.NodeProto) -> dict:
     return values
 
 
-def node_cost(node: onnx.NodeProto, ins: Sequence[Shape | None], outs: Sequence[Shape | None]) -> Cost:
-    """``(flops, macs)`` of one node; NaN where the op or a needed shape is unknown."""
+def node_cost(node: onnx.NodeProto, ins: Sequence[Shape | None], outs: Sequence[Shape | None],
+              attrs: dict) -> Cost:
+    """``(flops, macs)`` of one node; NaN where the op or a needed shape is unknown.
+
+    ``attrs`` are the node's :func:`attribute_values`.
+    """
     rule = _RULES.get(node.op_type)
     if rule is None:
         return NAN
-    return rule(ins, outs, attribute_values(node))
+    return rule(ins, outs, attrs)

@@ -31,6 +31,8 @@ Shape = tuple  # of int (static), str (symbolic) or None (unknown) per dimension
 # Integer initializers this small are shapes, axes or indices, not weights.
 _INDEX_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
 _ATTR_SUMMARY_CHARS = 80
+_NODE_COLUMNS = ("id", "name", "op_type", "domain", "inputs", "outputs", "scope", "output_dtypes",
+                 "output_shapes", "attributes", "params", "flops", "macs", "parent", "graph")
 
 
 class Model:
@@ -135,34 +137,30 @@ class Model:
 
     @cached_property
     def nodes(self) -> pd.DataFrame:
-        """One row per node (subgraph nodes included), indexed by the stable node id."""
-        rows = []
+        """One row per node (subgraph nodes included), indexed by the stable node id.
+
+        Columns: name, op_type, domain, inputs, outputs, scope, output_dtypes,
+        output_shapes, attributes (a short summary), params (weight elements consumed),
+        flops and macs (static estimates; NaN where a shape is unknown), parent (the
+        If/Loop/Scan node owning a subgraph node) and graph (``""`` for the main graph).
+        """
+        types = self._value_types
+        unknown = ("", None)
+        columns: dict[str, list] = {c: [] for c in _NODE_COLUMNS}
         for r in self._records:
             node = r.node
-            ins = [self._shape(n) if n else None for n in node.input]
-            outs = [self._shape(n) for n in node.output]
-            flops, macs = node_cost(node, ins, outs)
-            scope = self._scopes[r.id]
-            rows.append({
-                "id": r.id,
-                "name": node.name,
-                "op_type": node.op_type,
-                "domain": node.domain or "ai.onnx",
-                "inputs": list(node.input),
-                "outputs": list(node.output),
-                "scope": "/".join(scope.path or ()),
-                "output_dtypes": [self._value_types.get(n, ("", None))[0] for n in node.output],
-                "output_shapes": outs,
-                "attributes": _attribute_summary(node),
-                "params": self._param_count(node.input),
-                "flops": flops,
-                "macs": macs,
-                "parent": r.parent,
-                "graph": r.graph,
-            })
-        columns = ["id", "name", "op_type", "domain", "inputs", "outputs", "scope", "output_dtypes",
-                   "output_shapes", "attributes", "params", "flops", "macs", "parent", "graph"]
-        return pd.DataFrame(rows, columns=columns).set_index("id")
+            inputs, outputs = list(node.input), list(node.output)
+            out_types = [types.get(n, unknown) for n in outputs]
+            out_shapes = [t[1] for t in out_types]
+            attrs = attribute_values(node)
+            flops, macs = node_cost(node, [types.get(n, unknown)[1] if n else None for n in inputs], out_shapes, attrs)
+            for column, value in zip(_NODE_COLUMNS, (
+                r.id, node.name, node.op_type, node.domain or "ai.onnx", inputs, outputs,
+                "/".join(self._scopes[r.id].path or ()), [t[0] for t in out_types], out_shapes,
+                _attribute_summary(node, attrs), self._param_count(inputs), flops, macs, r.parent, r.graph,
+            )):
+                columns[column].append(value)
+        return pd.DataFrame(columns).set_index("id")
 
     def _param_count(self, names: Any) -> int:
         total = 0
@@ -290,7 +288,7 @@ def _is_parameter(tensor: onnx.TensorProto) -> bool:
     return not (tensor.data_type in _INDEX_TYPES and len(tensor.dims) <= 1)
 
 
-def _attribute_summary(node: onnx.NodeProto) -> str:
+def _attribute_summary(node: onnx.NodeProto, values: dict) -> str:
     parts = []
     for attr in node.attribute:
         if attr.type == onnx.AttributeProto.GRAPH:
@@ -300,7 +298,7 @@ def _attribute_summary(node: onnx.NodeProto) -> str:
         elif attr.type == onnx.AttributeProto.TENSOR:
             value = f"<tensor {tensor_dtype(attr.t.data_type)} {list(attr.t.dims)}>"
         else:
-            value = attribute_values(node).get(attr.name, f"<{onnx.AttributeProto.AttributeType.Name(attr.type).lower()}>")
+            value = values.get(attr.name, f"<{onnx.AttributeProto.AttributeType.Name(attr.type).lower()}>")
             if isinstance(value, bytes):
                 value = value.decode("utf-8", "replace")
             if isinstance(value, float):

@@ -6,6 +6,7 @@ peak memory for a statistic is one chunk, not the tensor (nor the model).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from ._load import resolve_external
 _CHUNK = 1 << 22  # elements per chunk when computing statistics
 
 
+@lru_cache(maxsize=None)
 def tensor_dtype(elem_type: int) -> str:
     """A numpy-style dtype name for an ONNX element type (``float32``, ``int64``, ``bfloat16``…)."""
     try:

@@ -30,8 +30,14 @@ class NodeRecord:
     index: int  # position in its own graph
 
 
+# The only default-domain ops whose schemas have graph attributes.
+_CONTROL_FLOW = frozenset({"If", "Loop", "Scan", "SequenceMap"})
+
+
 def subgraphs(node: onnx.NodeProto) -> Iterator[tuple[str, onnx.GraphProto]]:
     """Yields ``(attribute label, graph)`` for each graph-valued attribute of a node."""
+    if node.domain in ("", "ai.onnx") and node.op_type not in _CONTROL_FLOW:
+        return  # fast path: skips scanning the attributes of every Conv and Add
     for attr in node.attribute:
         if attr.type == onnx.AttributeProto.GRAPH:
             yield attr.name, attr.g

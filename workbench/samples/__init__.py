@@ -13,13 +13,16 @@ and a line in ``_BUILDERS``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import onnx
 
 from . import _cnn, _control_flow, _transformer
 
-_BUILDERS: dict[str, Callable[[], onnx.ModelProto]] = {
+if TYPE_CHECKING:
+    from ..model import Model
+
+_BUILDERS: dict[str, Callable[..., onnx.ModelProto]] = {
     "tiny_cnn": _cnn.build,
     "tiny_bert": _transformer.build,
     "control_flow": _control_flow.build,
@@ -31,13 +34,17 @@ def names() -> list[str]:
     return list(_BUILDERS)
 
 
-def proto(name: str) -> onnx.ModelProto:
-    """Builds sample ``name`` as an ``onnx.ModelProto`` (deterministic weights)."""
+def proto(name: str, **sizes: int) -> onnx.ModelProto:
+    """Builds sample ``name`` as an ``onnx.ModelProto`` (deterministic weights).
+
+    ``tiny_bert`` takes sizes, e.g. ``proto("tiny_bert", layers=12, hidden=768, heads=12,
+    ffn=3072, vocab=30522)`` for a BERT-base-sized model.
+    """
     try:
         builder = _BUILDERS[name]
     except KeyError:
         raise KeyError(f"No sample named {name!r}; the samples are {names()}.") from None
-    return builder()
+    return builder(**sizes)
 
 
 def save(name: str, folder: str | Path = ".") -> Path:
@@ -54,8 +61,5 @@ def open(name: str) -> "Model":  # noqa: A001 - mirrors workbench.open
 
     return open_model(proto(name))
 
-
-if False:  # pragma: no cover - for type checkers only
-    from ..model import Model
 
 __all__ = ["names", "open", "proto", "save"]

@@ -1,4 +1,8 @@
-"""``tiny_bert``: a two-layer BERT-style encoder whose nodes carry torch dynamo scope metadata."""
+"""``tiny_bert``: a BERT-style encoder whose nodes carry torch dynamo scope metadata.
+
+The defaults make a 2-layer model of 143k parameters; ``build(**BERT_BASE)`` makes one of
+BERT-base's size (12 layers, hidden 768, 110M parameters) for benchmarks.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,21 @@ from onnx import helper
 
 from ._builder import GraphBuilder
 
-HIDDEN, HEADS, FFN, LAYERS, VOCAB, MAX_POS = 64, 4, 128, 2, 1000, 128
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    hidden: int = 64
+    heads: int = 4
+    ffn: int = 128
+    layers: int = 2
+    vocab: int = 1000
+    max_positions: int = 128
+
+
+#: BERT-base's sizes (Devlin et al.): 12 layers, hidden 768, 12 heads, 3072 FFN, 30522 tokens.
+BERT_BASE = dict(hidden=768, heads=12, ffn=3072, layers=12, vocab=30522, max_positions=512)
 
 
 def _linear(b: GraphBuilder, name: str, x: str, d_in: int, d_out: int) -> str:
@@ -21,18 +39,18 @@ def _linear(b: GraphBuilder, name: str, x: str, d_in: int, d_out: int) -> str:
     return y
 
 
-def _layer_norm(b: GraphBuilder, name: str, x: str) -> str:
+def _layer_norm(b: GraphBuilder, name: str, x: str, hidden: int) -> str:
     with b.module(name, "torch.nn.modules.normalization.LayerNorm"):
-        scale, bias = b.weight("weight", [HIDDEN], positive=True), b.weight("bias", [HIDDEN])
+        scale, bias = b.weight("weight", [hidden], positive=True), b.weight("bias", [hidden])
         (y,) = b.op("LayerNormalization", [x, scale, bias], axis=-1, epsilon=1e-12)
     return y
 
 
-def _attention(b: GraphBuilder, x: str) -> str:
+def _attention(b: GraphBuilder, x: str, hidden: int) -> str:
     with b.module("attention", "transformers.models.bert.modeling_bert.BertAttention"):
         heads = []
         for name in ("query", "key", "value"):
-            y = _linear(b, name, x, HIDDEN, HIDDEN)
+            y = _linear(b, name, x, hidden, hidden)
             (y,) = b.op("Reshape", [y, "heads_shape"])
             (y,) = b.op("Transpose", [y], perm=[0, 2, 1, 3])
             heads.append(y)
@@ -45,9 +63,9 @@ def _attention(b: GraphBuilder, x: str) -> str:
         (ctx,) = b.op("Transpose", [ctx], perm=[0, 2, 1, 3])
         (ctx,) = b.op("Reshape", [ctx, "hidden_shape"])
         with b.module("output", "transformers.models.bert.modeling_bert.BertSelfOutput"):
-            y = _linear(b, "dense", ctx, HIDDEN, HIDDEN)
+            y = _linear(b, "dense", ctx, hidden, hidden)
             (y,) = b.op("Add", [y, x])
-            y = _layer_norm(b, "LayerNorm", y)
+            y = _layer_norm(b, "LayerNorm", y, hidden)
     return y
 
 
@@ -60,49 +78,54 @@ def _gelu(b: GraphBuilder, x: str) -> str:
     return y
 
 
-def build() -> onnx.ModelProto:
-    """Builds the model: embeddings, ``LAYERS`` identical encoder layers, a pooler."""
+def build(**sizes: int) -> onnx.ModelProto:
+    """Builds the model: embeddings, ``layers`` identical encoder layers, a pooler.
+
+    Keyword arguments override the :class:`Sizes` defaults (``hidden``, ``heads``, ``ffn``,
+    ``layers``, ``vocab``, ``max_positions``).
+    """
+    s = Sizes(**sizes)
     b = GraphBuilder("tiny_bert", style="metadata", seed=2)
-    b.const("heads_shape", np.array([0, 0, HEADS, HIDDEN // HEADS], np.int64))
-    b.const("hidden_shape", np.array([0, 0, HIDDEN], np.int64))
-    b.const("attention_scale", np.array(math.sqrt(HIDDEN // HEADS), np.float32))
+    b.const("heads_shape", np.array([0, 0, s.heads, s.hidden // s.heads], np.int64))
+    b.const("hidden_shape", np.array([0, 0, s.hidden], np.int64))
+    b.const("attention_scale", np.array(math.sqrt(s.hidden // s.heads), np.float32))
     b.const("sqrt_two", np.array(math.sqrt(2.0), np.float32))
     b.const("one", np.array(1.0, np.float32))
     b.const("half", np.array(0.5, np.float32))
     with b.module("embeddings", "transformers.models.bert.modeling_bert.BertEmbeddings"):
         with b.module("word_embeddings", "torch.nn.modules.sparse.Embedding"):
-            (x,) = b.op("Gather", [b.weight("weight", [VOCAB, HIDDEN]), "input_ids"])
+            (x,) = b.op("Gather", [b.weight("weight", [s.vocab, s.hidden]), "input_ids"])
         with b.module("position_embeddings", "torch.nn.modules.sparse.Embedding"):
             (seq,) = b.op("Shape", ["input_ids"], start=1, end=2)
             (seq,) = b.op("Squeeze", [seq])
             (positions,) = b.op("Range", [b.const("zero", np.array(0, np.int64)), seq,
                                           b.const("step", np.array(1, np.int64))])
-            (pos,) = b.op("Gather", [b.weight("weight", [MAX_POS, HIDDEN]), positions])
+            (pos,) = b.op("Gather", [b.weight("weight", [s.max_positions, s.hidden]), positions])
         (x,) = b.op("Add", [x, pos])
-        x = _layer_norm(b, "LayerNorm", x)
+        x = _layer_norm(b, "LayerNorm", x, s.hidden)
     with b.module("encoder", "transformers.models.bert.modeling_bert.BertEncoder"):
-        for i in range(LAYERS):
+        for i in range(s.layers):
             with b.module(f"layer.{i}", "transformers.models.bert.modeling_bert.BertLayer"):
-                h = _attention(b, x)
+                h = _attention(b, x, s.hidden)
                 with b.module("intermediate", "transformers.models.bert.modeling_bert.BertIntermediate"):
-                    y = _linear(b, "dense", h, HIDDEN, FFN)
+                    y = _linear(b, "dense", h, s.hidden, s.ffn)
                     y = _gelu(b, y)
                 with b.module("output", "transformers.models.bert.modeling_bert.BertOutput"):
-                    y = _linear(b, "dense", y, FFN, HIDDEN)
+                    y = _linear(b, "dense", y, s.ffn, s.hidden)
                     (y,) = b.op("Add", [y, h])
-                    x = _layer_norm(b, "LayerNorm", y)
+                    x = _layer_norm(b, "LayerNorm", y, s.hidden)
     b.nodes[-1].output[0] = "last_hidden_state"
     x = "last_hidden_state"
     with b.module("pooler", "transformers.models.bert.modeling_bert.BertPooler"):
         (first,) = b.op("Gather", [x, b.const("first_token", np.array(0, np.int64))], axis=1)
-        y = _linear(b, "dense", first, HIDDEN, HIDDEN)
+        y = _linear(b, "dense", first, s.hidden, s.hidden)
         (y,) = b.op("Tanh", [y])
     b.nodes[-1].output[0] = "pooler_output"
     return b.build(
         [helper.make_tensor_value_info("input_ids", onnx.TensorProto.INT64, ["batch", "sequence"])],
         [
-            helper.make_tensor_value_info("last_hidden_state", onnx.TensorProto.FLOAT, ["batch", "sequence", HIDDEN]),
-            helper.make_tensor_value_info("pooler_output", onnx.TensorProto.FLOAT, ["batch", HIDDEN]),
+            helper.make_tensor_value_info("last_hidden_state", onnx.TensorProto.FLOAT, ["batch", "sequence", s.hidden]),
+            helper.make_tensor_value_info("pooler_output", onnx.TensorProto.FLOAT, ["batch", s.hidden]),
         ],
-        doc="A 2-layer BERT-style encoder (hidden 64, 4 heads), random weights.",
+        doc=f"A {s.layers}-layer BERT-style encoder (hidden {s.hidden}, {s.heads} heads), random weights.",
     )

@@ -211,10 +211,16 @@ def _check_external_data(proto: onnx.ModelProto, path: Path | None) -> int:
             "path, so they cannot be found. Open it by its file path instead."
         )
     total = 0
-    sizes: dict[Path, int] = {}
+    files: dict[str, tuple[Path, int]] = {}  # location -> (resolved file, its size)
     for tensor in tensors:
-        target, offset, length = resolve_external(tensor, path.parent)
-        size = sizes.setdefault(target, target.stat().st_size)
+        info = external_info(tensor)
+        location = info.get("location", "")
+        if location not in files:
+            target, _, _ = resolve_external(tensor, path.parent)
+            files[location] = (target, target.stat().st_size)
+        target, size = files[location]
+        offset = int(info.get("offset", "0") or 0)
+        length = int(info["length"]) if info.get("length") else None
         end = offset + (length if length is not None else 0)
         if end > size:
             raise errors.ExternalDataError(

@@ -236,7 +236,8 @@ class Model:
     def model_bytes(self) -> int | None:
         """Serialized size: the .onnx file plus its external data (None if unknown)."""
         if self._loaded.file_bytes is None:
-            return self.proto.ByteSize() if self.proto.ByteSize() < 2**31 else None
+            size = self.proto.ByteSize()
+            return size if size < 2**31 else None
         return self._loaded.file_bytes + self._loaded.external_bytes
 
     def subgraph_list(self) -> list[str]:
@@ -342,8 +343,8 @@ def open(source: ModelSource, *, strict: bool = False, dims: Mapping[str, int] |
 def _check(loaded: Loaded) -> list[str]:
     """Runs onnx.checker; returns its complaints (with the node it names) instead of raising."""
     try:
-        if loaded.path is not None:
-            # By path, so external data is checked where it lies, and without reading it.
+        if loaded.external_bytes:
+            # By path, so the checker finds external data where it lies (it does not read it).
             onnx.checker.check_model(str(loaded.path))
         else:
             onnx.checker.check_model(loaded.proto)

@@ -7,6 +7,7 @@ Playwright's own browser download is not used.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Error, Page
@@ -41,6 +43,12 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1400, "height": 900}
 SERVER_START_TIMEOUT_S = 90.0
 SERVER_STOP_TIMEOUT_S = 10.0
+# JupyterLab user settings for the test server. Autosave off: running the tour must leave the
+# notebook in the repository untouched. News off: its toast would cover part of the screenshot.
+LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,14 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _write_settings(settings_dir: Path) -> None:
+    """Writes ``LAB_SETTINGS`` as JupyterLab user settings under ``settings_dir``."""
+    for plugin, values in LAB_SETTINGS.items():
+        path = settings_dir / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values), encoding="utf-8")
 
 
 def _wait_until_up(server: subprocess.Popen[bytes], status_url: str, log_path: Path) -> None:
@@ -104,9 +120,11 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """Starts JupyterLab on loopback, rooted at the repository, with token authentication.
 
-    Workspaces go to a temporary folder, so the tests neither see nor change the user's layout.
+    Workspaces, user settings and checkpoints go to a temporary folder, so the tests neither
+    see nor change the user's layout and settings, and write nothing into the repository.
     """
     work = tmp_path_factory.mktemp("jupyterlab")
+    _write_settings(work / "settings")
     port = _free_port()
     token = secrets.token_hex(24)
     cmd = [
@@ -118,6 +136,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         f"--IdentityProvider.token={token}",
         "--allow-root",
         f"--LabApp.workspaces_dir={work / 'workspaces'}",
+        f"--LabApp.user_settings_dir={work / 'settings'}",
+        f"--FileCheckpoints.root_dir={work / 'checkpoints'}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]  # fmt: skip
@@ -141,8 +161,7 @@ def browser() -> Iterator[Browser]:
     """Headless Chromium, shared by the session's tests."""
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} is missing; run `scripts/setup.sh test` to install Chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="run `scripts/setup.sh test`")
-    with sync_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield chromium

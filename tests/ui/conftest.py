@@ -160,7 +160,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 def browser() -> Iterator[Browser]:
     """Headless Chromium, shared by the session's tests."""
     if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing; run `scripts/setup.sh test` to install Chromium")
+        pytest.skip(reason=f"{CHROMIUM} is missing; run `scripts/setup.sh test` to install Chromium")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

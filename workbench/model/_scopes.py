@@ -182,7 +182,7 @@ class ScopeTree:
                 seen[label] = seen.get(label, 0) + 1
         return list(seen.items())
 
-    def to_frame(self, stats: pd.DataFrame | None = None) -> pd.DataFrame:
+    def to_frame(self) -> pd.DataFrame:
         """One row per scope: path, depth, class, direct and total node counts, repeat label."""
         rows = [
             {

@@ -1,0 +1,122 @@
+/**
+ * Types of the graph view JSON (schema version 1, see docs/view-schema.md) and the
+ * interface through which a viewer asks for the parts a payload does not contain.
+ * Nothing in src/view/ imports JupyterLab.
+ */
+
+export const VIEW_SCHEMA_VERSION = 1;
+
+export type GroupKind = 'graph' | 'scope' | 'repeat' | 'split' | 'subgraph' | 'function';
+
+export interface INodeItem {
+  kind: 'node';
+  id: string;
+  node: string;
+  label: string;
+  op: string;
+  domain: string;
+  weights?: [string, string][];
+  graphs?: [string, string][];
+}
+
+export interface IGroupItem {
+  kind: 'group';
+  id: string;
+  group: string;
+  label: string;
+  nodes: number;
+  repeat?: number;
+}
+
+export interface IValueItem {
+  kind: 'input' | 'output';
+  id: string;
+  label: string;
+  dtype: string;
+  shape: string;
+}
+
+export interface IRefItem {
+  kind: 'ref';
+  id: string;
+  node: string;
+  label: string;
+}
+
+export type Item = INodeItem | IGroupItem | IValueItem | IRefItem;
+
+/** [from item index, to item index, label] */
+export type Edge = [number, number, string];
+
+export interface IGroup {
+  id: string;
+  label: string;
+  kind: GroupKind;
+  parent: string | null;
+  path: string;
+  nodes: number;
+  items: Item[];
+  edges: Edge[];
+}
+
+export interface IValueDetails {
+  name: string;
+  dtype: string;
+  shape: string;
+  kind: 'value' | 'initializer' | 'input' | 'constant';
+  stats?: { min: number; max: number; mean: number; std: number };
+}
+
+export interface IDetails {
+  id: string;
+  name: string;
+  op: string;
+  domain: string;
+  scope: string;
+  attributes: [string, string][];
+  inputs: IValueDetails[];
+  outputs: IValueDetails[];
+  flops: number | null;
+  params: number;
+  doc: string | null;
+  stack: string | null;
+}
+
+export interface IOverlay {
+  label: string;
+  values: { [id: string]: number };
+  min: number;
+  max: number;
+}
+
+export interface IViewPayload {
+  schema: number;
+  title: string;
+  summary: { [key: string]: unknown } | null;
+  root: string;
+  groups: { [id: string]: IGroup };
+  details?: { [id: string]: IDetails };
+  complete: boolean;
+  expanded?: string[];
+  overlay?: IOverlay | null;
+  selected?: string[];
+  highlighted?: string[];
+}
+
+/**
+ * Where a viewer gets groups and node details that its payload lacks:
+ * the kernel (widget messages) or the Jupyter server route (file viewer).
+ * A payload with `complete: true` needs none.
+ */
+export interface IViewSource {
+  group(id: string): Promise<IGroup>;
+  details(nodeId: string): Promise<IDetails>;
+}
+
+/** What the viewer tells its host: the glue forwards these to the widget model. */
+export interface IViewerCallbacks {
+  /** The user's selection changed (model node ids). */
+  selectionChanged?(nodeIds: string[]): void;
+  /** The set of expanded groups changed. */
+  expandedChanged?(groupIds: string[]): void;
+}

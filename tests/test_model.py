@@ -129,7 +129,7 @@ def test_subgraph_nodes_appear_with_their_parent() -> None:
     assert nodes.loc["then_relu", "graph"] == "branch/then_branch"
     assert nodes.loc["body_add", "parent"] == "repeat"
     assert pd.isna(nodes.loc["branch", "parent"])
-    data = m._repr_mimebundle_()[wb.model._summary.SUMMARY_MIME_TYPE]
+    data = m._repr_mimebundle_()[wb.graph.VIEW_MIME_TYPE]["summary"]
     assert any(s.startswith("repeat/body (Loop, 2 nodes)") for s in data["subgraphs"])
 
 
@@ -144,14 +144,14 @@ def test_local_functions_are_listed_on_the_card() -> None:
     model = helper.make_model(graph, functions=[fn],
                               opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("custom", 1)])
     m = wb.open(model)
-    assert "custom.Twice (1 nodes)" in m._repr_mimebundle_()[wb.model._summary.SUMMARY_MIME_TYPE]["functions"]
+    assert "custom.Twice (1 nodes)" in m._repr_mimebundle_()[wb.graph.VIEW_MIME_TYPE]["summary"]["functions"]
     assert m.nodes.loc["Twice_0", "domain"] == "custom"
 
 
 def test_summary_card_contents() -> None:
     m = wb.samples.open("tiny_bert")
     bundle = m._repr_mimebundle_()
-    data = bundle["application/vnd.onnx-workbench.summary+json"]
+    data = bundle["application/vnd.onnx-workbench.graph+json"]["summary"]
     assert data["node_count"] == len(m.nodes)
     assert data["opsets"] == {"ai.onnx": 18}
     assert data["inputs"] == [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "sequence"]}]

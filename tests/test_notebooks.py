@@ -19,4 +19,4 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any("application/vnd.onnx-workbench.summary+json" in o.get("data", {}) for o in outputs)
+    assert any("application/vnd.onnx-workbench.graph+json" in o.get("data", {}) for o in outputs)

@@ -12,7 +12,7 @@ import warnings
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 import onnx
@@ -22,9 +22,15 @@ from .. import errors
 from ._cost import attribute_values, node_cost
 from ._load import Loaded, ModelSource, load
 from ._scopes import ScopeTree, assign_scopes, build_tree
-from ._summary import SUMMARY_MIME_TYPE, card_html, summary_data, summary_text
+from ._summary import card_html, summary_data, summary_text
 from ._tensors import read_tensor, tensor_dtype, tensor_nbytes, tensor_stats
 from ._walk import NodeRecord, iter_graphs, subgraphs, walk_nodes
+
+if TYPE_CHECKING:
+    import graphviz
+
+    from ..graph import ViewIndex
+    from ..widgets import GraphView
 
 Shape = tuple  # of int (static), str (symbolic) or None (unknown) per dimension
 
@@ -261,13 +267,60 @@ class Model:
     def _repr_html_(self) -> str:
         return card_html(self._summary())
 
+    # ---- graph view ------------------------------------------------------------------
+    @cached_property
+    def view_index(self) -> "ViewIndex":
+        """The graph view's groups, built once (see :mod:`workbench.graph`)."""
+        from ..graph import build_view
+
+        return build_view(self)
+
+    def view(self, *, height: int = 560) -> "GraphView":
+        """The interactive graph view: a widget that selects, highlights and overlays.
+
+        >>> v = m.view()            # doctest: +SKIP
+        >>> v.select(["/encoder/layer.0/attention/MatMul"])   # doctest: +SKIP
+        >>> v.selected              # what the user clicked # doctest: +SKIP
+        """
+        from ..widgets import GraphView
+
+        return GraphView(self, height=height)
+
+    def to_graphviz(self, expanded: Iterable[str] | None = None) -> "graphviz.Digraph":
+        """The graph as a ``graphviz.Digraph`` (``.pipe(format="svg")`` for an SVG).
+
+        ``expanded`` are the groups drawn open (default: the view's first paint);
+        collapsed groups are single boxes, as in the interactive view.
+        """
+        index = self.view_index
+        return index.to_graphviz(index.first_paint() if expanded is None else expanded)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        data = self._summary()
-        return {
-            "text/plain": summary_text(data),
-            "text/html": card_html(data),
-            SUMMARY_MIME_TYPE: data,
+        """The interactive view for JupyterLab; a static SVG and the card for other front ends."""
+        from ..graph import VIEW_MIME_TYPE
+
+        payload = self.view_index.payload()
+        bundle = {
+            "text/plain": summary_text(payload["summary"]),
+            "text/html": card_html(payload["summary"]),
+            VIEW_MIME_TYPE: payload,
         }
+        svg = _static_svg(self.view_index, payload["expanded"])
+        if svg is not None:
+            bundle["image/svg+xml"] = svg
+        return bundle
+
+
+def _static_svg(index: "ViewIndex", expanded: list[str]) -> str | None:
+    """The SVG of the first paint, or None when graphviz's ``dot`` is not installed."""
+    import graphviz
+
+    try:
+        return index.to_graphviz(expanded).pipe(format="svg", encoding="utf-8")
+    except graphviz.ExecutableNotFound:
+        warnings.warn("graphviz's `dot` is not installed, so the output has no static SVG "
+                      "(install the graphviz system package).", stacklevel=3)
+        return None
 
 
 def _tensor_type(tensor_type: onnx.TypeProto.Tensor) -> tuple[str, Shape | None]:
@@ -289,23 +342,24 @@ def _is_parameter(tensor: onnx.TensorProto) -> bool:
     return not (tensor.data_type in _INDEX_TYPES and len(tensor.dims) <= 1)
 
 
+def format_attribute(attr: onnx.AttributeProto, values: dict) -> str:
+    """One attribute's value as short text; ``values`` are the node's ``attribute_values``."""
+    if attr.type == onnx.AttributeProto.GRAPH:
+        return f"<graph {len(attr.g.node)} nodes>"
+    if attr.type == onnx.AttributeProto.GRAPHS:
+        return f"<{len(attr.graphs)} graphs>"
+    if attr.type == onnx.AttributeProto.TENSOR:
+        return f"<tensor {tensor_dtype(attr.t.data_type)} {list(attr.t.dims)}>"
+    value = values.get(attr.name, f"<{onnx.AttributeProto.AttributeType.Name(attr.type).lower()}>")
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, float):
+        value = f"{value:g}"
+    return str(value)
+
+
 def _attribute_summary(node: onnx.NodeProto, values: dict) -> str:
-    parts = []
-    for attr in node.attribute:
-        if attr.type == onnx.AttributeProto.GRAPH:
-            value = f"<graph {len(attr.g.node)} nodes>"
-        elif attr.type == onnx.AttributeProto.GRAPHS:
-            value = f"<{len(attr.graphs)} graphs>"
-        elif attr.type == onnx.AttributeProto.TENSOR:
-            value = f"<tensor {tensor_dtype(attr.t.data_type)} {list(attr.t.dims)}>"
-        else:
-            value = values.get(attr.name, f"<{onnx.AttributeProto.AttributeType.Name(attr.type).lower()}>")
-            if isinstance(value, bytes):
-                value = value.decode("utf-8", "replace")
-            if isinstance(value, float):
-                value = f"{value:g}"
-        parts.append(f"{attr.name}={value}")
-    text = ", ".join(parts)
+    text = ", ".join(f"{attr.name}={format_attribute(attr, values)}" for attr in node.attribute)
     return text if len(text) <= _ATTR_SUMMARY_CHARS else text[: _ATTR_SUMMARY_CHARS - 1] + "…"
 
 

@@ -1,4 +1,4 @@
-"""The summary card: the data (one dict, also the extension's MIME payload), its HTML and text.
+"""The summary card: the data (one dict, the ``summary`` of the view payload), its HTML and text.
 
 Every string that comes from the model is untrusted: the HTML card escapes each one,
 and the JupyterLab renderer writes them with ``textContent`` only.
@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._model import Model
 
-#: The MIME type the JupyterLab extension renders (see ``docs/summary-schema.md``).
-SUMMARY_MIME_TYPE = "application/vnd.onnx-workbench.summary+json"
 SUMMARY_SCHEMA_VERSION = 1
 _TOP_OPS = 8
 

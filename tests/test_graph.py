@@ -1,0 +1,204 @@
+"""The graph view's data: groups, edges, folding, payloads, details, overlays, static SVG."""
+
+from __future__ import annotations
+
+import json
+
+import onnx
+import pandas as pd
+import pytest
+from onnx import helper
+
+import workbench as wb
+from workbench.graph import FAN_OUT, MAX_ITEMS, VIEW_MIME_TYPE
+
+
+def _all_groups(index: wb.graph.ViewIndex) -> list[dict]:
+    return [index.group(g) for g in index.group_ids]
+
+
+def _node_items(index: wb.graph.ViewIndex) -> list[dict]:
+    return [i for g in _all_groups(index) for i in g["items"] if i["kind"] == "node"]
+
+
+def test_every_node_but_constants_is_drawn_exactly_once() -> None:
+    m = wb.samples.open("tiny_bert")
+    index = m.view_index
+    drawn = [i["node"] for i in _node_items(index)]
+    expected = [n for n, op in m.nodes.op_type.items() if op != "Constant"]
+    assert sorted(drawn) == sorted(expected)
+    assert len(drawn) == len(set(drawn))
+
+
+def test_groups_follow_scopes_and_repeats_fold() -> None:
+    index = wb.samples.open("tiny_bert").view_index
+    root = index.group(index.root)
+    kinds = [(i["kind"], i["label"]) for i in root["items"]]
+    assert kinds[0] == ("input", "input_ids")
+    assert ("group", "encoder") in kinds and ("output", "pooler_output") in kinds
+    encoder = index.group("g:encoder")
+    (repeat,) = encoder["items"]
+    assert repeat["label"] == "layer × 2" and repeat["repeat"] == 2
+    folded = index.group(repeat["group"])
+    assert folded["kind"] == "repeat"
+    assert [i["label"] for i in folded["items"]] == ["layer.0", "layer.1"]
+    assert folded["nodes"] == sum(index.group(i["group"])["nodes"] for i in folded["items"])
+    assert root["nodes"] == len(wb.samples.open("tiny_bert").nodes)
+
+
+def test_edges_are_valid_and_follow_the_data() -> None:
+    index = wb.samples.open("tiny_cnn").view_index
+    for group in _all_groups(index):
+        for a, b, label in group["edges"]:
+            assert 0 <= a < len(group["items"]) and 0 <= b < len(group["items"]) and a != b
+            assert isinstance(label, str)
+    root = index.group(index.root)
+    labels = [i["label"] for i in root["items"]]
+    edges = {(labels[a], labels[b]): label for a, b, label in root["edges"]}
+    # image → stem → layer1 → layer2 → fc → logits, with shapes on the edges
+    assert edges[("image", "stem")] == "batch×3×32×32"
+    assert ("layer2", "fc") in edges and ("fc", "logits") in edges
+
+
+def test_constants_and_initializers_are_weights_of_their_consumer() -> None:
+    m = wb.samples.open("tiny_cnn")
+    conv = next(i for i in _node_items(m.view_index) if i["op"] == "Conv")
+    weight_names = [w[0] for w in conv["weights"]]
+    initializers = set(m.tensors.index)
+    assert weight_names and set(weight_names) <= initializers
+    assert all("×" in shape for _, shape in conv["weights"])
+
+
+def _flat_chain(n: int) -> onnx.ModelProto:
+    nodes = [helper.make_node("Relu", [f"v{i}"], [f"v{i + 1}"], name=f"relu{i}") for i in range(n)]
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("v0", onnx.TensorProto.FLOAT, [4])],
+                              [helper.make_tensor_value_info(f"v{n}", onnx.TensorProto.FLOAT, [4])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+def test_a_level_with_too_many_boxes_is_split() -> None:
+    index = wb.open(_flat_chain(2 * MAX_ITEMS + 50)).view_index
+    root = index.group(index.root)
+    splits = [i for i in root["items"] if i["kind"] == "group"]
+    assert len(splits) == 3 and all(index.group(s["group"])["kind"] == "split" for s in splits)
+    assert max(len(g["items"]) for g in _all_groups(index)) <= MAX_ITEMS + 2  # + graph input and output
+    assert splits[0]["label"] == f"items 1–{MAX_ITEMS}"
+    # the chain runs through the splits: split k feeds split k+1
+    labels = [i["label"] for i in root["items"]]
+    edges = {(labels[a], labels[b]) for a, b, _ in root["edges"]}
+    assert (splits[0]["label"], splits[1]["label"]) in edges
+
+
+def test_a_high_fan_out_producer_gets_a_ref_per_consumer_group() -> None:
+    n = FAN_OUT + 4
+    nodes = [helper.make_node("Neg", ["x"], ["mask"], name="/mask/Neg")]
+    for k in range(n):
+        nodes.append(helper.make_node("Add", ["x", "mask"], [f"y{k}"], name=f"/layer.{k}/Add"))
+        nodes.append(helper.make_node("Relu", [f"y{k}"], [f"z{k}"], name=f"/layer.{k}/Relu"))
+    graph = helper.make_graph(nodes, "fan", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [3])],
+                              [helper.make_tensor_value_info(f"z{k}", onnx.TensorProto.FLOAT, [3]) for k in range(n)])
+    index = wb.open(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])).view_index
+    layer = index.group("g:layer.3")
+    refs = [i for i in layer["items"] if i["kind"] == "ref"]
+    assert {r["node"] for r in refs} == {"/mask/Neg", "x"}  # the graph input x feeds every layer too
+    labels = [i["id"] for i in layer["items"]]
+    assert (labels.index(refs[0]["id"]), labels.index("/layer.3/Add")) in {(a, b) for a, b, _ in layer["edges"]}
+    # the producer itself no longer has an edge to every layer at the top
+    root = index.group(index.root)
+    mask_group = next(i["id"] for i in root["items"] if i["label"] in ("mask", "Neg"))
+    source = [i["id"] for i in root["items"]].index(mask_group)
+    assert not [e for e in root["edges"] if e[0] == source]
+
+
+def test_subgraph_bodies_and_functions_are_their_own_roots() -> None:
+    index = wb.samples.open("control_flow").view_index
+    branch = next(i for i in _node_items(index) if i["node"] == "branch")
+    attrs = dict(branch["graphs"])
+    then = index.group(attrs["then_branch"])
+    assert then["kind"] == "subgraph" and then["parent"] is None
+    assert "then_relu" in {i.get("node") for i in then["items"]}
+
+    fn = helper.make_function("custom", "Twice", ["x"], ["y"], [helper.make_node("Add", ["x", "x"], ["y"])],
+                              [helper.make_opsetid("", 18)])
+    graph = helper.make_graph([helper.make_node("Twice", ["x"], ["y"], domain="custom")], "g",
+                              [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])])
+    model = helper.make_model(graph, functions=[fn],
+                              opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("custom", 1)])
+    index = wb.open(model).view_index
+    call = next(i for i in _node_items(index) if i["op"] == "Twice")
+    body = index.group(dict(call["graphs"])["function"])
+    assert body["kind"] == "function" and [i["op"] for i in body["items"] if i["kind"] == "node"] == ["Add"]
+    assert index.details(next(i["node"] for i in body["items"] if i["kind"] == "node"))["op"] == "Add"
+
+
+def test_payload_respects_its_budget_and_the_rest_is_fetched() -> None:
+    index = wb.open(wb.samples.proto("tiny_bert", layers=12)).view_index
+    small = index.payload(budget=20_000)
+    assert not small["complete"] and "details" not in small
+    assert index.root in small["groups"] and len(small["groups"]) < len(index.group_ids)
+    missing = next(g for g in index.group_ids if g not in small["groups"])
+    assert index.group(missing)["id"] == missing
+    whole = index.payload(budget=10_000_000)
+    assert whole["complete"] and set(whole["groups"]) == set(index.group_ids)
+    assert set(whole["details"]) >= set(index.model.nodes.index)
+    json.dumps(whole)  # JSON-ready
+    assert set(small["expanded"]) <= set(small["groups"])
+    with pytest.raises(KeyError, match="No group"):
+        index.group("g:nope")
+
+
+def test_details_of_a_conv() -> None:
+    m = wb.open(wb.samples.proto("tiny_cnn"), dims={"batch": 1})
+    conv_id = m.nodes.index[m.nodes.op_type == "Conv"][0]
+    details = m.view_index.details(conv_id)
+    assert details["op"] == "Conv" and details["scope"] == m.nodes.loc[conv_id, "scope"]
+    assert "kernel_shape" in dict(details["attributes"])
+    weight = next(i for i in details["inputs"] if i["kind"] == "initializer")
+    array = m.weight(weight["name"])
+    assert weight["stats"]["max"] == pytest.approx(float(array.max()))
+    assert details["flops"] == pytest.approx(m.nodes.loc[conv_id, "flops"])
+    assert details["outputs"][0]["shape"] == "1×16×32×32"
+    with pytest.raises(KeyError, match="No node"):
+        m.view_index.details("nope")
+
+
+def test_overlay_aggregates_nodes_into_groups() -> None:
+    m = wb.samples.open("tiny_bert")
+    index = m.view_index
+    values = pd.Series(1.0, index=m.nodes.index)
+    overlay = index.overlay(values, "count")
+    assert overlay["values"]["g:encoder"] == len(m.nodes[m.nodes.scope.str.startswith("encoder")])
+    assert overlay["values"][index.root] == len(m.nodes)
+    worst = index.overlay(dict(zip(m.nodes.index, range(len(m.nodes)))), "rank", aggregate="max")
+    assert worst["max"] == len(m.nodes) - 1
+    with pytest.raises(KeyError, match="unknown node ids"):
+        index.overlay({"nope": 1.0}, "x")
+
+
+def test_static_svg_follows_the_expanded_groups() -> None:
+    m = wb.samples.open("tiny_bert")
+    collapsed = m.to_graphviz(expanded=[]).source
+    assert "subgraph cluster" not in collapsed and "encoder\n68 nodes" in collapsed
+    opened = m.to_graphviz(expanded=["g:encoder"]).source
+    assert "subgraph cluster" in opened and "layer × 2\n68 nodes" in opened
+    bundle = m._repr_mimebundle_()
+    assert bundle[VIEW_MIME_TYPE]["schema"] == 1
+    assert bundle["image/svg+xml"].lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_hostile_names_cannot_inject_into_dot_or_svg() -> None:
+    evil = '"];<script>alert(1)</script>\\l'
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name=evil)], "g",
+                              [helper.make_tensor_value_info(evil, onnx.TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])])
+    graph.node[0].input[0] = evil
+    m = wb.open(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]))
+    svg = m.to_graphviz().pipe(format="svg", encoding="utf-8")
+    assert "<script" not in svg and "&lt;script&gt;" in svg
+
+
+def test_a_40_layer_model_keeps_every_level_small() -> None:
+    index = wb.open(wb.samples.proto("tiny_bert", layers=40)).view_index
+    assert max(len(g["items"]) for g in _all_groups(index)) <= MAX_ITEMS
+    assert len(index.payload(budget=2_000_000)["groups"][index.root]["items"]) < 10

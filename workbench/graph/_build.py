@@ -1,0 +1,315 @@
+"""Turns a model into the groups of the graph view (``docs/view-schema.md``).
+
+What makes a 40,000-node model drawable a few hundred boxes at a time:
+
+1. nodes are grouped by scope (unscoped nodes already sit with their consumers, see
+   ``workbench.model._scopes``), and only the items of expanded groups are laid out;
+2. Constant nodes and initializers are not boxes: they are listed as weights of the
+   node that consumes them;
+3. a node (or graph input) feeding more than ``FAN_OUT`` nodes is drawn once, with a
+   small *ref* copy next to each consumer outside its own group, instead of one long
+   edge per consumer;
+4. sibling blocks with the same structure (``layer.0`` … ``layer.11``) fold into one
+   *repeat* group, and a level with more than ``MAX_ITEMS`` boxes is split into
+   consecutive *split* groups.
+
+Every edge between two nodes is drawn at exactly one level: in the deepest group that
+contains both ends, between the two items of that group that contain them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+import onnx
+
+from ..model._scopes import NodeScope, Scope, assign_scopes, build_tree
+from ..model._walk import NodeRecord, subgraphs
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+#: The most boxes one level may hold before it is split.
+MAX_ITEMS = 200
+#: Producers with more consumers than this get a ref copy per consumer group.
+FAN_OUT = 8
+
+
+@dataclass
+class Group:
+    """One group of the view: its items (boxes) and the edges between them."""
+
+    id: str
+    label: str
+    kind: str  # graph, scope, repeat, split, subgraph, function
+    parent: str | None
+    path: str
+    nodes: int = 0
+    items: list[dict] = field(default_factory=list)
+    edges: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The group as schema-1 JSON (edges as item indices)."""
+        index = {item["id"]: i for i, item in enumerate(self.items)}
+        edges = [
+            [index[a], index[b], labels[0] if len(set(labels)) == 1 else f"{len(labels)} tensors"]
+            for (a, b), labels in self.edges.items()
+        ]
+        return {
+            "id": self.id, "label": self.label, "kind": self.kind, "parent": self.parent,
+            "path": self.path, "nodes": self.nodes, "items": self.items, "edges": edges,
+        }
+
+
+def format_shape(shape: Sequence | None) -> str:
+    """``(1, 'seq', 768)`` → ``1×seq×768``; unknown → ``""``."""
+    if shape is None:
+        return ""
+    return "×".join("?" if d is None else str(d) for d in shape) or "scalar"
+
+
+def _is_constant(node: onnx.NodeProto) -> bool:
+    return node.op_type == "Constant" and node.domain in ("", "ai.onnx") and not node.input
+
+
+class GraphBuilder:
+    """Builds every group of a model's view: main graph, subgraph bodies, local functions."""
+
+    def __init__(self, model: "Model") -> None:
+        self.model = model
+        self.groups: dict[str, Group] = {}
+        self.owner: dict[str, str] = {}  # item id → id of the group holding it
+        self.items: dict[str, dict] = {}  # item id → item
+        #: Nodes of local function bodies (not in the model's node table), by view id.
+        self.function_nodes: dict[str, tuple[onnx.NodeProto, str]] = {}
+        functions = {(f.domain, f.name): f for f in model.proto.functions}
+        self._function_ids = {key: f"fn:{key[0]}.{key[1]}" if key[0] else f"fn:{key[1]}" for key in functions}
+
+        by_graph: dict[str, list[NodeRecord]] = {}
+        for record in model._records:
+            by_graph.setdefault(record.graph, []).append(record)
+        graph = model.proto.graph
+        # Subgraph bodies may use the main graph's initializers: weights there too.
+        initializers = set(model._initializers)
+        self.root = self._add_graph(
+            "g:", "graph", model.name or "main graph", by_graph.get("", []), model._scopes,
+            [i.name for i in graph.input if i.name not in initializers], [o.name for o in graph.output],
+            initializers,
+        )
+        for record in model._records:
+            for label, body in subgraphs(record.node):
+                key = f"{record.id}/{label}"
+                self._add_graph(
+                    f"sg:{key}:", "subgraph", key, by_graph.get(key, []), model._scopes,
+                    [i.name for i in body.input], [o.name for o in body.output], initializers,
+                )
+        for key, function in functions.items():
+            prefix = self._function_ids[key]
+            records = [
+                NodeRecord(f"{prefix}/{n.name or f'{n.op_type}_{i}'}", n, prefix, None, i)
+                for i, n in enumerate(function.node)
+            ]
+            for r in records:
+                self.function_nodes[r.id] = (r.node, prefix)
+            self._add_graph(
+                f"{prefix}:", "function", f"{key[0]}.{key[1]}" if key[0] else key[1], records,
+                assign_scopes(records), list(function.input), list(function.output), set(),
+            )
+
+    # ---- one graph -------------------------------------------------------------------
+    def _add_graph(self, prefix: str, kind: str, label: str, records: list[NodeRecord],
+                   scopes: dict[str, NodeScope], inputs: list[str], outputs: list[str],
+                   initializers: set[str]) -> str:
+        own_scopes = {r.id: scopes.get(r.id, NodeScope((), "none")) for r in records}
+        tree = build_tree(records, own_scopes)
+        by_id = {r.id: r for r in records}
+        hidden = {r.id for r in records if _is_constant(r.node)}
+        order = {r.id: r.index for r in records}
+        root = self._add_scope(tree.root, prefix, kind, label, None, by_id, hidden, order)
+        root_group = self.groups[root]
+        root_group.path = ""
+        inputs_items = [self._value_item("input", name) for name in inputs]
+        output_items = [self._value_item("output", name) for name in outputs]
+        root_group.items[:0] = inputs_items
+        root_group.items.extend(output_items)
+        for item in (*inputs_items, *output_items):
+            self._place(item, root)
+        self._add_edges(root, records, hidden, inputs, outputs, initializers)
+        return root
+
+    def _value_item(self, kind: str, name: str) -> dict:
+        dtype, shape = self.model.value_info(name)
+        return {"kind": kind, "id": f"{'in' if kind == 'input' else 'out'}:{name}", "label": name,
+                "dtype": dtype, "shape": format_shape(shape)}
+
+    def _add_scope(self, scope: Scope, prefix: str, kind: str, label: str, parent: str | None,
+                   by_id: dict[str, NodeRecord], hidden: set[str], order: dict[str, int]) -> str:
+        gid = prefix + scope.key if scope.path else prefix
+        group = Group(gid, label, kind, parent, scope.key, nodes=scope.node_count())
+        self.groups[gid] = group
+        entries: list[tuple[int, dict]] = []  # (topological position, item)
+        repeats: dict[str, list[Scope]] = {}
+        for child in scope.children.values():
+            if child.repeat:
+                repeats.setdefault(child.repeat, []).append(child)
+        folded = {id(c) for members in repeats.values() if len(members) > 1 for c in members}
+        for child in scope.children.values():
+            if id(child) not in folded:
+                entry = self._child_entry(child, prefix, gid, by_id, hidden, order)
+                if entry:
+                    entries.append(entry)
+        for repeat_label, members in repeats.items():
+            if len(members) < 2:
+                continue
+            rid = f"r:{gid}/{repeat_label}"
+            repeat = Group(rid, repeat_label, "repeat", gid, scope.key)
+            self.groups[rid] = repeat
+            member_entries = [e for m in members if (e := self._child_entry(m, prefix, rid, by_id, hidden, order))]
+            member_entries.sort(key=lambda e: e[0])
+            repeat.nodes = sum(m.node_count() for m in members)
+            self._fill(repeat, member_entries)
+            if member_entries:
+                entries.append((member_entries[0][0], {"kind": "group", "id": rid, "group": rid, "label": repeat_label,
+                                                       "nodes": repeat.nodes, "repeat": len(member_entries)}))
+        entries += [(order[n], self._node_item(by_id[n])) for n in scope.nodes if n not in hidden]
+        entries.sort(key=lambda e: e[0])
+        self._fill(group, entries)
+        return gid
+
+    def _child_entry(self, child: Scope, prefix: str, parent: str, by_id: dict[str, NodeRecord],
+                     hidden: set[str], order: dict[str, int]) -> tuple[int, dict] | None:
+        visible = [n for s in child.walk() for n in s.nodes if n not in hidden]
+        if not visible:
+            # Only constants: they are drawn as weights of their consumers.
+            return None
+        if len(visible) == 1:
+            # A scope around one node (a Linear's MatMul, a LayerNorm) adds a frame, not information.
+            return order[visible[0]], self._node_item(by_id[visible[0]])
+        label = child.name + (f" ({child.class_name})" if child.class_name else "")
+        cid = self._add_scope(child, prefix, "scope", label, parent, by_id, hidden, order)
+        group = self.groups[cid]
+        return min(order[n] for n in visible), {"kind": "group", "id": cid, "group": cid, "label": child.name,
+                                                 "nodes": group.nodes}
+
+    def _fill(self, group: Group, entries: list[tuple[int, dict]]) -> None:
+        """Puts the items into the group, splitting it when there are too many."""
+        items = [item for _, item in entries]
+        while len(items) > MAX_ITEMS:
+            items = self._split(group, items)
+        group.items = items
+        for item in items:
+            self._place(item, group.id)
+
+    def _place(self, item: dict, group_id: str) -> None:
+        self.owner[item["id"]] = group_id
+        self.items[item["id"]] = item
+        if item["kind"] == "group":
+            self.groups[item["group"]].parent = group_id
+
+    def _split(self, group: Group, items: list[dict]) -> list[dict]:
+        chunks = [items[i:i + MAX_ITEMS] for i in range(0, len(items), MAX_ITEMS)]
+        split_items = []
+        for k, chunk in enumerate(chunks):
+            sid = f"s:{group.id}:{len(self.groups)}"
+            first, last = chunk[0]["label"], chunk[-1]["label"]
+            label = f"{first} – {last}" if all(i["kind"] == "group" for i in chunk) else \
+                f"items {k * MAX_ITEMS + 1}–{k * MAX_ITEMS + len(chunk)}"
+            split = Group(sid, label, "split", group.id, group.path, items=chunk)
+            split.nodes = sum(i.get("nodes", 1) for i in chunk)
+            self.groups[sid] = split
+            for item in chunk:
+                self._place(item, sid)
+            split_items.append({"kind": "group", "id": sid, "group": sid, "label": label, "nodes": split.nodes})
+        return split_items
+
+    def _node_item(self, record: NodeRecord) -> dict:
+        node = record.node
+        item: dict = {"kind": "node", "id": record.id, "node": record.id, "label": node.op_type,
+                      "op": node.op_type, "domain": node.domain}
+        graphs = [[label, f"sg:{record.id}/{label}:"] for label, _ in subgraphs(node)]
+        function = self._function_ids.get((node.domain, node.op_type))
+        if function:
+            graphs.append(["function", f"{function}:"])
+        if graphs:
+            item["graphs"] = graphs
+        return item
+
+    # ---- edges ---------------------------------------------------------------------------
+    def _chain(self, item_id: str) -> list[str]:
+        chain = [item_id]
+        while chain[-1] in self.owner:
+            chain.append(self.owner[chain[-1]])
+        chain.reverse()
+        return chain
+
+    def _add_edges(self, root: str, records: list[NodeRecord], hidden: set[str], inputs: list[str],
+                   outputs: list[str], initializers: set[str]) -> None:
+        producer: dict[str, str] = {f"{name}": f"in:{name}" for name in inputs}
+        constants: dict[str, str] = {}
+        for r in records:
+            for name in r.node.output:
+                if r.id in hidden:
+                    constants[name] = r.id
+                elif name:
+                    producer[name] = r.id
+        consumers: dict[str, set[str]] = {}
+        for r in records:
+            if r.id in hidden:
+                continue
+            for name in r.node.input:
+                if name in producer:
+                    consumers.setdefault(producer[name], set()).add(r.id)
+        chains: dict[str, list[str]] = {}
+
+        def chain(item_id: str) -> list[str]:
+            if item_id not in chains:
+                chains[item_id] = self._chain(item_id)
+            return chains[item_id]
+
+        def connect(source: str, target: str, label: str) -> None:
+            a, b = chain(source), chain(target)
+            k = 0
+            while k < min(len(a), len(b)) and a[k] == b[k]:
+                k += 1
+            if k == 0 or k >= min(len(a), len(b)):
+                return  # different graphs, or one end contains the other
+            self.groups[a[k - 1]].edges.setdefault((a[k], b[k]), []).append(label)
+
+        outer_inputs: dict[str, dict] = {}
+        for r in records:
+            if r.id in hidden:
+                continue
+            item = self.items[r.id]
+            for name in r.node.input:
+                if not name:
+                    continue
+                if name in initializers or name in constants:
+                    item.setdefault("weights", []).append([name, format_shape(self.model.value_info(name)[1])])
+                    continue
+                label = format_shape(self.model.value_info(name)[1])
+                source = producer.get(name)
+                if source is None:  # a value from an enclosing graph: an input of this body
+                    if name not in outer_inputs:
+                        outer_inputs[name] = self._value_item("input", name)
+                        outer_inputs[name]["label"] = f"{name} (outer)"
+                        self.groups[root].items.insert(0, outer_inputs[name])
+                        self._place(outer_inputs[name], root)
+                    source = outer_inputs[name]["id"]
+                elif len(consumers.get(source, ())) > FAN_OUT and self.owner.get(source) != self.owner[r.id]:
+                    source = self._ref(source, self.owner[r.id])
+                connect(source, r.id, label)
+        for name in outputs:
+            source = producer.get(name)
+            if source is not None:
+                connect(source, f"out:{name}", format_shape(self.model.value_info(name)[1]))
+
+    def _ref(self, source: str, group_id: str) -> str:
+        ref_id = f"ref:{source}@{group_id}"
+        if ref_id not in self.owner:
+            node = source[3:] if source.startswith("in:") else source
+            ref = {"kind": "ref", "id": ref_id, "node": node, "label": self.items[source]["label"]}
+            self.groups[group_id].items.insert(0, ref)
+            self._place(ref, group_id)
+        return ref_id
+

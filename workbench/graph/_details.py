@@ -1,0 +1,73 @@
+"""What the view's side panel shows for one node (``Details`` in ``docs/view-schema.md``)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import onnx
+
+from ..model._cost import attribute_values, node_cost
+from ..model._model import format_attribute
+from ..model._tensors import read_tensor, tensor_stats
+from ._build import format_shape
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+STACK_TRACE_KEY = "pkg.torch.onnx.stack_trace"
+#: Attribute values longer than this are cut (a 10,000-element ``ints`` is not readable).
+_MAX_ATTRIBUTE_CHARS = 400
+#: Weights above this many elements get no statistics in the panel (reading them is slow).
+_MAX_STATS_ELEMENTS = 50_000_000
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str) -> dict:
+    """The details of one node: attributes, typed inputs/outputs, weight stats, cost, trace."""
+    values = attribute_values(node)
+    attributes = []
+    for attr in node.attribute:
+        text = format_attribute(attr, values)
+        if len(text) > _MAX_ATTRIBUTE_CHARS:
+            text = text[: _MAX_ATTRIBUTE_CHARS - 1] + "…"
+        attributes.append([attr.name, text])
+    base = model.path.parent if model.path else None
+    inputs = []
+    for name in node.input:
+        if not name:
+            continue
+        dtype, shape = model.value_info(name)
+        entry: dict = {"name": name, "dtype": dtype, "shape": format_shape(shape), "kind": "value"}
+        tensor = model._initializers.get(name)
+        if tensor is not None:
+            entry["kind"] = "initializer"
+            if math.prod(tensor.dims) <= _MAX_STATS_ELEMENTS:
+                stats = tensor_stats(read_tensor(tensor, base))
+                if stats:
+                    entry["stats"] = {k: _finite(stats[k]) for k in ("min", "max", "mean", "std")}
+        inputs.append(entry)
+    outputs = []
+    for name in node.output:
+        dtype, shape = model.value_info(name)
+        outputs.append({"name": name, "dtype": dtype, "shape": format_shape(shape), "kind": "value"})
+    shapes_in = [model.value_info(n)[1] if n else None for n in node.input]
+    flops, _ = node_cost(node, shapes_in, [model.value_info(n)[1] for n in node.output], values)
+    meta = {p.key: p.value for p in node.metadata_props}
+    return {
+        "id": node_id,
+        "name": node.name,
+        "op": node.op_type,
+        "domain": node.domain or "ai.onnx",
+        "scope": scope,
+        "attributes": attributes,
+        "inputs": inputs,
+        "outputs": outputs,
+        "flops": _finite(flops),
+        "params": model._param_count(node.input),
+        "doc": node.doc_string or None,
+        "stack": meta.get(STACK_TRACE_KEY) or None,
+    }

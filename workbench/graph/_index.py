@@ -1,0 +1,189 @@
+"""``ViewIndex``: a model's graph view, served whole or a group at a time."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from ._build import GraphBuilder
+from ._details import node_details
+
+if TYPE_CHECKING:
+    import graphviz
+    import pandas as pd
+
+    from ..model import Model
+
+#: The MIME type of the view payload; the JupyterLab extension renders it.
+VIEW_MIME_TYPE = "application/vnd.onnx-workbench.graph+json"
+VIEW_SCHEMA_VERSION = 1
+#: First paint opens groups while no more than this many boxes are visible.
+_FIRST_PAINT_BOXES = 60
+
+
+class ViewIndex:
+    """Every group of a model's view, built once; payloads and single groups on demand.
+
+    >>> import workbench as wb
+    >>> index = wb.graph.build_view(wb.samples.open("tiny_cnn"))
+    >>> index.payload()["schema"]
+    1
+    """
+
+    def __init__(self, model: "Model") -> None:
+        self.model = model
+        built = GraphBuilder(model)
+        self.root = built.root
+        self._groups = built.groups
+        self._owner = built.owner
+        self._function_nodes = built.function_nodes
+        self._json: dict[str, dict] = {}
+
+    # ---- the parts ----------------------------------------------------------------------
+    def group(self, group_id: str) -> dict:
+        """One group as schema-1 JSON; ``KeyError`` if there is no such group."""
+        if group_id not in self._json:
+            try:
+                group = self._groups[group_id]
+            except KeyError:
+                raise KeyError(f"No group {group_id!r} in this view.") from None
+            self._json[group_id] = group.to_json()
+        return self._json[group_id]
+
+    @property
+    def group_ids(self) -> list[str]:
+        """Every group id, roots of subgraph and function bodies included."""
+        return list(self._groups)
+
+    def details(self, node_id: str) -> dict:
+        """The side-panel details of one node; ``KeyError`` if there is no such node."""
+        if node_id in self._function_nodes:
+            node, prefix = self._function_nodes[node_id]
+            return node_details(self.model, node_id, node, prefix)
+        try:
+            record = self.model._by_id[node_id]
+        except KeyError:
+            raise KeyError(f"No node {node_id!r} in this model.") from None
+        scope = self.model._scopes[record.id].path or ()
+        return node_details(self.model, node_id, record.node, "/".join(scope))
+
+    def ancestors(self, item_id: str) -> list[str]:
+        """The groups containing an item (node id or group id), outermost first."""
+        chain = []
+        while item_id in self._owner:
+            item_id = self._owner[item_id]
+            chain.append(item_id)
+        return chain[::-1]
+
+    # ---- payloads -----------------------------------------------------------------------
+    def payload(self, *, budget: int = 2_000_000, expanded: Iterable[str] | None = None,
+                overlay: dict | None = None, selected: Iterable[str] = (),
+                highlighted: Iterable[str] = ()) -> dict:
+        """The view as one JSON-ready dict (``docs/view-schema.md``).
+
+        Groups are added breadth first from the main root until about ``budget`` bytes of
+        JSON; the rest are fetched on demand by the widget or the file viewer. When every
+        group fits, node details are included too and ``complete`` is true.
+
+        ``expanded`` are the groups open at first paint; by default, groups are opened
+        from the top while no more than about 60 boxes show.
+        """
+        groups: dict[str, dict] = {}
+        size = 0
+        queue = deque([self.root] + [g for g in self._groups if self._groups[g].parent is None and g != self.root])
+        while queue:
+            gid = queue.popleft()
+            chunk = self.group(gid)
+            chunk_size = len(json.dumps(chunk))
+            if groups and size + chunk_size > budget:
+                break
+            groups[gid] = chunk
+            size += chunk_size
+            queue.extend(item["group"] for item in chunk["items"] if item["kind"] == "group")
+        complete = len(groups) == len(self._groups)
+        details = None
+        if complete:
+            details = {r.id: self.details(r.id) for r in self.model._records}
+            details.update({nid: self.details(nid) for nid in self._function_nodes})
+            if size + len(json.dumps(details)) > budget:
+                details, complete = None, False
+        return {
+            "schema": VIEW_SCHEMA_VERSION,
+            "title": self.model.name,
+            "summary": self.model._summary(),
+            "root": self.root,
+            "groups": groups,
+            **({"details": details} if details is not None else {}),
+            "complete": complete,
+            "expanded": list(expanded) if expanded is not None else self.first_paint(groups),
+            "overlay": overlay,
+            "selected": list(selected),
+            "highlighted": list(highlighted),
+        }
+
+    def first_paint(self, available: Mapping[str, dict] | None = None) -> list[str]:
+        """Groups to open at first paint: breadth first while about 60 boxes or fewer show.
+
+        ``available`` limits the choice to the groups a payload carries.
+        """
+        def lookup(gid: str) -> dict | None:
+            return self.group(gid) if available is None else available.get(gid)
+
+        opened: list[str] = []
+        root = self.group(self.root)
+        visible = len(root["items"])
+        queue = deque(item["group"] for item in root["items"] if item["kind"] == "group")
+        while queue:
+            gid = queue.popleft()
+            chunk = lookup(gid)
+            if chunk is None or chunk["kind"] == "repeat":
+                continue
+            if visible - 1 + len(chunk["items"]) > _FIRST_PAINT_BOXES:
+                continue
+            opened.append(gid)
+            visible += len(chunk["items"]) - 1
+            queue.extend(item["group"] for item in chunk["items"] if item["kind"] == "group")
+        return opened
+
+    # ---- overlays -------------------------------------------------------------------------
+    def overlay(self, values: "Mapping[str, float] | pd.Series", label: str, aggregate: str = "sum") -> dict:
+        """An overlay colouring nodes by ``values`` (keyed by node id), groups by their aggregate.
+
+        ``aggregate`` is ``"sum"`` (e.g. latency) or ``"max"`` (e.g. error) over the
+        nodes inside each group. Unknown node ids raise ``KeyError``; NaN values are skipped.
+        """
+        if aggregate not in ("sum", "max"):
+            raise ValueError(f"aggregate must be 'sum' or 'max', not {aggregate!r}.")
+        items = dict(values.items())
+        unknown = [k for k in items if k not in self.model._by_id and k not in self._function_nodes]
+        if unknown:
+            raise KeyError(f"Overlay values for unknown node ids {unknown[:5]}; keys must be ids of Model.nodes.")
+        result: dict[str, float] = {}
+        for node_id, raw in items.items():
+            value = float(raw)
+            if math.isnan(value):
+                continue
+            result[node_id] = value
+            for gid in self.ancestors(node_id):
+                previous = result.get(gid)
+                if previous is None:
+                    result[gid] = value
+                else:
+                    result[gid] = previous + value if aggregate == "sum" else max(previous, value)
+        numbers = list(result.values())
+        return {"label": label, "values": result,
+                "min": min(numbers) if numbers else 0.0, "max": max(numbers) if numbers else 0.0}
+
+    # ---- static picture -----------------------------------------------------------------
+    def to_graphviz(self, expanded: Iterable[str] = ()) -> "graphviz.Digraph":
+        """The main graph as a ``graphviz.Digraph``, with the ``expanded`` groups open."""
+        from ._static import to_graphviz
+
+        return to_graphviz(self, set(expanded))
+
+
+def build_view(model: "Model") -> ViewIndex:
+    """Builds the graph view of a model (cached on the model: ``Model.view_index``)."""
+    return ViewIndex(model)

@@ -37,6 +37,34 @@ FAN_OUT = 8
 
 
 @dataclass
+class _Body:
+    """One graph being built: its nodes, which are hidden, and per-scope visible nodes."""
+
+    prefix: str
+    by_id: dict[str, NodeRecord]
+    hidden: set[str]
+    order: dict[str, int]  # node id → position in its graph (topological)
+    # id(scope) → (visible nodes in the subtree, the first one's position, the first one)
+    visible: dict[int, tuple[int, int, str]] = field(default_factory=dict)
+
+    def count(self, scope: Scope) -> tuple[int, int, str]:
+        """Fills ``visible`` for ``scope`` and everything under it."""
+        total, first, first_id = 0, 1 << 62, ""
+        for node_id in scope.nodes:
+            if node_id not in self.hidden:
+                total += 1
+                if self.order[node_id] < first:
+                    first, first_id = self.order[node_id], node_id
+        for child in scope.children.values():
+            n, position, node_id = self.count(child)
+            total += n
+            if n and position < first:
+                first, first_id = position, node_id
+        self.visible[id(scope)] = (total, first, first_id)
+        return total, first, first_id
+
+
+@dataclass
 class Group:
     """One group of the view: its items (boxes) and the edges between them."""
 
@@ -81,6 +109,7 @@ class GraphBuilder:
         self.groups: dict[str, Group] = {}
         self.owner: dict[str, str] = {}  # item id → id of the group holding it
         self.items: dict[str, dict] = {}  # item id → item
+        self._shapes: dict[str, str] = {}  # value name → formatted shape
         #: Nodes of local function bodies (not in the model's node table), by view id.
         self.function_nodes: dict[str, tuple[onnx.NodeProto, str]] = {}
         functions = {(f.domain, f.name): f for f in model.proto.functions}
@@ -123,10 +152,10 @@ class GraphBuilder:
                    initializers: set[str]) -> str:
         own_scopes = {r.id: scopes.get(r.id, NodeScope((), "none")) for r in records}
         tree = build_tree(records, own_scopes)
-        by_id = {r.id: r for r in records}
         hidden = {r.id for r in records if _is_constant(r.node)}
-        order = {r.id: r.index for r in records}
-        root = self._add_scope(tree.root, prefix, kind, label, None, by_id, hidden, order)
+        body = _Body(prefix, {r.id: r for r in records}, hidden, {r.id: r.index for r in records})
+        body.count(tree.root)
+        root = self._add_scope(tree.root, body, kind, label, None)
         root_group = self.groups[root]
         root_group.path = ""
         inputs_items = [self._value_item("input", name) for name in inputs]
@@ -138,14 +167,17 @@ class GraphBuilder:
         self._add_edges(root, records, hidden, inputs, outputs, initializers)
         return root
 
-    def _value_item(self, kind: str, name: str) -> dict:
-        dtype, shape = self.model.value_info(name)
-        return {"kind": kind, "id": f"{'in' if kind == 'input' else 'out'}:{name}", "label": name,
-                "dtype": dtype, "shape": format_shape(shape)}
+    def _shape(self, name: str) -> str:
+        if name not in self._shapes:
+            self._shapes[name] = format_shape(self.model.value_info(name)[1])
+        return self._shapes[name]
 
-    def _add_scope(self, scope: Scope, prefix: str, kind: str, label: str, parent: str | None,
-                   by_id: dict[str, NodeRecord], hidden: set[str], order: dict[str, int]) -> str:
-        gid = prefix + scope.key if scope.path else prefix
+    def _value_item(self, kind: str, name: str) -> dict:
+        return {"kind": kind, "id": f"{'in' if kind == 'input' else 'out'}:{name}", "label": name,
+                "dtype": self.model.value_info(name)[0], "shape": self._shape(name)}
+
+    def _add_scope(self, scope: Scope, body: _Body, kind: str, label: str, parent: str | None) -> str:
+        gid = body.prefix + scope.key if scope.path else body.prefix
         group = Group(gid, label, kind, parent, scope.key, nodes=scope.node_count())
         self.groups[gid] = group
         entries: list[tuple[int, dict]] = []  # (topological position, item)
@@ -156,7 +188,7 @@ class GraphBuilder:
         folded = {id(c) for members in repeats.values() if len(members) > 1 for c in members}
         for child in scope.children.values():
             if id(child) not in folded:
-                entry = self._child_entry(child, prefix, gid, by_id, hidden, order)
+                entry = self._child_entry(child, body, gid)
                 if entry:
                     entries.append(entry)
         for repeat_label, members in repeats.items():
@@ -165,32 +197,29 @@ class GraphBuilder:
             rid = f"r:{gid}/{repeat_label}"
             repeat = Group(rid, repeat_label, "repeat", gid, scope.key)
             self.groups[rid] = repeat
-            member_entries = [e for m in members if (e := self._child_entry(m, prefix, rid, by_id, hidden, order))]
+            member_entries = [e for m in members if (e := self._child_entry(m, body, rid))]
             member_entries.sort(key=lambda e: e[0])
             repeat.nodes = sum(m.node_count() for m in members)
             self._fill(repeat, member_entries)
             if member_entries:
                 entries.append((member_entries[0][0], {"kind": "group", "id": rid, "group": rid, "label": repeat_label,
                                                        "nodes": repeat.nodes, "repeat": len(member_entries)}))
-        entries += [(order[n], self._node_item(by_id[n])) for n in scope.nodes if n not in hidden]
+        entries += [(body.order[n], self._node_item(body.by_id[n])) for n in scope.nodes if n not in body.hidden]
         entries.sort(key=lambda e: e[0])
         self._fill(group, entries)
         return gid
 
-    def _child_entry(self, child: Scope, prefix: str, parent: str, by_id: dict[str, NodeRecord],
-                     hidden: set[str], order: dict[str, int]) -> tuple[int, dict] | None:
-        visible = [n for s in child.walk() for n in s.nodes if n not in hidden]
-        if not visible:
+    def _child_entry(self, child: Scope, body: _Body, parent: str) -> tuple[int, dict] | None:
+        count, first, first_id = body.visible[id(child)]
+        if not count:
             # Only constants: they are drawn as weights of their consumers.
             return None
-        if len(visible) == 1:
+        if count == 1:
             # A scope around one node (a Linear's MatMul, a LayerNorm) adds a frame, not information.
-            return order[visible[0]], self._node_item(by_id[visible[0]])
+            return first, self._node_item(body.by_id[first_id])
         label = child.name + (f" ({child.class_name})" if child.class_name else "")
-        cid = self._add_scope(child, prefix, "scope", label, parent, by_id, hidden, order)
-        group = self.groups[cid]
-        return min(order[n] for n in visible), {"kind": "group", "id": cid, "group": cid, "label": child.name,
-                                                 "nodes": group.nodes}
+        cid = self._add_scope(child, body, "scope", label, parent)
+        return first, {"kind": "group", "id": cid, "group": cid, "label": child.name, "nodes": self.groups[cid].nodes}
 
     def _fill(self, group: Group, entries: list[tuple[int, dict]]) -> None:
         """Puts the items into the group, splitting it when there are too many."""
@@ -285,9 +314,9 @@ class GraphBuilder:
                 if not name:
                     continue
                 if name in initializers or name in constants:
-                    item.setdefault("weights", []).append([name, format_shape(self.model.value_info(name)[1])])
+                    item.setdefault("weights", []).append([name, self._shape(name)])
                     continue
-                label = format_shape(self.model.value_info(name)[1])
+                label = self._shape(name)
                 source = producer.get(name)
                 if source is None:  # a value from an enclosing graph: an input of this body
                     if name not in outer_inputs:
@@ -302,7 +331,7 @@ class GraphBuilder:
         for name in outputs:
             source = producer.get(name)
             if source is not None:
-                connect(source, f"out:{name}", format_shape(self.model.value_info(name)[1]))
+                connect(source, f"out:{name}", self._shape(name))
 
     def _ref(self, source: str, group_id: str) -> str:
         ref_id = f"ref:{source}@{group_id}"

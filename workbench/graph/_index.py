@@ -90,8 +90,9 @@ class ViewIndex:
         ``expanded`` are the groups open at first paint; by default, groups are opened
         from the top while no more than about 60 boxes show.
         """
+        summary = self.model._summary()
         groups: dict[str, dict] = {}
-        size = 0
+        size = len(json.dumps(summary)) + 1000  # the summary and the other fields
         queue = deque([self.root] + [g for g in self._groups if self._groups[g].parent is None and g != self.root])
         while queue:
             gid = queue.popleft()
@@ -112,7 +113,7 @@ class ViewIndex:
         return {
             "schema": VIEW_SCHEMA_VERSION,
             "title": self.model.name,
-            "summary": self.model._summary(),
+            "summary": summary,
             "root": self.root,
             "groups": groups,
             **({"details": details} if details is not None else {}),

@@ -8,7 +8,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import errors, samples
+from . import errors, graph, samples
 from .model import Model, Scope, ScopeTree, open
 
 try:
@@ -22,4 +22,9 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "onnx-workbench"}]
 
 
-__all__ = ["Model", "Scope", "ScopeTree", "errors", "open", "samples", "__version__"]
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Where jupyter_server finds the extension serving the ``.onnx`` file viewer's route."""
+    return [{"module": "workbench._server"}]
+
+
+__all__ = ["Model", "Scope", "ScopeTree", "errors", "graph", "open", "samples", "__version__"]

@@ -1,7 +1,10 @@
 /**
- * JupyterLab plugins (the file viewer and the widget) — filled in by the graph-view work.
+ * JupyterLab plugins: the `.onnx` file viewer and the GraphView widget.
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
-const plugins: JupyterFrontEndPlugin<any>[] = [];
+import { fileViewerPlugin } from './fileviewer';
+import { widgetPlugin } from './widget';
+
+const plugins: JupyterFrontEndPlugin<void>[] = [fileViewerPlugin, widgetPlugin];
 export default plugins;

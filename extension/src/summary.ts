@@ -1,12 +1,14 @@
 /**
- * Renders a model summary (the `application/vnd.onnx-workbench.summary+json`
- * payload written by `workbench.Model._repr_mimebundle_`) as a DOM card.
+ * Renders a model summary (the `summary` field of the graph view payload,
+ * docs/summary-schema.md) as a DOM card.
  *
  * This module knows nothing about JupyterLab: it takes plain data and returns
  * an element, so the MIME renderer, the file viewer and widgets can share it.
  * Every string in the payload comes from the model and is untrusted: it only
  * ever reaches the DOM through `textContent`, never through `innerHTML`.
  */
+
+import { html } from './view/dom';
 
 /** The version of the summary payload this renderer understands. */
 export const SUMMARY_SCHEMA_VERSION = 1;
@@ -37,21 +39,6 @@ export interface ISummary {
   problems: string[];
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
-
 /** Formats a count with thousands separators, e.g. 1234567 -> "1,234,567". */
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
@@ -80,14 +67,14 @@ function formatShape(shape: IValueInfo['shape']): string {
 }
 
 function valueTable(title: string, values: IValueInfo[]): HTMLElement {
-  const section = el('div', 'jp-OnnxWorkbench-section');
-  section.appendChild(el('h4', undefined, `${title} (${values.length})`));
-  const table = el('table', 'jp-OnnxWorkbench-values');
+  const section = html('div', 'jp-OnnxWorkbench-section');
+  section.appendChild(html('h4', undefined, `${title} (${values.length})`));
+  const table = html('table', 'jp-OnnxWorkbench-values');
   for (const v of values) {
-    const row = el('tr');
-    row.appendChild(el('td', 'jp-OnnxWorkbench-name', v.name));
-    row.appendChild(el('td', undefined, v.dtype));
-    row.appendChild(el('td', undefined, formatShape(v.shape)));
+    const row = html('tr');
+    row.appendChild(html('td', 'jp-OnnxWorkbench-name', v.name));
+    row.appendChild(html('td', undefined, v.dtype));
+    row.appendChild(html('td', undefined, formatShape(v.shape)));
     table.appendChild(row);
   }
   section.appendChild(table);
@@ -96,10 +83,10 @@ function valueTable(title: string, values: IValueInfo[]): HTMLElement {
 
 /** Builds the summary card element for a payload. */
 export function renderSummary(summary: ISummary): HTMLElement {
-  const card = el('div', 'jp-OnnxWorkbench-summary');
+  const card = html('div', 'jp-OnnxWorkbench-summary');
   if (summary.schema_version !== SUMMARY_SCHEMA_VERSION) {
     card.appendChild(
-      el(
+      html(
         'div',
         'jp-OnnxWorkbench-problem',
         `This summary uses schema version ${summary.schema_version}, but the ` +
@@ -110,7 +97,7 @@ export function renderSummary(summary: ISummary): HTMLElement {
     return card;
   }
   card.appendChild(
-    el('div', 'jp-OnnxWorkbench-title', summary.name || '(unnamed model)')
+    html('div', 'jp-OnnxWorkbench-title', summary.name || '(unnamed model)')
   );
   const opsets = Object.entries(summary.opsets)
     .map(([domain, version]) => `${domain || 'ai.onnx'} ${version}`)
@@ -126,25 +113,25 @@ export function renderSummary(summary: ISummary): HTMLElement {
     ],
     ['model size', formatBytes(summary.model_bytes)]
   ];
-  const dl = el('dl', 'jp-OnnxWorkbench-facts');
+  const dl = html('dl', 'jp-OnnxWorkbench-facts');
   for (const [key, value] of facts) {
-    dl.appendChild(el('dt', undefined, key));
-    dl.appendChild(el('dd', undefined, value));
+    dl.appendChild(html('dt', undefined, key));
+    dl.appendChild(html('dd', undefined, value));
   }
   card.appendChild(dl);
   card.appendChild(valueTable('inputs', summary.inputs));
   card.appendChild(valueTable('outputs', summary.outputs));
 
-  const ops = el('div', 'jp-OnnxWorkbench-section');
-  ops.appendChild(el('h4', undefined, 'top op types'));
-  const bars = el('table', 'jp-OnnxWorkbench-ops');
+  const ops = html('div', 'jp-OnnxWorkbench-section');
+  ops.appendChild(html('h4', undefined, 'top op types'));
+  const bars = html('table', 'jp-OnnxWorkbench-ops');
   const most = summary.top_ops.length ? summary.top_ops[0][1] : 1;
   for (const [op, count] of summary.top_ops) {
-    const row = el('tr');
-    row.appendChild(el('td', 'jp-OnnxWorkbench-name', op));
-    row.appendChild(el('td', undefined, formatCount(count)));
-    const barCell = el('td');
-    const bar = el('div', 'jp-OnnxWorkbench-bar');
+    const row = html('tr');
+    row.appendChild(html('td', 'jp-OnnxWorkbench-name', op));
+    row.appendChild(html('td', undefined, formatCount(count)));
+    const barCell = html('td');
+    const bar = html('div', 'jp-OnnxWorkbench-bar');
     bar.style.width = `${Math.max(2, Math.round((100 * count) / most))}px`;
     barCell.appendChild(bar);
     row.appendChild(barCell);
@@ -158,18 +145,18 @@ export function renderSummary(summary: ISummary): HTMLElement {
     ['local functions', summary.functions]
   ] as Array<[string, string[]]>) {
     if (items.length) {
-      const section = el('div', 'jp-OnnxWorkbench-section');
-      section.appendChild(el('h4', undefined, `${title} (${items.length})`));
-      const list = el('ul');
+      const section = html('div', 'jp-OnnxWorkbench-section');
+      section.appendChild(html('h4', undefined, `${title} (${items.length})`));
+      const list = html('ul');
       for (const item of items) {
-        list.appendChild(el('li', undefined, item));
+        list.appendChild(html('li', undefined, item));
       }
       section.appendChild(list);
       card.appendChild(section);
     }
   }
   for (const problem of summary.problems) {
-    card.appendChild(el('div', 'jp-OnnxWorkbench-problem', problem));
+    card.appendChild(html('div', 'jp-OnnxWorkbench-problem', problem));
   }
   return card;
 }

@@ -1,0 +1,122 @@
+/**
+ * The details panel of one model node: op, names, attributes, inputs and outputs with
+ * their types (and weight statistics), cost and provenance. Text only, never HTML.
+ */
+import { html } from './dom';
+import { IDetails, IValueDetails } from './types';
+
+const CSS = 'jp-OnnxWorkbench-';
+
+/** Formats a FLOP count with a metric prefix: 1.2 GFLOPs. */
+export function formatFlops(flops: number): string {
+  const units = ['', 'K', 'M', 'G', 'T', 'P'];
+  let value = flops;
+  let unit = 0;
+  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${unit ? value.toFixed(2) : value} ${units[unit]}FLOPs`;
+}
+
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+}
+
+function section(title: string): HTMLElement {
+  const node = html('section', `${CSS}detailsSection`);
+  node.appendChild(html('h4', undefined, title));
+  return node;
+}
+
+function keyValueTable(rows: Array<[string, string]>, className: string): HTMLTableElement {
+  const table = html('table', className);
+  for (const [key, value] of rows) {
+    const tr = html('tr');
+    tr.appendChild(html('th', undefined, key));
+    tr.appendChild(html('td', undefined, value));
+    table.appendChild(tr);
+  }
+  return table;
+}
+
+function valueList(title: string, values: IValueDetails[]): HTMLElement {
+  const node = section(`${title} (${values.length})`);
+  for (const v of values) {
+    const entry = html('div', `${CSS}detailsValue`);
+    const name = html('div', `${CSS}name`, v.name || '(none)');
+    if (v.kind !== 'value') {
+      name.appendChild(html('span', `${CSS}tag`, v.kind));
+    }
+    entry.appendChild(name);
+    entry.appendChild(html('div', `${CSS}type`, v.shape ? `${v.dtype} ⟨${v.shape}⟩` : v.dtype));
+    if (v.stats) {
+      entry.appendChild(
+        html(
+          'div',
+          `${CSS}stats`,
+          `min ${formatNumber(v.stats.min)} · max ${formatNumber(v.stats.max)} · ` +
+            `mean ${formatNumber(v.stats.mean)} · std ${formatNumber(v.stats.std)}`
+        )
+      );
+    }
+    node.appendChild(entry);
+  }
+  return node;
+}
+
+/** A subgraph or function body the panel offers to enter: [label, group id]. */
+export type BodyLink = [string, string];
+
+/** Builds the panel's content for one node. */
+export function renderDetails(
+  d: IDetails,
+  bodies: BodyLink[],
+  enter: (groupId: string, label: string) => void
+): HTMLElement {
+  const root = html('div', `${CSS}detailsBody`);
+  const head = html('div', `${CSS}detailsOp`, d.op);
+  if (d.domain) {
+    head.appendChild(html('span', `${CSS}tag`, d.domain));
+  }
+  root.appendChild(head);
+  const facts: Array<[string, string]> = [
+    ['name', d.name || '(unnamed)'],
+    ['id', d.id],
+    ['scope', d.scope || '(top level)']
+  ];
+  if (d.flops !== null && d.flops !== undefined) {
+    facts.push(['FLOPs', formatFlops(d.flops)]);
+  }
+  facts.push(['params', d.params.toLocaleString('en-US')]);
+  root.appendChild(keyValueTable(facts, `${CSS}detailsFacts`));
+  if (bodies.length) {
+    const node = section('bodies');
+    for (const [label, groupId] of bodies) {
+      const link = html('button', `${CSS}button ${CSS}enter`, `enter ${label} ›`);
+      link.type = 'button';
+      link.setAttribute('data-group', groupId);
+      link.addEventListener('click', () => enter(groupId, label));
+      node.appendChild(link);
+    }
+    root.appendChild(node);
+  }
+  if (d.attributes.length) {
+    const node = section(`attributes (${d.attributes.length})`);
+    node.appendChild(keyValueTable(d.attributes, `${CSS}detailsAttributes`));
+    root.appendChild(node);
+  }
+  root.appendChild(valueList('inputs', d.inputs));
+  root.appendChild(valueList('outputs', d.outputs));
+  if (d.doc) {
+    const node = section('doc string');
+    node.appendChild(html('p', `${CSS}doc`, d.doc));
+    root.appendChild(node);
+  }
+  if (d.stack) {
+    const node = section('stack trace');
+    node.appendChild(html('pre', `${CSS}stack`, d.stack));
+    root.appendChild(node);
+  }
+  return root;
+}

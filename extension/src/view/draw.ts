@@ -1,0 +1,252 @@
+/**
+ * Draws a laid-out level tree as SVG and indexes what it drew, so the viewer can find
+ * an item's element and absolute box by item id, model node id or group id.
+ * All model strings are written as SVG text nodes.
+ */
+import { IBox } from './dot';
+import { svg, svgText } from './dom';
+import { opCategory } from './palette';
+import {
+  FRAME_HEADER,
+  NODE_HEADER,
+  LINE,
+  STACK,
+  groupSubtitle,
+  shortLabel,
+  valueSubtitle,
+  weightLines
+} from './shapes';
+import { ILevel, interiorOffset } from './tree';
+import { Item } from './types';
+
+/** Prefix of every class the view uses. */
+export const CSS = 'jp-OnnxWorkbench-';
+
+/** One drawn item. */
+export interface IDrawn {
+  item: Item;
+  /** The group whose level holds the item. */
+  groupId: string;
+  /** Absolute box in drawing coordinates. */
+  box: IBox;
+  el: SVGGElement;
+  /** Whether the item is an expanded group drawn as a frame. */
+  expanded: boolean;
+}
+
+/** What a drawing holds, indexed. */
+export interface IDrawing {
+  root: SVGGElement;
+  width: number;
+  height: number;
+  items: IDrawn[];
+  byId: Map<string, IDrawn>;
+  /** Node and ref items by model node id. */
+  byNode: Map<string, IDrawn[]>;
+  /** Group items (collapsed boxes and frames) by group id. */
+  byGroup: Map<string, IDrawn>;
+}
+
+function title(el: SVGElement, text: string): void {
+  const node = svg('title');
+  node.textContent = text;
+  el.appendChild(node);
+}
+
+/** A path for a rectangle with rounded top corners only. */
+function topRounded(w: number, h: number, r: number): string {
+  return `M0,${h}V${r}Q0,0 ${r},0H${w - r}Q${w},0 ${w},${r}V${h}Z`;
+}
+
+function drawNode(g: SVGGElement, item: Item & { kind: 'node' }, box: IBox): void {
+  const lines = weightLines(item.weights);
+  g.classList.add(`${CSS}cat-${opCategory(item.op)}`);
+  g.appendChild(svg('rect', { class: `${CSS}box`, width: box.w, height: box.h, rx: 3 }));
+  if (lines.length) {
+    g.appendChild(svg('path', { class: `${CSS}header`, d: topRounded(box.w, NODE_HEADER, 3) }));
+  } else {
+    g.appendChild(
+      svg('rect', { class: `${CSS}header`, width: box.w, height: box.h, rx: 3 })
+    );
+  }
+  const marker = item.graphs && item.graphs.length ? 16 : 0;
+  g.appendChild(svgText(shortLabel(item.label), (box.w - marker) / 2, 14, `${CSS}op`));
+  if (marker) {
+    const icon = svg('g', {
+      class: `${CSS}graphsMarker`,
+      transform: `translate(${box.w - 15},5)`
+    });
+    icon.appendChild(svg('rect', { x: 0, y: 0, width: 8, height: 8, rx: 1 }));
+    icon.appendChild(svg('rect', { x: 3, y: 3, width: 8, height: 8, rx: 1 }));
+    g.appendChild(icon);
+  }
+  lines.forEach((line, i) => {
+    g.appendChild(svgText(line, 8, NODE_HEADER + LINE * (i + 1) - 2, `${CSS}weight`, 'start'));
+  });
+  const weights = (item.weights ?? []).map(([name, shape]) => `\n${name} ⟨${shape}⟩`).join('');
+  const graphs = (item.graphs ?? []).map(([name]) => `\nbody: ${name}`).join('');
+  title(g, `${item.op}${item.domain ? ` (${item.domain})` : ''}\n${item.node}${weights}${graphs}`);
+}
+
+function drawValue(g: SVGGElement, item: Item & { kind: 'input' | 'output' }, box: IBox): void {
+  g.appendChild(
+    svg('rect', { class: `${CSS}box`, width: box.w, height: box.h, rx: box.h / 2 })
+  );
+  g.appendChild(svgText(shortLabel(item.label), box.w / 2, 14, `${CSS}label`));
+  g.appendChild(svgText(valueSubtitle(item.dtype, item.shape), box.w / 2, 27, `${CSS}sub`));
+  title(g, `${item.kind}: ${item.label}\n${valueSubtitle(item.dtype, item.shape)}`);
+}
+
+function drawRef(g: SVGGElement, item: Item & { kind: 'ref' }, box: IBox): void {
+  g.appendChild(svg('rect', { class: `${CSS}box`, width: box.w, height: box.h, rx: 4 }));
+  g.appendChild(svgText(shortLabel(item.label), box.w / 2, 12.5, `${CSS}sub`));
+  title(g, `reference to ${item.node}`);
+}
+
+function drawGroup(
+  g: SVGGElement,
+  item: Item & { kind: 'group' },
+  box: IBox,
+  note: string | null
+): void {
+  const stacked = item.repeat ? 2 * STACK : 0;
+  const w = box.w - stacked;
+  const h = box.h - stacked;
+  for (let k = stacked ? 2 : 0; k >= 1; k--) {
+    g.appendChild(
+      svg('rect', {
+        class: `${CSS}box ${CSS}card`,
+        x: k * STACK,
+        y: k * STACK,
+        width: w,
+        height: h,
+        rx: 4
+      })
+    );
+  }
+  g.appendChild(svg('rect', { class: `${CSS}box`, width: w, height: h, rx: 4 }));
+  g.appendChild(svgText(`▸ ${shortLabel(item.label)}`, w / 2, 17, `${CSS}label`));
+  g.appendChild(svgText(groupSubtitle(item.nodes), w / 2, 31, `${CSS}sub`));
+  if (note) {
+    g.appendChild(svgText(note, w / 2, 31 + LINE, `${CSS}note`));
+  }
+  title(g, `${item.label}\n${groupSubtitle(item.nodes)}\nclick to expand`);
+}
+
+function drawFrameHeader(g: SVGGElement, item: Item & { kind: 'group' }, box: IBox): void {
+  g.appendChild(svg('rect', { class: `${CSS}frameBox`, width: box.w, height: box.h, rx: 5 }));
+  const header = svg('g', { class: `${CSS}frameHeader` });
+  header.appendChild(
+    svg('path', { class: `${CSS}header`, d: topRounded(box.w, FRAME_HEADER, 5) })
+  );
+  header.appendChild(svgText(`▾ ${shortLabel(item.label)}`, 10, 16, `${CSS}label`, 'start'));
+  header.appendChild(svgText(groupSubtitle(item.nodes), box.w - 10, 16, `${CSS}sub`, 'end'));
+  title(header, `${item.label}\nclick to collapse`);
+  g.appendChild(header);
+}
+
+/** Draws `level` (and the interiors of its expanded items) into a new SVG group. */
+export function drawTree(level: ILevel, note: (groupId: string) => string | null): IDrawing {
+  const drawing: IDrawing = {
+    root: svg('g', { class: `${CSS}drawing` }),
+    width: level.width,
+    height: level.height,
+    items: [],
+    byId: new Map(),
+    byNode: new Map(),
+    byGroup: new Map()
+  };
+  drawLevel(drawing, drawing.root, level, 0, 0, note);
+  return drawing;
+}
+
+function drawLevel(
+  drawing: IDrawing,
+  parent: SVGGElement,
+  level: ILevel,
+  ox: number,
+  oy: number,
+  note: (groupId: string) => string | null
+): void {
+  const { group } = level;
+  const edges = svg('g', { class: `${CSS}edges` });
+  parent.appendChild(edges);
+  for (const path of level.edges) {
+    const [from, to, label] = group.edges[path.index];
+    const e = svg('g', {
+      class: `${CSS}edge`,
+      'data-from': group.items[from].id,
+      'data-to': group.items[to].id
+    });
+    e.appendChild(svg('path', { class: `${CSS}spline`, d: path.spline }));
+    e.appendChild(svg('path', { class: `${CSS}arrow`, d: path.arrow }));
+    if (path.label && label) {
+      e.appendChild(svgText(label, path.label.x, path.label.y + 3, `${CSS}edgeLabel`));
+    }
+    if (label) {
+      title(e, label);
+    }
+    edges.appendChild(e);
+  }
+  level.group.items.forEach((item, i) => {
+    const local = level.boxes[i];
+    const box = { x: local.x + ox, y: local.y + oy, w: local.w, h: local.h };
+    const interior = level.children.get(i);
+    const g = svg('g', {
+      class: `${CSS}item ${CSS}${item.kind}`,
+      transform: `translate(${local.x.toFixed(1)},${local.y.toFixed(1)})`,
+      'data-id': item.id,
+      'data-kind': item.kind
+    });
+    if (item.kind === 'node' || item.kind === 'ref') {
+      g.setAttribute('data-node', item.node);
+    }
+    if (item.kind === 'group') {
+      g.setAttribute('data-group', item.group);
+      if (item.repeat) {
+        g.classList.add(`${CSS}repeat`);
+      }
+    }
+    const drawn: IDrawn = { item, groupId: group.id, box, el: g, expanded: !!interior };
+    switch (item.kind) {
+      case 'node':
+        drawNode(g, item, box);
+        break;
+      case 'input':
+      case 'output':
+        drawValue(g, item, box);
+        break;
+      case 'ref':
+        drawRef(g, item, box);
+        break;
+      case 'group':
+        if (interior) {
+          g.classList.add(`${CSS}frame`);
+          drawFrameHeader(g, item, box);
+          const offset = interiorOffset(local, interior);
+          const inner = svg('g', {
+            class: `${CSS}interior`,
+            transform: `translate(${offset.x.toFixed(1)},${offset.y.toFixed(1)})`
+          });
+          g.appendChild(inner);
+          drawLevel(drawing, inner, interior, box.x + offset.x, box.y + offset.y, note);
+        } else {
+          drawGroup(g, item, box, note(item.group));
+        }
+        break;
+    }
+    parent.appendChild(g);
+    drawing.items.push(drawn);
+    drawing.byId.set(item.id, drawn);
+    if (item.kind === 'node' || item.kind === 'ref') {
+      const list = drawing.byNode.get(item.node);
+      if (list) {
+        list.push(drawn);
+      } else {
+        drawing.byNode.set(item.node, [drawn]);
+      }
+    } else if (item.kind === 'group') {
+      drawing.byGroup.set(item.group, drawn);
+    }
+  });
+}

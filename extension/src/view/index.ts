@@ -1,0 +1,6 @@
+/**
+ * The graph view: a JupyterLab-free viewer of the graph view JSON (docs/view-schema.md),
+ * shared by the notebook output, the file viewer and the widget.
+ */
+export * from './types';
+export { GraphViewer, IViewerOptions } from './viewer';

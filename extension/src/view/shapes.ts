@@ -1,0 +1,122 @@
+/**
+ * The sizes and text lines of the boxes the view draws, shared by layout (which needs
+ * sizes before dot runs) and drawing (which writes the same lines).
+ */
+import { ellipsize, textWidth } from './dom';
+import { Item } from './types';
+
+/** Geometry constants, in pixels. */
+export const NODE_HEADER = 20;
+export const LINE = 13;
+export const FRAME_HEADER = 24;
+export const FRAME_PAD = 12;
+export const STACK = 4;
+const MAX_WEIGHT_LINES = 4;
+const MAX_LABEL = 48;
+
+let family = 'sans-serif';
+
+/** Sets the font family text is measured in (the view's computed UI font). */
+export function setFontFamily(value: string): void {
+  if (value.trim()) {
+    family = value;
+  }
+}
+
+/** CSS font shorthands for the view's text styles. */
+export const fonts = {
+  title: () => `600 11px ${family}`,
+  small: () => `10px ${family}`
+};
+
+/** A folded weight's short name: the last part of its dotted or slashed path. */
+export function weightName(name: string): string {
+  const parts = name.split(/[./:]+/).filter(Boolean);
+  return ellipsize(parts.length ? parts[parts.length - 1] : name, 16);
+}
+
+/** The lines under a node's op type: its folded weights, `W ⟨768×768⟩`. */
+export function weightLines(weights: [string, string][] | undefined): string[] {
+  if (!weights || !weights.length) {
+    return [];
+  }
+  const line = ([name, shape]: [string, string]) =>
+    `${weightName(name)} ⟨${shape || 'scalar'}⟩`;
+  if (weights.length <= MAX_WEIGHT_LINES) {
+    return weights.map(line);
+  }
+  return [
+    ...weights.slice(0, MAX_WEIGHT_LINES - 1).map(line),
+    `+${weights.length - MAX_WEIGHT_LINES + 1} more`
+  ];
+}
+
+/** A label cut to a drawable length. */
+export function shortLabel(label: string): string {
+  return ellipsize(label, MAX_LABEL);
+}
+
+/** The second line of a collapsed group box. */
+export function groupSubtitle(nodes: number): string {
+  return `${nodes.toLocaleString('en-US')} node${nodes === 1 ? '' : 's'}`;
+}
+
+/** The second line of an input or output pill. */
+export function valueSubtitle(dtype: string, shape: string): string {
+  return shape ? `${dtype} ⟨${shape}⟩` : dtype;
+}
+
+function wider(min: number, ...widths: number[]): number {
+  return Math.ceil(Math.max(min, ...widths));
+}
+
+/**
+ * The size of an item's box when drawn collapsed. `note` is the extra line of an expanded
+ * group whose contents are missing ("loading…", "not in this output").
+ */
+export function itemSize(item: Item, note: string | null): { w: number; h: number } {
+  const title = fonts.title();
+  const small = fonts.small();
+  switch (item.kind) {
+    case 'node': {
+      const lines = weightLines(item.weights);
+      const marker = item.graphs && item.graphs.length ? 16 : 0;
+      const w = wider(
+        56,
+        textWidth(shortLabel(item.label), title) + 20 + marker,
+        ...lines.map(l => textWidth(l, small) + 16)
+      );
+      return { w, h: lines.length ? NODE_HEADER + lines.length * LINE + 6 : NODE_HEADER + 2 };
+    }
+    case 'input':
+    case 'output': {
+      const w = wider(
+        70,
+        textWidth(shortLabel(item.label), title) + 28,
+        textWidth(valueSubtitle(item.dtype, item.shape), small) + 28
+      );
+      return { w, h: 34 };
+    }
+    case 'ref':
+      return { w: wider(40, textWidth(shortLabel(item.label), small) + 18), h: 18 };
+    case 'group': {
+      const stacked = item.repeat ? 2 * STACK : 0;
+      const w = wider(
+        90,
+        textWidth(shortLabel(item.label), title) + 36,
+        textWidth(groupSubtitle(item.nodes), small) + 36,
+        note ? textWidth(note, small) + 24 : 0
+      );
+      return { w: w + stacked, h: 40 + (note ? LINE : 0) + stacked };
+    }
+  }
+}
+
+/** The minimum width of an expanded group's frame (its header must fit). */
+export function frameMinWidth(label: string, nodes: number): number {
+  return Math.ceil(
+    textWidth(`▾ ${shortLabel(label)}`, fonts.title()) +
+      textWidth(groupSubtitle(nodes), fonts.small()) +
+      40
+  );
+}

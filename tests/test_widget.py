@@ -1,0 +1,117 @@
+"""``workbench.widgets.GraphView``: synced traits, the kernel side of the messages, overlays."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import workbench as wb
+from workbench.widgets import GraphView
+
+
+@pytest.fixture(scope="module")
+def model() -> wb.Model:
+    return wb.samples.open("tiny_cnn")
+
+
+@pytest.fixture
+def view(model: wb.Model) -> GraphView:
+    return GraphView(model)
+
+
+@pytest.fixture
+def sent(view: GraphView, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """The custom messages the widget sends to the front end."""
+    messages: list[dict] = []
+    monkeypatch.setattr(view, "send", lambda content, buffers=None: messages.append(content))
+    return messages
+
+
+def _from_front_end(view: GraphView, content: dict) -> None:
+    """Delivers a custom message as ipywidgets does when the front end sends one."""
+    view._handle_custom_msg(json.loads(json.dumps(content)), [])
+
+
+def test_widget_state(view: GraphView, model: wb.Model) -> None:
+    state = view.get_state()
+    assert (state["_model_module"], state["_model_name"], state["_view_name"]) == (
+        "onnx-workbench", "GraphViewModel", "GraphViewView",
+    )  # fmt: skip
+    assert state["_view_module_version"] == f"^{wb.__version__}"
+    assert state["payload"] == model.view_index.payload()
+    assert (state["selected"], state["highlighted"], state["overlay"]) == ([], [], None)
+    assert state["expanded"] == state["payload"]["expanded"] != []  # the first paint's open groups
+    assert view.layout.height == "560px"
+    assert GraphView(model, height=300).layout.height == "300px"
+
+
+def test_select_and_highlight_set_the_traits(view: GraphView, model: wb.Model) -> None:
+    first, second = model.nodes.index[:2]
+    view.select(first)
+    assert view.selected == [first]
+    view.select(model.nodes.index[:2])
+    assert view.selected == [first, second]
+    view.highlight([second])
+    assert view.highlighted == [second]
+    view.highlight([])
+    assert view.highlighted == []
+
+
+def test_group_request_is_answered(view: GraphView, sent: list[dict]) -> None:
+    group_id = next(gid for gid in view.payload["groups"] if gid != view.payload["root"])
+    _from_front_end(view, {"request": "group", "id": group_id})
+    assert sent == [{"response": "group", "id": group_id, "group": view.payload["groups"][group_id]}]
+
+
+def test_details_request_is_answered(view: GraphView, model: wb.Model, sent: list[dict]) -> None:
+    node_id = model.nodes.index[0]
+    _from_front_end(view, {"request": "details", "id": node_id})
+    assert sent == [{"response": "details", "id": node_id, "details": model.view_index.details(node_id)}]
+
+
+@pytest.mark.parametrize("request_kind", ["group", "details"])
+def test_unknown_id_is_answered_with_an_error(view: GraphView, sent: list[dict], request_kind: str) -> None:
+    _from_front_end(view, {"request": request_kind, "id": "no such thing"})
+    [reply] = sent
+    assert (reply["response"], reply["id"]) == (request_kind, "no such thing")
+    assert "'no such thing'" in reply["error"]
+    assert request_kind not in reply
+
+
+def test_unknown_request_is_answered_with_an_error(view: GraphView, sent: list[dict]) -> None:
+    _from_front_end(view, {"request": "everything", "id": "g:"})
+    assert sent[0]["error"].startswith("Unknown request 'everything'")
+
+
+def test_overlay_from_a_series_aggregates_groups(view: GraphView, model: wb.Model) -> None:
+    stem = model.nodes.index[model.nodes.index.str.startswith("/stem/")]
+    latency = pd.Series(1.5, index=stem, name="latency (ms)")
+    view.set_overlay(latency)
+    assert view.overlay["label"] == "latency (ms)"
+    assert {node: view.overlay["values"][node] for node in stem} == dict.fromkeys(stem, 1.5)
+    assert view.overlay["values"]["g:stem"] == pytest.approx(1.5 * len(stem))
+    view.set_overlay(latency, label="worst", aggregate="max")
+    assert (view.overlay["label"], view.overlay["values"]["g:stem"]) == ("worst", 1.5)
+    view.clear_overlay()
+    assert view.overlay is None
+
+
+def test_overlay_from_a_dict(view: GraphView, model: wb.Model) -> None:
+    node_id = model.nodes.index[0]
+    view.set_overlay({node_id: 2.0}, label="error")
+    assert view.overlay["values"][node_id] == 2.0
+    assert view.overlay["min"] == view.overlay["max"] == 2.0
+
+
+def test_to_graphviz_follows_expanded(view: GraphView) -> None:
+    group_id = "g:stem"
+    inner = view.payload["groups"][group_id]["items"][0]["label"]
+    view.expanded = []
+    collapsed = view.to_graphviz().source
+    view.expanded = [group_id]
+    opened = view.to_graphviz().source
+    assert collapsed != opened
+    assert inner in opened
+    assert "cluster" in opened and "cluster" not in collapsed

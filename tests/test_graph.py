@@ -167,7 +167,7 @@ def test_overlay_aggregates_nodes_into_groups() -> None:
     m = wb.samples.open("tiny_bert")
     index = m.view_index
     values = pd.Series(1.0, index=m.nodes.index)
-    overlay = index.overlay(values, "count")
+    overlay = index.overlay(values, "count", aggregate="sum")
     assert overlay["values"]["g:encoder"] == len(m.nodes[m.nodes.scope.str.startswith("encoder")])
     assert overlay["values"][index.root] == len(m.nodes)
     worst = index.overlay(dict(zip(m.nodes.index, range(len(m.nodes)))), "rank", aggregate="max")

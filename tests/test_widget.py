@@ -40,7 +40,7 @@ def test_widget_state(view: GraphView, model: wb.Model) -> None:
         "onnx-workbench", "GraphViewModel", "GraphViewView",
     )  # fmt: skip
     assert state["_view_module_version"] == f"^{wb.__version__}"
-    assert state["payload"] == model.view_index.payload()
+    assert state["payload"] == model.view_index.payload(budget=wb.graph.LAZY_PAYLOAD_BYTES)
     assert (state["selected"], state["highlighted"], state["overlay"]) == ([], [], None)
     assert state["expanded"] == state["payload"]["expanded"] != []  # the first paint's open groups
     assert view.layout.height == "560px"
@@ -88,11 +88,11 @@ def test_unknown_request_is_answered_with_an_error(view: GraphView, sent: list[d
 def test_overlay_from_a_series_aggregates_groups(view: GraphView, model: wb.Model) -> None:
     stem = model.nodes.index[model.nodes.index.str.startswith("/stem/")]
     latency = pd.Series(1.5, index=stem, name="latency (ms)")
-    view.set_overlay(latency)
+    view.set_overlay(latency, aggregate="sum")
     assert view.overlay["label"] == "latency (ms)"
     assert {node: view.overlay["values"][node] for node in stem} == dict.fromkeys(stem, 1.5)
     assert view.overlay["values"]["g:stem"] == pytest.approx(1.5 * len(stem))
-    view.set_overlay(latency, label="worst", aggregate="max")
+    view.set_overlay(latency, label="worst")
     assert (view.overlay["label"], view.overlay["values"]["g:stem"]) == ("worst", 1.5)
     view.clear_overlay()
     assert view.overlay is None

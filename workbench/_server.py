@@ -22,7 +22,7 @@ from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web
 
 from .errors import WorkbenchError
-from .graph import ViewIndex, build_view
+from .graph import LAZY_PAYLOAD_BYTES, ViewIndex, build_view
 from .model import open as open_model
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class ViewHandler(APIHandler):
         details = self.get_query_argument("details", None)
         if details is not None:
             return await _lookup(index.details, details, "node")
-        return await asyncio.to_thread(index.payload)
+        return await asyncio.to_thread(index.payload, budget=LAZY_PAYLOAD_BYTES)
 
 
 async def _lookup(find: Callable[[str], dict], key: str, what: str) -> dict:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 #: The MIME type of the view payload; the JupyterLab extension renders it.
 VIEW_MIME_TYPE = "application/vnd.onnx-workbench.graph+json"
 VIEW_SCHEMA_VERSION = 1
+#: Payload size for front ends that fetch the rest on demand (widget, file viewer).
+LAZY_PAYLOAD_BYTES = 500_000
 #: First paint opens groups while no more than this many boxes are visible.
 _FIRST_PAINT_BOXES = 60
 
@@ -97,7 +99,7 @@ class ViewIndex:
         while queue:
             gid = queue.popleft()
             chunk = self.group(gid)
-            chunk_size = len(json.dumps(chunk))
+            chunk_size = len(json.dumps(chunk)) + len(json.dumps(gid)) + 2  # the key in "groups" too
             if groups and size + chunk_size > budget:
                 break
             groups[gid] = chunk
@@ -149,11 +151,13 @@ class ViewIndex:
         return opened
 
     # ---- overlays -------------------------------------------------------------------------
-    def overlay(self, values: "Mapping[str, float] | pd.Series", label: str, aggregate: str = "sum") -> dict:
+    def overlay(self, values: "Mapping[str, float] | pd.Series", label: str, aggregate: str = "max") -> dict:
         """An overlay colouring nodes by ``values`` (keyed by node id), groups by their aggregate.
 
-        ``aggregate`` is ``"sum"`` (e.g. latency) or ``"max"`` (e.g. error) over the
-        nodes inside each group. Unknown node ids raise ``KeyError``; NaN values are skipped.
+        ``aggregate="max"`` (default): a group is as hot as its hottest node, so nodes and
+        groups share one colour scale. ``"sum"``: a group shows its total (latency per
+        module), and the scale stretches to the largest total, so single nodes look cool.
+        Unknown node ids raise ``KeyError``; NaN values are skipped.
         """
         if aggregate not in ("sum", "max"):
             raise ValueError(f"aggregate must be 'sum' or 'max', not {aggregate!r}.")

@@ -15,7 +15,7 @@ import ipywidgets
 import traitlets
 
 from .. import __version__
-from ..graph import ViewIndex
+from ..graph import LAZY_PAYLOAD_BYTES, ViewIndex
 
 if TYPE_CHECKING:
     import graphviz
@@ -60,7 +60,7 @@ class GraphView(ipywidgets.DOMWidget):
         """
         self._index = source if isinstance(source, ViewIndex) else source.view_index
         kwargs.setdefault("layout", {"height": f"{height}px", "width": "100%"})
-        payload = self._index.payload()
+        payload = self._index.payload(budget=LAZY_PAYLOAD_BYTES)
         super().__init__(payload=payload, expanded=payload["expanded"], **kwargs)
         self.on_msg(self._answer)
 
@@ -73,12 +73,13 @@ class GraphView(ipywidgets.DOMWidget):
         self.highlighted = _ids(node_ids)
 
     def set_overlay(
-        self, values: Mapping[str, float] | pd.Series, label: str | None = None, aggregate: str = "sum"
+        self, values: Mapping[str, float] | pd.Series, label: str | None = None, aggregate: str = "max"
     ) -> None:
         """Colours nodes by ``values`` (a mapping or Series keyed by node id).
 
-        Groups show the ``aggregate`` of their nodes' values: ``"sum"`` (e.g. latency) or
-        ``"max"`` (e.g. error). ``label`` titles the legend; it defaults to the Series' name.
+        Groups show the ``aggregate`` of their nodes' values: ``"max"`` (default: the
+        hottest node, on the nodes' colour scale) or ``"sum"`` (a module's total latency).
+        ``label`` titles the legend; it defaults to the Series' name.
         Unknown node ids raise ``KeyError``.
         """
         if label is None:

@@ -71,3 +71,18 @@ def test_exported_file_with_external_data(program, tmp_path: Path) -> None:
     weights = m.tensors
     assert (weights.storage.str.startswith("external:")).any()
     assert weights["std"].notna().all()
+
+
+def test_view_of_an_export_folds_layers_and_keeps_stack_traces(program) -> None:
+    m = wb.open(program)
+    index = m.view_index
+    top = index.group(index.root)["items"]
+    (repeat,) = [i for i in top if i.get("repeat")]
+    assert (repeat["label"], repeat["repeat"]) == ("layers × 3", 3)
+    assert [i["label"] for i in index.group(repeat["group"])["items"]] == ["layers.0", "layers.1", "layers.2"]
+    # the top level is a handful of boxes, not the export's hundred-odd nodes
+    assert len(top) < 8 and len(m.nodes) > 100
+    matmul = next(n for n, row in m.nodes.iterrows() if row.op_type == "MatMul" and row.scope.startswith("layers.0"))
+    details = index.details(matmul)
+    assert details["scope"].startswith("layers.0")
+    assert "forward" in (details["stack"] or "")

@@ -7,6 +7,7 @@ and the JupyterLab renderer writes them with ``textContent`` only.
 from __future__ import annotations
 
 import html
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,7 +27,9 @@ def summary_data(model: "Model") -> dict:
     proto = model.proto
     graph = proto.graph
     initializer_names = {t.name for t in graph.initializer}
-    ops = model.ops
+    # Counted from the nodes themselves: the card must not wait for the full node table.
+    op_counts = Counter(r.node.op_type for r in model._records)
+    top_ops = sorted(op_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:_TOP_OPS]
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "name": model.name,
@@ -35,11 +38,11 @@ def summary_data(model: "Model") -> dict:
         "opsets": {o.domain or "ai.onnx": int(o.version) for o in proto.opset_import},
         "inputs": [_value(model, i) for i in graph.input if i.name not in initializer_names],
         "outputs": [_value(model, o) for o in graph.output],
-        "node_count": len(model.nodes),
+        "node_count": len(model._records),
         "parameter_count": int(model.parameter_count),
         "parameter_bytes": int(model.parameter_bytes),
         "model_bytes": model.model_bytes,
-        "top_ops": [[str(r.op_type), int(r.count)] for r in ops.head(_TOP_OPS).itertuples()],
+        "top_ops": [[op, count] for op, count in top_ops],
         "subgraphs": model.subgraph_list(),
         "functions": [f"{f.domain}.{f.name} ({len(f.node)} nodes)" for f in proto.functions],
         "problems": list(model.problems),

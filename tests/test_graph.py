@@ -169,7 +169,8 @@ def test_overlay_aggregates_nodes_into_groups() -> None:
     values = pd.Series(1.0, index=m.nodes.index)
     overlay = index.overlay(values, "count", aggregate="sum")
     assert overlay["values"]["g:encoder"] == len(m.nodes[m.nodes.scope.str.startswith("encoder")])
-    assert overlay["values"][index.root] == len(m.nodes)
+    assert index.root not in overlay["values"]  # never drawn as a box: it must not stretch the scale
+    assert overlay["max"] == overlay["values"]["g:encoder"]
     worst = index.overlay(dict(zip(m.nodes.index, range(len(m.nodes)))), "rank", aggregate="max")
     assert worst["max"] == len(m.nodes) - 1
     with pytest.raises(KeyError, match="unknown node ids"):
@@ -189,7 +190,7 @@ def test_static_svg_follows_the_expanded_groups() -> None:
 
 def test_hostile_names_cannot_inject_into_dot_or_svg() -> None:
     evil = '"];<script>alert(1)</script>\\l'
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name=evil)], "g",
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name=evil)], "<script>alert(1)</script>",
                               [helper.make_tensor_value_info(evil, onnx.TensorProto.FLOAT, [2])],
                               [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])])
     graph.node[0].input[0] = evil

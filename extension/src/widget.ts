@@ -16,6 +16,11 @@ import type { ObjectHash } from 'backbone';
 import { KernelViewSource } from './source';
 import { GraphViewer, IOverlay, IViewPayload } from './view';
 
+/** Options passed with a change this view made, so that it can skip its own echo. */
+interface ISetOptions {
+  origin?: unknown;
+}
+
 // The module's name and version are the npm package's (webpack inlines package.json).
 declare function require(path: string): { name: string; version: string };
 const { name: MODULE_NAME, version: MODULE_VERSION } = require('../package.json');
@@ -77,7 +82,12 @@ export class GraphViewView extends DOMWidgetView {
       }
     });
     this._viewer = viewer;
-    this.listenTo(model, 'change:selected', () => void viewer.select(model.get('selected')));
+    this.listenTo(model, 'change:selected', (_: unknown, ids: string[], options?: ISetOptions) => {
+      // A click in this view is already shown here: re-selecting would re-centre the view.
+      if (options?.origin !== this) {
+        void viewer.select(ids);
+      }
+    });
     this.listenTo(model, 'change:highlighted', () => viewer.highlight(model.get('highlighted')));
     this.listenTo(model, 'change:overlay', () =>
       viewer.setOverlay(model.get('overlay') as IOverlay | null)
@@ -93,7 +103,7 @@ export class GraphViewView extends DOMWidgetView {
 
   /** Sends a change the user made to the kernel. */
   private _save(key: 'selected' | 'expanded', ids: string[]): void {
-    this.model.set(key, ids);
+    this.model.set(key, ids, { origin: this });
     this.model.save_changes();
   }
 

@@ -171,7 +171,7 @@ class ViewIndex:
             if math.isnan(value):
                 continue
             result[node_id] = value
-            for gid in self.ancestors(node_id):
+            for gid in self.ancestors(node_id)[1:]:  # a graph's root is never drawn as a box
                 previous = result.get(gid)
                 if previous is None:
                     result[gid] = value

@@ -34,8 +34,9 @@ def _label(item: dict) -> str:
 
 def to_graphviz(index: "ViewIndex", expanded: set[str]) -> graphviz.Digraph:
     """The main graph with ``expanded`` groups drawn as clusters."""
-    dot = graphviz.Digraph(index.model.name or "model", graph_attr={"rankdir": "TB", "compound": "true",
-                                                                     "fontname": "Helvetica", "fontsize": "10"},
+    # graphviz writes a name shaped like <…> unquoted (as an HTML string): escape it too.
+    dot = graphviz.Digraph(graphviz.escape(index.model.name or "model"),
+                           graph_attr={"rankdir": "TB", "compound": "true", "fontname": "Helvetica", "fontsize": "10"},
                            node_attr=_NODE_STYLE, edge_attr={"fontsize": "8", "fontname": "Helvetica"})
     names: dict[str, str] = {}  # item id → DOT node name (indices: model strings never become DOT ids)
     anchor: dict[str, str] = {}  # expanded group id → a DOT node inside its cluster

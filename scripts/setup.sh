@@ -32,6 +32,8 @@ if [ "$target" = test ]; then
 else
   "${pip[@]}" -e ".[lab]"
 fi
-# Serve the extension from workbench/labextension itself, so that a rebuild
-# (`jlpm build` in extension/) shows after a browser reload, with no reinstall.
-.venv/bin/jupyter labextension develop . --overwrite >/dev/null
+if [ "$target" = test ]; then
+  # For development: serve the extension from workbench/labextension itself, so that a
+  # rebuild (`jlpm build` in extension/) shows after a browser reload, with no reinstall.
+  .venv/bin/jupyter-builder develop . --overwrite >/dev/null
+fi

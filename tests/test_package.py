@@ -1,4 +1,4 @@
-"""The installable package: the wheel carries the prebuilt JupyterLab extension."""
+"""The installable package: the wheel carries the prebuilt JupyterLab extension and its server config."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def test_wheel_contains_the_prebuilt_extension(tmp_path: Path) -> None:
     assert prefix + "install.json" in names
     assert any(n.startswith(prefix + "static/remoteEntry.") for n in names)
     assert "workbench/model/_model.py" in names
+    # enables the server route behind the .onnx file viewer when the wheel is installed
+    data = "onnx_workbench-" + wb.__version__ + ".data/data/"
+    assert data + "etc/jupyter/jupyter_server_config.d/onnx_workbench.json" in names
 
 
 def test_version_comes_from_the_extension_package() -> None:

@@ -86,3 +86,25 @@ def test_view_of_an_export_folds_layers_and_keeps_stack_traces(program) -> None:
     details = index.details(matmul)
     assert details["scope"].startswith("layers.0")
     assert "forward" in (details["stack"] or "")
+
+
+def test_debugger_on_an_export_matches_onnxruntime_and_torch(program) -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    m = wb.open(program)
+    ids = np.random.default_rng(0).integers(0, 50, (2, 7))
+    dbg = wb.debug(m, {m.proto.graph.input[0].name: ids})
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    plain = ort.InferenceSession(m.proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    (expected,) = plain.run(None, {m.proto.graph.input[0].name: ids})
+    dbg.run_to(dbg.steps[-1])
+    (name,) = dbg.outputs
+    np.testing.assert_array_equal(dbg.outputs[name], expected)
+    with torch.no_grad():
+        reference = program.exported_program.module()(torch.from_numpy(ids))
+    np.testing.assert_allclose(dbg.outputs[name], reference.numpy(), rtol=1e-4, atol=1e-5)
+    # the reference backend agrees within float32 tolerance
+    slow = wb.debug(m, {m.proto.graph.input[0].name: ids}, provider="reference")
+    np.testing.assert_allclose(slow.outputs[name], expected, rtol=1e-4, atol=1e-5)

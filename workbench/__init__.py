@@ -9,6 +9,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from . import errors, graph, samples
+from .runtime import conditions, debug, providers, random_inputs
 from .model import Model, Scope, ScopeTree, open
 
 try:
@@ -27,4 +28,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "workbench._server"}]
 
 
-__all__ = ["Model", "Scope", "ScopeTree", "errors", "graph", "open", "samples", "__version__"]
+__all__ = [
+    "Model", "Scope", "ScopeTree", "conditions", "debug", "errors", "graph", "open", "providers", "random_inputs",
+    "samples", "__version__",
+]

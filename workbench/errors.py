@@ -18,6 +18,9 @@ __all__ = [
     "UnsupportedVersionError",
     "ModelCheckError",
     "ModelCheckWarning",
+    "InputError",
+    "ProviderError",
+    "DebuggerError",
 ]
 
 
@@ -55,3 +58,15 @@ class ModelCheckError(WorkbenchError, ValueError):
 
 class ModelCheckWarning(UserWarning):
     """The model opened for inspection, but ``onnx.checker`` found problems."""
+
+
+class InputError(WorkbenchError, ValueError):
+    """Inputs that do not match the model's: unknown or missing names, wrong shapes or dtypes."""
+
+
+class ProviderError(WorkbenchError, ValueError):
+    """An execution provider that this onnxruntime does not have."""
+
+
+class DebuggerError(WorkbenchError, LookupError):
+    """A debugger request that cannot be met: an unknown node or value, a step past the end."""

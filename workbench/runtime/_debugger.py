@@ -1,0 +1,334 @@
+"""The step-through debugger: a cursor over one captured run (see ``docs/debugger.md``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+import onnx
+import pandas as pd
+
+from ..errors import DebuggerError, InputError
+from ._capture import Store, capture, default_budget, estimate_sizes
+from ._inputs import check_inputs, input_specs, random_inputs
+from ._providers import REFERENCE, resolve
+from ._session import Runner, light_model, make_runner, onnx_dtype
+
+if TYPE_CHECKING:
+    from ..model import Model
+    from ..model._walk import NodeRecord
+
+Condition = Callable[["Step"], bool]
+
+
+def _stats(array: np.ndarray) -> dict[str, Any]:
+    """Shape, dtype and value statistics of one array (NaN/Inf counted, not propagated)."""
+    row: dict[str, Any] = {"shape": tuple(array.shape), "dtype": str(array.dtype)}
+    if array.size and (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        values = np.asarray(array, dtype=np.float64)
+        finite = np.isfinite(values)
+        good = values[finite]
+        row.update(min=float(good.min()) if good.size else np.nan, max=float(good.max()) if good.size else np.nan,
+                   mean=float(good.mean()) if good.size else np.nan, std=float(good.std()) if good.size else np.nan,
+                   nonfinite=int(values.size - finite.sum()))
+    return row
+
+
+@dataclass
+class Step:
+    """One executed node: where it is in the run, and its input and output values."""
+
+    index: int
+    node: str
+    op_type: str
+    scope: str
+    inputs: dict[str, np.ndarray]
+    outputs: dict[str, np.ndarray]
+
+    def frame(self) -> pd.DataFrame:
+        """One row per input and output value: role, shape, dtype, min, max, mean, std, NaN/Inf."""
+        rows = [{"value": n, "role": "input", **_stats(a)} for n, a in self.inputs.items()]
+        rows += [{"value": n, "role": "output", **_stats(a)} for n, a in self.outputs.items()]
+        return pd.DataFrame(rows).set_index("value")
+
+    def __repr__(self) -> str:
+        outs = ", ".join(f"{n}: {a.dtype}{list(a.shape)}" for n, a in self.outputs.items())
+        return f"Step {self.index}: {self.op_type} {self.node!r} → {outs}"
+
+
+@dataclass
+class Breakpoint:
+    """Where ``continue_()`` stops: a node, an op type, a scope (prefix) or a condition."""
+
+    node: str | None = None
+    op_type: str | None = None
+    scope: str | None = None
+    condition: Condition | None = field(default=None, repr=False)
+
+    def matches(self, step: Step) -> bool:
+        """True when every criterion given matches ``step``."""
+        if self.node is not None and step.node != self.node:
+            return False
+        if self.op_type is not None and step.op_type != self.op_type:
+            return False
+        if self.scope is not None and not (step.scope == self.scope or step.scope.startswith(self.scope + "/")):
+            return False
+        return self.condition is None or bool(self.condition(step))
+
+
+class Debugger:
+    """Steps through one run of a model, node by node; make one with :func:`workbench.debug`."""
+
+    def __init__(self, model: "Model", inputs: Mapping[str, Any] | None = None, *,
+                 provider: str | Sequence[str] = "cpu", budget: int | None = None,
+                 dims: Mapping[str, int] | None = None) -> None:
+        self.model = model
+        self._providers = resolve(provider)
+        #: The backend: onnxruntime providers joined by "+", or "reference".
+        self.provider = "+".join(self._providers) if self._providers else REFERENCE
+        #: Which graph the values come from.
+        self.optimization = ("reference evaluator: the graph as authored" if not self._providers else
+                             "ORT_DISABLE_ALL: the graph as authored (no fusions)")
+        feeds = check_inputs(model, random_inputs(model, dims=dims) if inputs is None else inputs)
+        graph = model.proto.graph
+        self._records: list[NodeRecord] = [r for r in model._records if r.graph == ""]
+        self._by_id = {r.id: i for i, r in enumerate(self._records)}
+        self._initializers = {t.name for t in graph.initializer}
+        names = [o for r in self._records for o in r.node.output if o]
+        self._store = Store(default_budget() if budget is None else int(budget))
+        for name, value in feeds.items():
+            self._store.put(name, value)
+        self._weights: dict[str, np.ndarray] = {}
+        self._edited: set[str] = set()
+        self._node_runners: dict[str, Runner] = {}
+        self.breakpoints: list[Breakpoint] = []
+
+        started = time.perf_counter()
+        runner = make_runner(light_model(model, graph, names), self._providers)
+        run_feeds = {**feeds, **{n: self._weight(n) for n in self._initializers}}
+        symbolic = {d: v for n, (_, shape) in input_specs(model).items()
+                    for d, v in zip(shape, feeds[n].shape) if isinstance(d, str)}
+        sizes = estimate_sizes({n: model.value_info(n)[1] for n in names},
+                               {n: _itemsize(model.value_info(n)[0]) for n in names}, symbolic)
+        runs = capture(runner, names, run_feeds, self._store, sizes, progress=True)
+        self._memory = {"budget": self._store.budget, "runs": runs,
+                        "capture_seconds": round(time.perf_counter() - started, 3)}
+        self.position = -1
+
+    # ---- what there is --------------------------------------------------------------------
+    @property
+    def steps(self) -> list[str]:
+        """Node ids in execution order (the main graph's authored order)."""
+        return [r.id for r in self._records]
+
+    @property
+    def memory(self) -> dict:
+        """What the capture did: budget, runs (windows), bytes in memory and spilled to disk."""
+        return {**self._memory, "in_memory": self._store.in_memory, "spilled": self._store.spilled}
+
+    def _weight(self, name: str) -> np.ndarray:
+        if name not in self._weights:
+            self._weights[name] = np.asarray(self.model.weight(name))
+        return self._weights[name]
+
+    def tensor(self, name: str) -> np.ndarray:
+        """A value by name: an input, a weight or any captured intermediate."""
+        if name in self._store:
+            return self._store[name]
+        if name in self._initializers:
+            return self._weight(name)
+        raise DebuggerError(f"No value named {name!r} in this run; values are the graph's inputs, weights and "
+                            "node outputs (see Model.nodes.outputs).")
+
+    def _step_at(self, index: int) -> Step:
+        record = self._records[index]
+        node = record.node
+        scope = "/".join(self.model._scopes[record.id].path or ())
+        inputs = {n: self.tensor(n) for n in node.input if n}
+        outputs = {n: self.tensor(n) for n in node.output if n}
+        return Step(index, record.id, node.op_type, scope, inputs, outputs)
+
+    @property
+    def current(self) -> Step | None:
+        """The node just executed, with its inputs and outputs; None before the first step."""
+        return None if self.position < 0 else self._step_at(self.position)
+
+    @property
+    def outputs(self) -> dict[str, np.ndarray]:
+        """The graph's outputs from this run (after any edits and ``rerun()``)."""
+        return {o.name: self.tensor(o.name) for o in self.model.proto.graph.output}
+
+    @property
+    def trace(self) -> pd.DataFrame:
+        """One row per executed node so far: op, scope and its first output's statistics."""
+        rows = []
+        for index in range(self.position + 1):
+            record = self._records[index]
+            first = next((o for o in record.node.output if o), None)
+            row = {"step": index, "node": record.id, "op_type": record.node.op_type,
+                   "scope": "/".join(self.model._scopes[record.id].path or ()), "output": first}
+            if first is not None:
+                row.update(_stats(self.tensor(first)))
+            rows.append(row)
+        columns = ["step", "node", "op_type", "scope", "output", "shape", "dtype", "min", "max", "mean", "std",
+                   "nonfinite"]
+        return pd.DataFrame(rows, columns=columns).set_index("step")
+
+    # ---- moving -------------------------------------------------------------------------
+    def _index(self, node_id: str) -> int:
+        try:
+            return self._by_id[node_id]
+        except KeyError:
+            raise DebuggerError(f"No node {node_id!r} in the main graph; step targets are Debugger.steps "
+                                "(If/Loop/Scan bodies run as one step).") from None
+
+    def step(self, n: int = 1) -> Step | None:
+        """Executes the next ``n`` nodes; stops at the last node."""
+        if self.position >= len(self._records) - 1 and n > 0:
+            raise DebuggerError("The run is at its last node; back() or reset() to go again.")
+        self.position = max(-1, min(self.position + n, len(self._records) - 1))
+        return self.current
+
+    def back(self, n: int = 1) -> Step | None:
+        """Goes back ``n`` nodes (to before the first one at most)."""
+        return self.step(-n) if self.position > -1 else None
+
+    def reset(self) -> None:
+        """Back to before the first node."""
+        self.position = -1
+
+    def run_to(self, node_id: str) -> Step | None:
+        """Moves to ``node_id`` (forward or back), which becomes ``current``."""
+        self.position = self._index(node_id)
+        return self.current
+
+    def continue_(self) -> Step | None:
+        """Runs to the next breakpoint (which becomes ``current``), or to the last node."""
+        for index in range(self.position + 1, len(self._records)):
+            if self.breakpoints and any(b.matches(self._step_at(index)) for b in self.breakpoints):
+                self.position = index
+                return self.current
+        self.position = len(self._records) - 1
+        return self.current
+
+    # ---- breakpoints ----------------------------------------------------------------------
+    def break_on(self, *, node: str | None = None, op_type: str | None = None,
+                 scope: str | None = None) -> Breakpoint:
+        """Adds a breakpoint at a node, any node of an op type, or any node in a scope."""
+        if node is None and op_type is None and scope is None:
+            raise DebuggerError("break_on needs node=, op_type= or scope=.")
+        if node is not None:
+            self._index(node)
+        breakpoint_ = Breakpoint(node=node, op_type=op_type, scope=scope)
+        self.breakpoints.append(breakpoint_)
+        return breakpoint_
+
+    def break_when(self, condition: Condition) -> Breakpoint:
+        """Adds a breakpoint on a condition over a step, e.g. ``wb.conditions.nonfinite``."""
+        breakpoint_ = Breakpoint(condition=condition)
+        self.breakpoints.append(breakpoint_)
+        return breakpoint_
+
+    def remove_breakpoint(self, breakpoint_: Breakpoint) -> None:
+        """Removes one breakpoint."""
+        self.breakpoints.remove(breakpoint_)
+
+    def clear_breakpoints(self) -> None:
+        """Removes every breakpoint."""
+        self.breakpoints.clear()
+
+    # ---- edits ----------------------------------------------------------------------------
+    def set_tensor(self, name: str, array: Any) -> None:
+        """Replaces a value (input, weight or intermediate); ``rerun()`` recomputes what depends on it."""
+        old = self.tensor(name)
+        new = np.asarray(array)
+        if new.dtype != old.dtype or new.shape != old.shape:
+            raise InputError(f"{name!r} is {old.dtype}{list(old.shape)}; the new value is {new.dtype}{list(new.shape)}. "
+                             "Give the same dtype and shape.")
+        if name in self._initializers and name not in self._store:
+            self._weights[name] = new
+        else:
+            self._store.put(name, new)
+        self._edited.add(name)
+
+    def rerun(self) -> list[str]:
+        """Recomputes every node downstream of the edited values; returns their ids.
+
+        Each recomputed node runs alone (one small session per node, built on first use
+        and cached) on the debugger's backend; values upstream of the edits stay as they were.
+        """
+        dirty = set(self._edited)
+        done = []
+        for record in self._records:
+            node = record.node
+            needed = set(node.input) | _outer_names(node)
+            if not dirty & needed:
+                continue
+            feeds = {n: self.tensor(n) for n in needed if n}
+            outputs = [o for o in node.output if o]
+            for name, value in zip(outputs, self._node_runner(record, feeds)(outputs, feeds)):
+                self._store.put(name, np.asarray(value))
+            dirty.update(outputs)
+            done.append(record.id)
+        self._edited.clear()
+        return done
+
+    def _node_runner(self, record: "NodeRecord", feeds: Mapping[str, np.ndarray]) -> Runner:
+        if record.id not in self._node_runners:
+            graph = onnx.helper.make_graph([record.node], record.id, [], [])
+            extra = [(n, onnx_dtype(a), a.shape) for n, a in feeds.items()]
+            light = light_model(self.model, graph, [o for o in record.node.output if o], extra)
+            self._node_runners[record.id] = make_runner(light, self._providers, threads=1)
+        return self._node_runners[record.id]
+
+    def _ipython_display_(self) -> None:
+        """Shows the debugger's widget in a notebook: controls, the graph, a tensor inspector."""
+        from IPython.display import display
+
+        from ..widgets import DebuggerView
+
+        display(DebuggerView(self))
+
+    def __repr__(self) -> str:
+        where = "before the first node" if self.position < 0 else repr(self.current)
+        return (f"Debugger({len(self._records)} nodes on {self.provider}, {self.optimization}; "
+                f"at {self.position + 1}/{len(self._records)}: {where})")
+
+
+def _itemsize(dtype: str) -> int:
+    try:
+        return np.dtype(dtype).itemsize
+    except TypeError:
+        return 4
+
+
+def _outer_names(node: onnx.NodeProto) -> set[str]:
+    """Values a node's subgraphs read from the enclosing graph."""
+    names: set[str] = set()
+    for attr in node.attribute:
+        graphs = [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
+        for g in graphs:
+            defined = {i.name for i in g.input} | {t.name for t in g.initializer}
+            for inner in g.node:
+                names.update(n for n in inner.input if n and n not in defined)
+                names.update(_outer_names(inner) - defined)
+                defined.update(inner.output)
+    return names
+
+
+def debug(model: "Model | Any", inputs: Mapping[str, Any] | None = None, *, provider: str | Sequence[str] = "cpu",
+          budget: int | None = None, dims: Mapping[str, int] | None = None) -> Debugger:
+    """Captures one run of ``model`` and returns a :class:`Debugger` positioned before its first node.
+
+    ``model`` is a :class:`workbench.Model` or anything :func:`workbench.open` accepts;
+    ``inputs`` a dict of arrays (default: :func:`workbench.random_inputs` with ``dims``);
+    ``provider`` ``"cpu"``, ``"cuda"``, ``"reference"`` or a list of onnxruntime providers;
+    ``budget`` the bytes of captured values kept in memory (default a quarter of RAM).
+    """
+    from ..model import Model, open as open_model
+
+    if not isinstance(model, Model):
+        model = open_model(model)
+    return Debugger(model, inputs, provider=provider, budget=budget, dims=dims)

@@ -1,0 +1,27 @@
+"""Conditions for ``Debugger.break_when``: each takes a :class:`Step` and says whether to stop."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ._debugger import Step
+
+#: The largest finite float16 value.
+FP16_MAX = 65504.0
+
+
+def _floats(step: "Step") -> list[np.ndarray]:
+    return [a for a in step.outputs.values() if np.issubdtype(a.dtype, np.floating) and a.size]
+
+
+def nonfinite(step: "Step") -> bool:
+    """A NaN or an infinity in any output of the node."""
+    return any(not np.isfinite(a).all() for a in _floats(step))
+
+
+def fp16_overflow(step: "Step") -> bool:
+    """An output value beyond float16's range (|x| > 65504): it would become inf in fp16."""
+    return any(bool((np.abs(a[np.isfinite(a)]) > FP16_MAX).any()) for a in _floats(step))

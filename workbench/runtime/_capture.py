@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -62,45 +61,36 @@ class Store:
         return iter(self._values)
 
 
-def _windows(names: Sequence[str], sizes: Mapping[str, float], limit: float) -> list[list[str]]:
-    """Consecutive groups of ``names`` whose estimated sizes add up to at most ``limit``."""
-    windows: list[list[str]] = [[]]
-    total = 0.0
-    for name in names:
-        size = sizes.get(name, 0.0)
-        if windows[-1] and total + size > limit:
-            windows.append([])
-            total = 0.0
-        windows[-1].append(name)
-        total += size
-    return windows
-
-
 def capture(run: Runner, names: Sequence[str], feeds: Mapping[str, np.ndarray], store: Store,
             sizes: Mapping[str, float], progress: bool = False) -> int:
     """Runs the model and keeps every value in ``names``; returns the number of runs it took.
 
-    When the estimated total exceeds half the store's budget, values are captured in
-    windows, one run each, so only one window's values are in memory at a time.
+    When the values' total exceeds half the store's budget, they are captured in windows
+    of consecutive values, one run each (the session computes only what a window needs,
+    and frees the rest as it goes), so one window's values are in memory at a time.
+    ``sizes`` are the bytes expected per value; a value of unknown size counts as the
+    largest size seen so far.
     """
-    total = sum(sizes.get(n, 0.0) for n in names)
-    limit = max(store.budget / 2, 1.0)
-    windows = [list(names)] if total <= limit else _windows(names, sizes, limit)
     from tqdm.auto import tqdm
 
-    for window in tqdm(windows, desc="capturing", unit="run", disable=not progress or len(windows) < 2):
-        for name, value in zip(window, run(window, feeds)):
-            store.put(name, np.asarray(value))
-    return len(windows)
-
-
-def estimate_sizes(shapes: Mapping[str, tuple], itemsizes: Mapping[str, int], dims: Mapping[str, int]) -> dict[str, float]:
-    """Bytes per value from inferred shapes, symbolic dims replaced by ``dims``; unknown → NaN-free guess."""
-    sizes: dict[str, float] = {}
-    for name, shape in shapes.items():
-        if shape is None:
-            continue
-        concrete = [d if isinstance(d, int) else dims.get(d) if isinstance(d, str) else None for d in shape]
-        if all(isinstance(d, int) for d in concrete):
-            sizes[name] = float(math.prod(concrete) * itemsizes.get(name, 4))
-    return sizes
+    limit = max(store.budget / 2, 1.0)
+    largest = max(sizes.values(), default=0.0)
+    remaining = list(names)
+    runs = 0
+    with tqdm(total=len(remaining), desc="capturing", unit="value", disable=not progress, leave=False) as bar:
+        while remaining:
+            window, total = [], 0.0
+            for name in remaining:
+                size = sizes.get(name, largest)
+                if window and total + size > limit:
+                    break
+                window.append(name)
+                total += size
+            for name, value in zip(window, run(window, feeds)):
+                array = np.asarray(value)
+                largest = max(largest, float(array.nbytes))
+                store.put(name, array)
+            remaining = remaining[len(window):]
+            runs += 1
+            bar.update(len(window))
+    return runs

@@ -11,10 +11,10 @@ import onnx
 import pandas as pd
 
 from ..errors import DebuggerError, InputError
-from ._capture import Store, capture, default_budget, estimate_sizes
-from ._inputs import check_inputs, input_specs, random_inputs
+from ._capture import Store, capture, default_budget
+from ._inputs import check_inputs, random_inputs
 from ._providers import REFERENCE, resolve
-from ._session import Runner, light_model, make_runner, onnx_dtype
+from ._session import Runner, fed_weights, light_model, make_runner, onnx_dtype, value_bytes
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -106,13 +106,10 @@ class Debugger:
         self.breakpoints: list[Breakpoint] = []
 
         started = time.perf_counter()
-        runner = make_runner(light_model(model, graph, names), self._providers)
-        run_feeds = {**feeds, **{n: self._weight(n) for n in self._initializers}}
-        symbolic = {d: v for n, (_, shape) in input_specs(model).items()
-                    for d, v in zip(shape, feeds[n].shape) if isinstance(d, str)}
-        sizes = estimate_sizes({n: model.value_info(n)[1] for n in names},
-                               {n: _itemsize(model.value_info(n)[0]) for n in names}, symbolic)
-        runs = capture(runner, names, run_feeds, self._store, sizes, progress=True)
+        light = light_model(model, graph, names)
+        runner = make_runner(light, self._providers)
+        run_feeds = {**feeds, **{n: self._weight(n) for n in fed_weights(graph)}}
+        runs = capture(runner, names, run_feeds, self._store, value_bytes(light, feeds), progress=True)
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
         self.position = -1
@@ -295,13 +292,6 @@ class Debugger:
         where = "before the first node" if self.position < 0 else repr(self.current)
         return (f"Debugger({len(self._records)} nodes on {self.provider}, {self.optimization}; "
                 f"at {self.position + 1}/{len(self._records)}: {where})")
-
-
-def _itemsize(dtype: str) -> int:
-    try:
-        return np.dtype(dtype).itemsize
-    except TypeError:
-        return 4
 
 
 def _outer_names(node: onnx.NodeProto) -> set[str]:

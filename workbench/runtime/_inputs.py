@@ -41,7 +41,8 @@ def _index_bound(model: "Model", name: str) -> int:
     bounds = []
     for node in model.proto.graph.node:
         if node.op_type == "Gather" and len(node.input) > 1 and node.input[1] == name:
-            shape = model.value_info(node.input[0])[1]
+            table = model._initializers.get(node.input[0])  # read its dims: no shape inference needed
+            shape = tuple(table.dims) if table is not None else model.value_info(node.input[0])[1]
             axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
             if shape and isinstance(shape[axis], int):
                 bounds.append(shape[axis])

@@ -8,6 +8,7 @@ output without copying the model's bytes.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -19,6 +20,49 @@ if TYPE_CHECKING:
     from ..model import Model
 
 Runner = Callable[[Sequence[str], Mapping[str, np.ndarray]], list[np.ndarray]]
+
+
+#: Initializers up to this many elements stay in the light model (they are shapes and constants).
+SMALL_INITIALIZER = 1024
+
+
+def _is_small(tensor: onnx.TensorProto) -> bool:
+    return tensor.data_location != onnx.TensorProto.EXTERNAL and math.prod(tensor.dims) <= SMALL_INITIALIZER
+
+
+def fed_weights(graph: onnx.GraphProto) -> list[str]:
+    """The initializers of ``graph`` that ``light_model`` turns into inputs (fed at run time)."""
+    return [t.name for t in graph.initializer if not _is_small(t)]
+
+
+def value_bytes(light: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Bytes of each value of ``light`` for these inputs' concrete shapes, where inference knows.
+
+    Shape inference runs on the weightless light model: fast, whatever the weights weigh.
+    """
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(light)
+    for info in fixed.graph.input:
+        if info.name in feeds:
+            shape = info.type.tensor_type.shape
+            shape.ClearField("dim")
+            for size in feeds[info.name].shape:
+                shape.dim.add().dim_value = int(size)
+    del fixed.graph.output[:]
+    try:
+        inferred = onnx.shape_inference.infer_shapes(fixed, strict_mode=False, data_prop=True)
+    except Exception:  # best effort: the capture then sizes windows from the values it sees
+        return {}
+    sizes = {}
+    for info in inferred.graph.value_info:
+        tensor = info.type.tensor_type
+        if not info.type.HasField("tensor_type") or not tensor.HasField("shape"):
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+        if all(d is not None for d in dims):
+            itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).itemsize
+            sizes[info.name] = float(math.prod(dims) * itemsize)
+    return sizes
 
 
 def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
@@ -37,7 +81,9 @@ def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
     g.input.extend(graph.input)
     declared = {i.name for i in graph.input}
     for tensor in graph.initializer:
-        if tensor.name not in declared:
+        if _is_small(tensor):
+            g.initializer.append(tensor)  # shapes, axes, scalars: kept, so shape inference can read them
+        elif tensor.name not in declared:  # (old models also list initializers as inputs)
             g.input.append(helper.make_tensor_value_info(tensor.name, tensor.data_type, list(tensor.dims)))
             declared.add(tensor.name)
     for name, dtype, shape in inputs:
@@ -57,7 +103,8 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0) 
         from onnx.reference import ReferenceEvaluator
 
         evaluator = ReferenceEvaluator(light)
-        return lambda names, feeds: evaluator.run(list(names), dict(feeds))
+        accepted = set(evaluator.input_names)
+        return lambda names, feeds: evaluator.run(list(names), {k: v for k, v in feeds.items() if k in accepted})
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3

@@ -1,6 +1,7 @@
 /**
  * The `GraphView` ipywidget's front end: a model that carries the payload and the synced
- * state (selected, highlighted, overlay, expanded), and a view hosting the graph viewer.
+ * state (selected, highlighted, overlay, expanded, marks, breakpoint_clicks, revealed), and
+ * a view hosting the graph viewer.
  * The kernel-side class is `workbench.widgets.GraphView`.
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -14,7 +15,7 @@ import {
 import type { ObjectHash } from 'backbone';
 
 import { KernelViewSource } from './source';
-import { GraphViewer, IOverlay, IViewPayload } from './view';
+import { GraphViewer, IOverlay, IViewPayload, NodeMark } from './view';
 
 /** Options passed with a change this view made, so that it can skip its own echo. */
 interface ISetOptions {
@@ -40,7 +41,10 @@ export class GraphViewModel extends DOMWidgetModel {
       selected: [],
       highlighted: [],
       overlay: null,
-      expanded: []
+      expanded: [],
+      marks: {},
+      breakpoint_clicks: false,
+      revealed: null
     };
   }
 
@@ -70,7 +74,8 @@ export class GraphViewView extends DOMWidgetView {
       selected: model.get('selected'),
       highlighted: model.get('highlighted'),
       overlay: model.get('overlay'),
-      expanded: this._expanded
+      expanded: this._expanded,
+      marks: model.get('marks')
     };
     const host = document.createElement('div');
     this.el.replaceChildren(host);
@@ -79,9 +84,15 @@ export class GraphViewView extends DOMWidgetView {
       expandedChanged: ids => {
         this._expanded = ids;
         this._save('expanded', ids);
-      }
+      },
+      breakpointToggled: id => model.send({ event: 'breakpoint', id }, {})
     });
     this._viewer = viewer;
+    viewer.setBreakpointClicks(model.get('breakpoint_clicks'));
+    const revealed: string | null = model.get('revealed');
+    if (revealed) {
+      void viewer.showNode(revealed);
+    }
     this.listenTo(model, 'change:selected', (_: unknown, ids: string[], options?: ISetOptions) => {
       // A click in this view is already shown here: re-selecting would re-centre the view.
       if (options?.origin !== this) {
@@ -93,6 +104,18 @@ export class GraphViewView extends DOMWidgetView {
       viewer.setOverlay(model.get('overlay') as IOverlay | null)
     );
     this.listenTo(model, 'change:expanded', () => this._followExpanded(model.get('expanded')));
+    this.listenTo(model, 'change:marks', () =>
+      viewer.setMarks(model.get('marks') as { [nodeId: string]: NodeMark })
+    );
+    this.listenTo(model, 'change:breakpoint_clicks', () =>
+      viewer.setBreakpointClicks(model.get('breakpoint_clicks'))
+    );
+    this.listenTo(model, 'change:revealed', () => {
+      const id: string | null = model.get('revealed');
+      if (id) {
+        void viewer.showNode(id);
+      }
+    });
   }
 
   remove(): void {

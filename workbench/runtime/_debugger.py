@@ -139,7 +139,8 @@ class Debugger:
         raise DebuggerError(f"No value named {name!r} in this run; values are the graph's inputs, weights and "
                             "node outputs (see Model.nodes.outputs).")
 
-    def _step_at(self, index: int) -> Step:
+    def step_at(self, index: int) -> Step:
+        """The step at ``index`` of :attr:`steps`, as captured, wherever the cursor is."""
         record = self._records[index]
         node = record.node
         scope = "/".join(self.model._scopes[record.id].path or ())
@@ -150,7 +151,7 @@ class Debugger:
     @property
     def current(self) -> Step | None:
         """The node just executed, with its inputs and outputs; None before the first step."""
-        return None if self.position < 0 else self._step_at(self.position)
+        return None if self.position < 0 else self.step_at(self.position)
 
     @property
     def outputs(self) -> dict[str, np.ndarray]:
@@ -204,7 +205,7 @@ class Debugger:
     def continue_(self) -> Step | None:
         """Runs to the next breakpoint (which becomes ``current``), or to the last node."""
         for index in range(self.position + 1, len(self._records)):
-            if self.breakpoints and any(b.matches(self._step_at(index)) for b in self.breakpoints):
+            if self.breakpoints and any(b.matches(self.step_at(index)) for b in self.breakpoints):
                 self.position = index
                 return self.current
         self.position = len(self._records) - 1

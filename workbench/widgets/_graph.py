@@ -2,13 +2,14 @@
 
 The front end (``GraphViewModel`` / ``GraphViewView`` in the JupyterLab extension) gets the
 payload once, then fetches the groups and node details it lacks with custom messages
-(docs/view-schema.md, "Messages"). Selection, highlights, the overlay and the expanded
-groups are synced traits.
+(docs/view-schema.md, "Messages"). Selection, highlights, the overlay, the expanded
+groups and the marks (breakpoint badges) are synced traits; a breakpoint toggled in the
+view comes back as the message ``{"event": "breakpoint", "id": <node id>}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets
@@ -51,6 +52,15 @@ class GraphView(ipywidgets.DOMWidget):
     highlighted = traitlets.List(traitlets.Unicode(), help="Highlighted node ids.").tag(sync=True)
     overlay = traitlets.Dict(default_value=None, allow_none=True, help="Node values drawn as colours.").tag(sync=True)
     expanded = traitlets.List(traitlets.Unicode(), help="Group ids open in the view.").tag(sync=True)
+    marks = traitlets.Dict(
+        value_trait=traitlets.Enum(["breakpoint"]), help="Badges drawn on nodes: node id → 'breakpoint'."
+    ).tag(sync=True)
+    breakpoint_clicks = traitlets.Bool(
+        False, help="Whether a click on a node's left edge (or `b`) toggles its breakpoint; see on_breakpoint."
+    ).tag(sync=True)
+    revealed = traitlets.Unicode(
+        None, allow_none=True, help="A node brought into view (the view pans to it when it changes)."
+    ).tag(sync=True)
 
     def __init__(self, source: Model | ViewIndex, *, height: int = HEIGHT, **kwargs: Any) -> None:
         """Shows ``source``, a :class:`workbench.Model` or its :class:`workbench.graph.ViewIndex`.
@@ -62,7 +72,9 @@ class GraphView(ipywidgets.DOMWidget):
         kwargs.setdefault("layout", {"height": f"{height}px", "width": "100%"})
         payload = self._index.payload(budget=LAZY_PAYLOAD_BYTES)
         super().__init__(payload=payload, expanded=payload["expanded"], **kwargs)
+        self._breakpoint_handlers = ipywidgets.CallbackDispatcher()
         self.on_msg(self._answer)
+        self.on_msg(self._on_event)
 
     def select(self, node_ids: str | Iterable[str]) -> None:
         """Selects the nodes ``node_ids`` (one id or several) in the view."""
@@ -71,6 +83,22 @@ class GraphView(ipywidgets.DOMWidget):
     def highlight(self, node_ids: str | Iterable[str]) -> None:
         """Highlights the nodes ``node_ids`` (one id or several); ``[]`` clears."""
         self.highlighted = _ids(node_ids)
+
+    def reveal(self, node_id: str) -> None:
+        """Brings the node ``node_id`` into view: opens the groups around it, pans to it if off screen."""
+        groups = [gid for gid in self._index.ancestors(node_id) if gid != self._index.root]
+        with self.hold_sync():
+            self.expanded = sorted(set(self.expanded) | set(groups))
+            self.revealed = node_id
+
+    def on_breakpoint(self, callback: Callable[[str], Any], remove: bool = False) -> None:
+        """Calls ``callback(node_id)`` when the user toggles a node's breakpoint in the view.
+
+        Registering turns on ``breakpoint_clicks``. The view draws ``marks`` only: the
+        callback decides what a toggle does and sets ``marks`` to match.
+        """
+        self._breakpoint_handlers.register_callback(callback, remove=remove)
+        self.breakpoint_clicks = bool(self._breakpoint_handlers.callbacks)
 
     def set_overlay(
         self, values: Mapping[str, float] | pd.Series, label: str | None = None, aggregate: str = "max"
@@ -96,6 +124,8 @@ class GraphView(ipywidgets.DOMWidget):
 
     def _answer(self, _widget: ipywidgets.Widget, content: dict, _buffers: list) -> None:
         """Answers the front end's ``{"request": "group" | "details", "id": ...}`` messages."""
+        if "event" in content:
+            return  # not a request: see _on_event
         request, key = content.get("request"), content.get("id")
         reply = {"response": request, "id": key}
         lookups = {"group": (self._index.group, "group"), "details": (self._index.details, "node")}
@@ -108,6 +138,11 @@ class GraphView(ipywidgets.DOMWidget):
             except KeyError:
                 reply["error"] = f"The model has no {what} {key!r}."
         self.send(reply)
+
+    def _on_event(self, _widget: ipywidgets.Widget, content: dict, _buffers: list) -> None:
+        """Passes ``{"event": "breakpoint", "id": <node id>}`` to the on_breakpoint callbacks."""
+        if content.get("event") == "breakpoint" and isinstance(content.get("id"), str):
+            self._breakpoint_handlers(content["id"])
 
 def _ids(node_ids: str | Iterable[str]) -> list[str]:
     """One id or several as a list of str."""

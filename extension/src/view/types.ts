@@ -89,6 +89,9 @@ export interface IOverlay {
   max: number;
 }
 
+/** A mark drawn on a model node: a badge at its left edge. */
+export type NodeMark = 'breakpoint';
+
 export interface IViewPayload {
   schema: number;
   title: string;
@@ -101,6 +104,8 @@ export interface IViewPayload {
   overlay?: IOverlay | null;
   selected?: string[];
   highlighted?: string[];
+  /** Marks drawn on nodes, by model node id (the widget's `marks`). */
+  marks?: { [nodeId: string]: NodeMark };
 }
 
 /**
@@ -119,4 +124,10 @@ export interface IViewerCallbacks {
   selectionChanged?(nodeIds: string[]): void;
   /** The set of expanded groups changed. */
   expandedChanged?(groupIds: string[]): void;
+  /**
+   * The user asked to toggle the breakpoint of a node: a click on its left edge or its
+   * badge, or `b` on the selected node. Only while breakpoint clicks are enabled
+   * (`GraphViewer.setBreakpointClicks`); the host answers with `setMarks`.
+   */
+  breakpointToggled?(nodeId: string): void;
 }

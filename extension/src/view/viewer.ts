@@ -7,7 +7,7 @@
  * source for the parts the payload lacks, and callbacks for what the user does.
  */
 import { IBox } from './dot';
-import { button, html } from './dom';
+import { button, html, svg } from './dom';
 import { BodyLink, renderDetails } from './details';
 import { CSS, IDrawing, IDrawn, drawTree } from './draw';
 import { graphviz, warmGraphviz } from './graphviz';
@@ -23,6 +23,7 @@ import {
   IViewPayload,
   IViewSource,
   IViewerCallbacks,
+  NodeMark,
   VIEW_SCHEMA_VERSION
 } from './types';
 
@@ -60,6 +61,10 @@ const READABLE_ZOOM = 0.6;
 /** Below this zoom, edge labels are hidden: too small to read. */
 const FAR_ZOOM = 0.45;
 const DRAG_THRESHOLD = 4;
+/** Width of a node's left edge that toggles its breakpoint, while breakpoint clicks are on. */
+const GUTTER = 12;
+/** Radius of the badge drawn at a marked node's left edge. */
+const BADGE_RADIUS = 5;
 
 /**
  * The graph viewer. The host gets `data-state` (`loading`, `layout`, `ready`, `error`),
@@ -82,6 +87,10 @@ export class GraphViewer {
   private selectedNodes: string[] = [];
   private selectedItem: string | null = null;
   private highlighted: string[] = [];
+  private marks: { [nodeId: string]: NodeMark } = {};
+  private badges: SVGElement[] = [];
+  private breakpointClicks = false;
+  private pendingShow: string | null = null;
   private overlay: IOverlay | null = null;
   private searchResult: ISearchResult | null = null;
   private hitIndex = -1;
@@ -194,6 +203,7 @@ export class GraphViewer {
       this.load(id);
     }
     this.highlighted = [...(payload.highlighted ?? [])];
+    this.marks = { ...(payload.marks ?? {}) };
     this.overlay = payload.overlay ?? null;
     this.renderBreadcrumb();
     this.renderLegend();
@@ -228,6 +238,34 @@ export class GraphViewer {
   highlight(nodeIds: string[]): void {
     this.highlighted = [...nodeIds];
     this.decorate();
+  }
+
+  /** Draws a badge on each marked node (or on the collapsed group that holds it). */
+  setMarks(marks: { [nodeId: string]: NodeMark }): void {
+    this.marks = { ...marks };
+    this.decorate();
+  }
+
+  /**
+   * Turns on (or off) breakpoint clicks: a click on a node's left edge or badge, or `b` on
+   * the selected node, then calls `breakpointToggled` instead of selecting.
+   */
+  setBreakpointClicks(enabled: boolean): void {
+    this.breakpointClicks = enabled;
+    this.svgRoot.classList.toggle(`${CSS}breakpointClicks`, enabled);
+    if (this.drawing) {
+      this.drawGutters(this.drawing);
+    }
+  }
+
+  /**
+   * Brings a model node into view without selecting it: expands the loaded groups around
+   * it, and pans to it if it is off screen once drawn (after groups still loading arrive).
+   */
+  showNode(nodeId: string): Promise<void> {
+    this.pendingShow = nodeId;
+    this.reveal(this.nodeGroup.get(nodeId));
+    return this.requestLayout();
   }
 
   /** Colours nodes and groups by value; null removes the overlay. */
@@ -491,6 +529,7 @@ export class GraphViewer {
     const drawing = drawTree(level, id => this.note(id));
     this.viewport.appendChild(drawing.root);
     this.drawing = drawing;
+    this.drawGutters(drawing);
     this.decorate();
     this.minimap.setContent(
       drawing.width,
@@ -498,6 +537,7 @@ export class GraphViewer {
       drawing.items.map(d => ({ box: d.box, frame: d.expanded }))
     );
     this.placeView();
+    this.finishShowNode();
     this.finishLayout(start, this.tree.dotMs);
   }
 
@@ -535,6 +575,32 @@ export class GraphViewer {
     } else {
       this.updateMinimapViewport();
     }
+  }
+
+  /** Pans to the node `showNode` asked for, once drawn; gives up when nothing is loading. */
+  private finishShowNode(): void {
+    const nodeId = this.pendingShow;
+    if (nodeId === null) {
+      return;
+    }
+    const drawn = this.drawing?.byNode.get(nodeId)?.find(d => d.item.kind === 'node');
+    if (drawn) {
+      this.pendingShow = null;
+      if (!this.onScreen(drawn.box)) {
+        this.centerOnBox(drawn.box);
+      }
+    } else if (!this.loads.size) {
+      this.pendingShow = null;
+    }
+  }
+
+  /** Whether a box of the drawing is wholly inside the canvas. */
+  private onScreen(box: IBox): boolean {
+    const { k, x, y } = this.transform;
+    const { width, height } = this.canvasSize();
+    const left = box.x * k + x;
+    const top = box.y * k + y;
+    return left >= 0 && top >= 0 && left + box.w * k <= width && top + box.h * k <= height;
   }
 
   /** Fits small drawings; shows large ones from the top at a readable size. */
@@ -591,12 +657,56 @@ export class GraphViewer {
     return around ? [around] : [];
   }
 
-  /** Re-applies every state class and overlay colour to the current drawing. */
+  /** Adds (or removes) the left-edge strip of each node that toggles its breakpoint. */
+  private drawGutters(drawing: IDrawing): void {
+    drawing.root.querySelectorAll(`.${CSS}gutter`).forEach(el => el.remove());
+    if (!this.breakpointClicks) {
+      return;
+    }
+    for (const d of drawing.items) {
+      if (d.item.kind === 'node') {
+        const gutter = svg('rect', { class: `${CSS}gutter`, width: GUTTER, height: d.box.h });
+        const tip = svg('title');
+        tip.textContent = 'toggle breakpoint (b)';
+        gutter.appendChild(tip);
+        d.el.appendChild(gutter);
+      }
+    }
+  }
+
+  /** Draws the marks' badges: on the marked node, else on the drawn group around it. */
+  private drawBadges(): void {
+    this.badges.forEach(el => el.remove());
+    this.badges = [];
+    for (const [nodeId, mark] of Object.entries(this.marks)) {
+      if (mark !== 'breakpoint') {
+        continue; // the only mark there is; anything else is not drawn
+      }
+      for (const d of this.drawnFor(nodeId)) {
+        const inside = d.item.kind !== 'node';
+        const badge = svg('circle', {
+          class: `${CSS}${mark}${inside ? ` ${CSS}inside` : ''}`,
+          cx: 0,
+          cy: Math.min(d.box.h / 2, 10),
+          r: BADGE_RADIUS,
+          'data-node': nodeId
+        });
+        const tip = svg('title');
+        tip.textContent = inside ? `${mark} inside: ${nodeId}` : `${mark}: click to remove`;
+        badge.appendChild(tip);
+        d.el.appendChild(badge);
+        this.badges.push(badge);
+      }
+    }
+  }
+
+  /** Re-applies every state class, badge and overlay colour to the current drawing. */
   private decorate(): void {
     const drawing = this.drawing;
     if (!drawing) {
       return;
     }
+    this.drawBadges();
     const classes = [
       'selected',
       'contains',
@@ -1050,7 +1160,10 @@ export class GraphViewer {
       return;
     }
     const drawn = this.itemAt(event.target);
-    if (drawn) {
+    const onEdge = event.target.closest(`.${CSS}gutter, .${CSS}breakpoint:not(.${CSS}inside)`);
+    if (drawn && onEdge && this.breakpointClicks && drawn.item.kind === 'node') {
+      this.callbacks.breakpointToggled?.(drawn.item.node);
+    } else if (drawn) {
       this.activate(drawn);
     } else {
       this.clearSelection();
@@ -1097,6 +1210,8 @@ export class GraphViewer {
       this.expandLevel();
     } else if (key === 'c') {
       this.collapseSelected();
+    } else if (key === 'b' && this.breakpointClicks && this.selectedNodes.length) {
+      this.callbacks.breakpointToggled?.(this.selectedNodes[0]);
     } else if (key === '+' || key === '=') {
       this.zoomBy(1.25);
     } else if (key === '-') {

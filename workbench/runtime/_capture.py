@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -61,15 +61,16 @@ class Store:
         return iter(self._values)
 
 
-def capture(run: Runner, names: Sequence[str], feeds: Mapping[str, np.ndarray], store: Store,
-            sizes: Mapping[str, float], progress: bool = False) -> int:
+def capture(runner_for: Callable[[Sequence[str]], Runner], names: Sequence[str], feeds: Mapping[str, np.ndarray],
+            store: Store, sizes: Mapping[str, float], progress: bool = False) -> int:
     """Runs the model and keeps every value in ``names``; returns the number of runs it took.
 
+    ``runner_for(window)`` makes a runner whose model has exactly ``window`` as outputs.
     When the values' total exceeds half the store's budget, they are captured in windows
-    of consecutive values, one run each (the session computes only what a window needs,
-    and frees the rest as it goes), so one window's values are in memory at a time.
-    ``sizes`` are the bytes expected per value; a value of unknown size counts as the
-    largest size seen so far.
+    of consecutive values, one run each: values outside a window are plain intermediates
+    of that run, freed as soon as they are used, so one window's values are in memory at
+    a time. ``sizes`` are the bytes expected per value; a value of unknown size counts as
+    the largest size seen so far.
     """
     from tqdm.auto import tqdm
 
@@ -86,7 +87,7 @@ def capture(run: Runner, names: Sequence[str], feeds: Mapping[str, np.ndarray], 
                     break
                 window.append(name)
                 total += size
-            for name, value in zip(window, run(window, feeds)):
+            for name, value in zip(window, runner_for(window)(window, feeds)):
                 array = np.asarray(value)
                 largest = max(largest, float(array.nbytes))
                 store.put(name, array)

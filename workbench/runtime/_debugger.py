@@ -106,10 +106,10 @@ class Debugger:
         self.breakpoints: list[Breakpoint] = []
 
         started = time.perf_counter()
-        light = light_model(model, graph, names)
-        runner = make_runner(light, self._providers)
         run_feeds = {**feeds, **{n: self._weight(n) for n in fed_weights(graph)}}
-        runs = capture(runner, names, run_feeds, self._store, value_bytes(light, feeds), progress=True)
+        sizes = value_bytes(light_model(model, graph, names), feeds)
+        runs = capture(lambda window: make_runner(light_model(model, graph, window), self._providers),
+                       names, run_feeds, self._store, sizes, progress=True)
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
         self.position = -1

@@ -584,6 +584,9 @@ export class GraphViewer {
       return;
     }
     const drawn = this.drawing?.byNode.get(nodeId)?.find(d => d.item.kind === 'node');
+    if (drawn && this.needsInitialView) {
+      return; // not attached yet: the first view comes back here once it has a size
+    }
     if (drawn) {
       this.pendingShow = null;
       if (!this.onScreen(drawn.box)) {
@@ -1107,6 +1110,7 @@ export class GraphViewer {
     this.resizeObserver = new ResizeObserver(() => {
       if (this.needsInitialView) {
         this.initialView();
+        this.finishShowNode();
       } else {
         this.updateMinimapViewport();
       }

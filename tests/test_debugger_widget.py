@@ -92,10 +92,14 @@ def test_toggle_keeps_other_breakpoints(view: DebuggerView, dbg: wb.runtime.Debu
     assert dbg.breakpoints == [by_op] and view.graph.marks == {}
 
 
-def test_breakpoints_set_in_python_show_on_refresh(view: DebuggerView, dbg: wb.runtime.Debugger) -> None:
+def test_moves_and_breakpoints_made_in_python_show_at_once(view: DebuggerView, dbg: wb.runtime.Debugger) -> None:
     dbg.break_on(node=dbg.steps[4])
-    view.refresh()
     assert view.graph.marks == {dbg.steps[4]: "breakpoint"}
+    dbg.continue_()
+    assert view.graph.highlighted == [dbg.steps[4]]
+    assert view.status.value.startswith(f"5 / {len(dbg.steps)}")
+    dbg.clear_breakpoints()
+    assert view.graph.marks == {}
 
 
 def test_failed_move_is_shown(view: DebuggerView, dbg: wb.runtime.Debugger) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
@@ -104,6 +105,7 @@ class Debugger:
         self._edited: set[str] = set()
         self._node_runners: dict[str, Runner] = {}
         self.breakpoints: list[Breakpoint] = []
+        self._listeners: list[weakref.WeakMethod] = []
 
         started = time.perf_counter()
         run_feeds = {**feeds, **{n: self._weight(n) for n in fed_weights(graph)}}
@@ -112,7 +114,33 @@ class Debugger:
                        names, run_feeds, self._store, sizes, progress=True)
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
-        self.position = -1
+        self._position = -1
+
+    # ---- listeners (the widget) ----------------------------------------------------------
+    def on_change(self, method: Callable[[], Any]) -> None:
+        """Calls the bound ``method`` after every move, breakpoint change or re-run.
+
+        Held weakly: a widget that is gone stops being called.
+        """
+        self._listeners.append(weakref.WeakMethod(method))
+
+    def _changed(self) -> None:
+        alive = [ref for ref in self._listeners if ref() is not None]
+        self._listeners = alive
+        for ref in alive:
+            method = ref()
+            if method is not None:
+                method()
+
+    @property
+    def position(self) -> int:
+        """Index in :attr:`steps` of the node just executed; -1 before the first."""
+        return self._position
+
+    @position.setter
+    def position(self, value: int) -> None:
+        self._position = value
+        self._changed()
 
     # ---- what there is --------------------------------------------------------------------
     @property
@@ -221,21 +249,25 @@ class Debugger:
             self._index(node)
         breakpoint_ = Breakpoint(node=node, op_type=op_type, scope=scope)
         self.breakpoints.append(breakpoint_)
+        self._changed()
         return breakpoint_
 
     def break_when(self, condition: Condition) -> Breakpoint:
         """Adds a breakpoint on a condition over a step, e.g. ``wb.conditions.nonfinite``."""
         breakpoint_ = Breakpoint(condition=condition)
         self.breakpoints.append(breakpoint_)
+        self._changed()
         return breakpoint_
 
     def remove_breakpoint(self, breakpoint_: Breakpoint) -> None:
         """Removes one breakpoint."""
         self.breakpoints.remove(breakpoint_)
+        self._changed()
 
     def clear_breakpoints(self) -> None:
         """Removes every breakpoint."""
         self.breakpoints.clear()
+        self._changed()
 
     # ---- edits ----------------------------------------------------------------------------
     def set_tensor(self, name: str, array: Any) -> None:
@@ -271,6 +303,7 @@ class Debugger:
             dirty.update(outputs)
             done.append(record.id)
         self._edited.clear()
+        self._changed()
         return done
 
     def _node_runner(self, record: "NodeRecord", feeds: Mapping[str, np.ndarray]) -> Runner:

@@ -46,7 +46,7 @@ class DebuggerView(ipywidgets.VBox):
 
     The buttons move ``debugger`` (``step``, ``back``, ``continue_``, ...); clicking a
     node's left edge, or ``b`` on the selected node, adds or removes a node breakpoint.
-    Moves and breakpoints made in Python show after :meth:`refresh` or the next click.
+    Moves, breakpoints and re-runs made in Python show at once (the view listens).
     """
 
     def __init__(self, debugger: Debugger, *, height: int = HEIGHT) -> None:
@@ -76,6 +76,7 @@ class DebuggerView(ipywidgets.VBox):
         body = ipywidgets.HBox([self.graph, self.inspector], layout=ipywidgets.Layout(width="100%"))
         super().__init__([toolbar, body])
         self.add_class("jp-OnnxWorkbench-debugger")
+        debugger.on_change(self.refresh)
         self.refresh()
 
     def refresh(self, error: str | None = None) -> None:
@@ -129,11 +130,9 @@ class DebuggerView(ipywidgets.VBox):
 
         def clicked(_button: ipywidgets.Button) -> None:
             try:
-                move()
+                move()  # the debugger calls refresh() when it moves
             except DebuggerError as error:
                 self.refresh(error=str(error))
-            else:
-                self.refresh()
 
         button.on_click(clicked)
         return button

@@ -237,3 +237,32 @@ def test_cuda_stepping_agrees_with_cpu(path: Path) -> None:
         for name in m.node(node_id).output:
             if name:
                 np.testing.assert_allclose(cuda.tensor(name), cpu.tensor(name), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("provider", ["cpu", "reference"])
+def test_step_into_if_and_loop_bodies(provider: str) -> None:
+    m = wb.samples.open("control_flow")
+    x = np.array([1.0, -2.0, 3.0], np.float32)  # sum > 0: the If takes then_branch (Relu)
+    dbg = wb.debug(m, {"x": x}, provider=provider)
+    dbg.run_to("branch")
+    then = dbg.step_into()
+    assert then.graph == "branch/then_branch" and then.steps == ["then_relu"]
+    assert then.step().op_type == "Relu"
+    np.testing.assert_array_equal(then.current.outputs["then_out"], dbg.tensor("branch_out"))
+
+    dbg.run_to("repeat")
+    trips = int(m.weight("trip_count"))
+    for k in range(trips):
+        body = dbg.step_into(iteration=k)
+        body.run_to("body_add")
+        np.testing.assert_allclose(body.current.inputs["acc_in"], np.maximum(x, 0) + k)
+    np.testing.assert_allclose(body.current.outputs["acc_out"], np.maximum(x, 0) + trips)  # the last iteration
+    if provider == "cpu":
+        np.testing.assert_array_equal(body.current.outputs["acc_out"], dbg.tensor("y"))
+    else:  # onnx's reference evaluator runs a Loop whose `cond` input is omitted zero times
+        np.testing.assert_array_equal(dbg.tensor("y"), np.maximum(x, 0))
+    with pytest.raises(DebuggerError, match=f"ran {trips} iteration"):
+        dbg.step_into(iteration=trips)
+    dbg.run_to(dbg.steps[1])  # Greater: no body
+    with pytest.raises(DebuggerError, match="needs an If or Loop"):
+        dbg.step_into()

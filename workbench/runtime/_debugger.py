@@ -12,6 +12,7 @@ import onnx
 import pandas as pd
 
 from ..errors import DebuggerError, InputError
+from ..model._walk import subgraphs
 from ._capture import Store, capture, default_budget
 from ._inputs import check_inputs, random_inputs
 from ._providers import REFERENCE, resolve
@@ -84,7 +85,7 @@ class Debugger:
 
     def __init__(self, model: "Model", inputs: Mapping[str, Any] | None = None, *,
                  provider: str | Sequence[str] = "cpu", budget: int | None = None,
-                 dims: Mapping[str, int] | None = None) -> None:
+                 dims: Mapping[str, int] | None = None, body: tuple[str, onnx.GraphProto] | None = None) -> None:
         self.model = model
         self._providers = resolve(provider)
         #: The backend: onnxruntime providers joined by "+", or "reference".
@@ -92,9 +93,16 @@ class Debugger:
         #: Which graph the values come from.
         self.optimization = ("reference evaluator: the graph as authored" if not self._providers else
                              "ORT_DISABLE_ALL: the graph as authored (no fusions)")
-        feeds = check_inputs(model, random_inputs(model, dims=dims) if inputs is None else inputs)
-        graph = model.proto.graph
-        self._records: list[NodeRecord] = [r for r in model._records if r.graph == ""]
+        if body is None:
+            label, graph = "", model.proto.graph
+            feeds = check_inputs(model, random_inputs(model, dims=dims) if inputs is None else inputs)
+        else:  # a control-flow body (see step_into): its inputs and the outer values it reads
+            (label, graph), feeds = body, dict(inputs or {})
+        #: The graph stepped through: "" for the main graph, else "<node id>/<attribute>".
+        self.graph = label
+        declared = {i.name for i in graph.input}
+        outer = [(n, onnx_dtype(a), a.shape) for n, a in feeds.items() if n not in declared]
+        self._records: list[NodeRecord] = [r for r in model._records if r.graph == label]
         self._by_id = {r.id: i for i, r in enumerate(self._records)}
         self._initializers = {t.name for t in graph.initializer}
         names = [o for r in self._records for o in r.node.output if o]
@@ -109,9 +117,9 @@ class Debugger:
 
         started = time.perf_counter()
         run_feeds = {**feeds, **{n: self._weight(n) for n in fed_weights(graph)}}
-        sizes = value_bytes(light_model(model, graph, names), feeds)
-        runs = capture(lambda window: make_runner(light_model(model, graph, window), self._providers),
-                       names, run_feeds, self._store, sizes, progress=True)
+        sizes = value_bytes(light_model(model, graph, names, outer), feeds)
+        runs = capture(lambda window: make_runner(light_model(model, graph, window, outer), self._providers),
+                       names, run_feeds, self._store, sizes, progress=not label)
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
         self._position = -1
@@ -238,6 +246,53 @@ class Debugger:
                 return self.current
         self.position = len(self._records) - 1
         return self.current
+
+    # ---- control flow ---------------------------------------------------------------------
+    def step_into(self, iteration: int = 0) -> "Debugger":
+        """A debugger over the body the current If or Loop node ran, positioned before its first node.
+
+        For an If, the branch its condition chose; for a Loop, the body at ``iteration``
+        (0-based; earlier iterations are re-run to get its inputs). The body runs on this
+        debugger's backend, with the values it reads from enclosing graphs.
+        """
+        step = self.current
+        if step is None or step.op_type not in ("If", "Loop"):
+            raise DebuggerError("step_into() needs an If or Loop node as the current step "
+                                f"(now: {'none' if step is None else step.op_type}).")
+        node = self._records[self.position].node
+        bodies = dict(subgraphs(node))
+        outer = {n: self.tensor(n) for n in _outer_names(node)}
+        if node.op_type == "If":
+            branch = "then_branch" if bool(np.asarray(step.inputs[node.input[0]]).reshape(-1)[0]) else "else_branch"
+            return Debugger(self.model, outer, provider=self._provider_arg(),
+                            body=(f"{step.node}/{branch}", bodies[branch]))
+        body = bodies["body"]
+        feeds = self._loop_inputs(node, body, outer, iteration)
+        return Debugger(self.model, {**outer, **feeds}, provider=self._provider_arg(),
+                        body=(f"{step.node}/body", body))
+
+    def _provider_arg(self) -> str | list[str]:
+        return self._providers if self._providers else REFERENCE
+
+    def _loop_inputs(self, node: onnx.NodeProto, body: onnx.GraphProto, outer: Mapping[str, np.ndarray],
+                     iteration: int) -> dict[str, np.ndarray]:
+        """The body's formal inputs at ``iteration``: the Loop's semantics, driven from here."""
+        trip = self.tensor(node.input[0]) if node.input[0] else None
+        cond = self.tensor(node.input[1]) if len(node.input) > 1 and node.input[1] else np.array(True)
+        carried = [self.tensor(n) for n in node.input[2:]]
+        names = [i.name for i in body.input]
+        outputs = [o.name for o in body.output][: 1 + len(carried)]
+        run = make_runner(light_model(self.model, body, outputs,
+                                      [(n, onnx_dtype(a), a.shape) for n, a in outer.items()]), self._providers)
+        for i in range(iteration + 1):
+            if (trip is not None and i >= int(np.asarray(trip).reshape(-1)[0])) or not bool(np.asarray(cond).reshape(-1)[0]):
+                raise DebuggerError(f"The Loop {node.name or node.op_type!r} ran {i} iteration(s); "
+                                    f"iteration {iteration} does not exist.")
+            feeds = dict(zip(names, [np.array(i, dtype=np.int64), np.asarray(cond, dtype=np.bool_), *carried]))
+            if i == iteration:
+                return feeds
+            cond, *carried = run(outputs, {**outer, **feeds, **{n: self._weight(n) for n in fed_weights(body)}})
+        raise AssertionError("unreachable")
 
     # ---- breakpoints ----------------------------------------------------------------------
     def break_on(self, *, node: str | None = None, op_type: str | None = None,

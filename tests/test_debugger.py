@@ -191,6 +191,7 @@ def test_a_small_budget_captures_in_windows_and_spills(cnn: wb.Model) -> None:
     assert whole.memory["runs"] == 1 and whole.memory["spilled"] == 0
     assert small.memory["runs"] > 1 and small.memory["spilled"] > 0
     assert small.memory["in_memory"] <= 200_000
+    assert "spilled to disk" in repr(small) and "spilled" not in repr(whole)
     for node_id in cnn.nodes.index:
         name = cnn.node(node_id).output[0]
         np.testing.assert_array_equal(small.tensor(name), whole.tensor(name))

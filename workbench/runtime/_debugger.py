@@ -379,7 +379,10 @@ class Debugger:
 
     def __repr__(self) -> str:
         where = "before the first node" if self.position < 0 else repr(self.current)
-        return (f"Debugger({len(self._records)} nodes on {self.provider}, {self.optimization}; "
+        memory = self.memory
+        spilled = (f"; over the {memory['budget'] / 2**20:,.0f} MiB budget: captured in {memory['runs']} runs, "
+                   f"{memory['spilled'] / 2**20:,.0f} MiB spilled to disk" if memory["spilled"] else "")
+        return (f"Debugger({len(self._records)} nodes on {self.provider}, {self.optimization}{spilled}; "
                 f"at {self.position + 1}/{len(self._records)}: {where})")
 
 

@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -56,9 +56,6 @@ class Store:
 
     def __contains__(self, name: object) -> bool:
         return name in self._values
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
 
 
 def capture(runner_for: Callable[[Sequence[str]], Runner], names: Sequence[str], feeds: Mapping[str, np.ndarray],

@@ -1,9 +1,10 @@
 """Building onnxruntime sessions and reference evaluators that expose intermediate values.
 
-The model given to the backend is a *light* copy: the main graph's nodes, with its
-initializers turned into graph inputs and fed as arrays at run time. The weights are
-never serialized a second time, and any value of the main graph can be marked as an
-output without copying the model's bytes.
+The model given to the backend is a *light* copy of one graph (the main graph or a
+control-flow body): its nodes, with its large initializers turned into graph inputs and
+fed as arrays at run time (small ones — shapes, axes — stay, for shape inference). The
+weights are never serialized a second time, and any value can be marked as an output
+without copying the model's bytes.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ expand and collapse, subgraph bodies and the keyboard. Saves the docs' screensho
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -224,3 +225,36 @@ def drawing_fits(viewer: Viewer) -> bool:
             drawing.top >= canvas.top - 1 && drawing.bottom <= canvas.bottom + 1;
         }"""
     )
+
+
+def _luminance(page_color: str) -> float:
+    """Relative brightness (0–1) of a CSS ``rgb(...)``/``rgba(...)`` colour."""
+    r, g, b = (float(v) for v in re.findall(r"[\d.]+", page_color)[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+def test_follows_the_dark_theme(lab_page: LabPage, notebook: Notebook) -> None:
+    """Switching JupyterLab to its dark theme turns the view dark, with light text."""
+    viewer = notebook.show(BERT_CELL)
+    canvas = viewer.root.locator(".jp-OnnxWorkbench-canvas")
+    background = "el => getComputedStyle(el).backgroundColor"
+    group_label = viewer.group("g:encoder").locator("text").first
+    assert _luminance(canvas.evaluate(background)) > 0.7
+
+    def set_theme(name: str, light: str) -> None:
+        lab_page.page.evaluate("name => window.jupyterapp.commands.execute('apputils:change-theme', {theme: name})",
+                               name)
+        expect(lab_page.page.locator("body")).to_have_attribute("data-jp-theme-light", light, timeout=20_000)
+
+    set_theme("JupyterLab Dark", "false")
+    try:
+        lab_page.page.wait_for_function(  # the theme's stylesheet applies after the attribute
+            """el => {
+              const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\\d+/g).map(Number);
+              return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 < 0.3;
+            }""", arg=canvas.element_handle(), timeout=20_000)
+        assert _luminance(group_label.evaluate("el => getComputedStyle(el).fill")) > 0.6
+        lab_page.screenshot("graph-dark.png", notebook.cells.nth(BERT_CELL))
+    finally:
+        set_theme("JupyterLab Light", "true")
+    lab_page.assert_no_errors()

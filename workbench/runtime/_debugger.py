@@ -347,19 +347,27 @@ class Debugger:
         dirty = set(self._edited)
         done = []
         for record in self._records:
-            node = record.node
-            needed = set(node.input) | _outer_names(node)
-            if not dirty & needed:
+            if not dirty & _needed(record.node):
                 continue
-            feeds = {n: self.tensor(n) for n in needed if n}
-            outputs = [o for o in node.output if o]
-            for name, value in zip(outputs, self._node_runner(record, feeds)(outputs, feeds)):
-                self._store.put(name, np.asarray(value))
-            dirty.update(outputs)
+            for name, value in self.run_node(record.id).items():
+                self._store.put(name, value)
+            dirty.update(o for o in record.node.output if o)
             done.append(record.id)
         self._edited.clear()
         self._changed()
         return done
+
+    def run_node(self, node_id: str, values: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Runs one node alone on this backend and returns its outputs by name.
+
+        Its inputs come from ``values`` where given there (another run's values, to
+        measure the node's own error), else from this run. Nothing captured changes.
+        """
+        record = self._records[self._index(node_id)]
+        values = values or {}
+        feeds = {n: np.asarray(values[n]) if n in values else self.tensor(n) for n in _needed(record.node) if n}
+        outputs = [o for o in record.node.output if o]
+        return {name: np.asarray(v) for name, v in zip(outputs, self._node_runner(record, feeds)(outputs, feeds))}
 
     def _node_runner(self, record: "NodeRecord", feeds: Mapping[str, np.ndarray]) -> Runner:
         if record.id not in self._node_runners:
@@ -384,6 +392,11 @@ class Debugger:
                    f"{memory['spilled'] / 2**20:,.0f} MiB spilled to disk" if memory["spilled"] else "")
         return (f"Debugger({len(self._records)} nodes on {self.provider}, {self.optimization}{spilled}; "
                 f"at {self.position + 1}/{len(self._records)}: {where})")
+
+
+def _needed(node: onnx.NodeProto) -> set[str]:
+    """Every value a node reads: its inputs and what its subgraphs read from outside."""
+    return (set(node.input) | _outer_names(node)) - {""}
 
 
 def _outer_names(node: onnx.NodeProto) -> set[str]:

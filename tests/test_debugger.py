@@ -267,3 +267,15 @@ def test_step_into_if_and_loop_bodies(provider: str) -> None:
     dbg.run_to(dbg.steps[1])  # Greater: no body
     with pytest.raises(DebuggerError, match="needs an If or Loop"):
         dbg.step_into()
+
+
+def test_run_node_keeps_scalar_inputs_scalar() -> None:
+    # Gather with a 0-d index drops the axis; feeding the index as shape [1] would keep it
+    nodes = [onnx.helper.make_node("Gather", ["x", "i"], ["y"], name="pick", axis=0)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [3, 4]),
+                                           helper.make_tensor_value_info("i", onnx.TensorProto.INT64, [])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [4])])
+    m = wb.open(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]))
+    dbg = wb.debug(m, {"x": np.arange(12, dtype=np.float32).reshape(3, 4), "i": np.array(2)})
+    assert dbg.run_node("pick")["y"].shape == (4,) == dbg.tensor("y").shape
+    np.testing.assert_array_equal(dbg.run_node("pick", {"i": np.array(0)})["y"], [0, 1, 2, 3])

@@ -120,7 +120,7 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0) 
 
     def run(names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         # OrtValues wrap the arrays: onnxruntime would otherwise copy every weight on every run.
-        values = {k: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(v)) for k, v in feeds.items() if k in wanted}
+        values = {k: ort.OrtValue.ortvalue_from_numpy(np.asarray(v, order="C")) for k, v in feeds.items() if k in wanted}
         return session.run(list(names), values)
 
     return run

@@ -1,0 +1,122 @@
+"""Comparing runs: planted bugs in a real torch export are traced to the node that was changed."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import onnx
+import pytest
+
+import workbench as wb
+from workbench.compare import error_metrics, within
+
+torch = pytest.importorskip("torch", reason="torch is an optional extra: pip install 'onnx-workbench[torch]'")
+
+from test_torch_export import _Encoder  # noqa: E402  (needs torch)
+
+
+@pytest.fixture(scope="module")
+def program():
+    torch.manual_seed(0)
+    return torch.onnx.export(_Encoder().eval(), (torch.randint(0, 50, (2, 7)),), dynamo=True, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def ids() -> dict[str, np.ndarray]:
+    return {"ids": np.random.default_rng(0).integers(0, 50, (2, 7))}
+
+
+def test_a_clean_export_has_no_divergence(program, ids) -> None:
+    report = wb.compare(program, ids)
+    assert report.first_divergence is None and report.root_cause is None
+    assert len(report.table) > 50 and report.table.ok.all()
+    assert "no divergence" in repr(report)
+
+
+def _mutated(program, change: Callable[[onnx.ModelProto], str]) -> tuple[onnx.ModelProto, str]:
+    model = onnx.ModelProto()
+    model.CopyFrom(program.model_proto)
+    return model, change(model)
+
+
+def _layer_norm_epsilon(model: onnx.ModelProto) -> str:
+    node = [n for n in model.graph.node if n.op_type == "LayerNormalization"][1]
+    next(a for a in node.attribute if a.name == "epsilon").f = 0.5
+    return node.name
+
+
+def _softmax_axis(model: onnx.ModelProto) -> str:
+    node = [n for n in model.graph.node if n.op_type == "Softmax"][0]
+    axis = next(a for a in node.attribute if a.name == "axis")
+    axis.i = 1 if axis.i in (-1, 3) else -1
+    return node.name
+
+
+def _weights_perturbed(model: onnx.ModelProto) -> str:
+    consumers = {i: n for n in model.graph.node for i in n.input}
+    weight = next(t for t in model.graph.initializer if t.name == "layers.2.attn.out_proj.weight")
+    array = onnx.numpy_helper.to_array(weight) + np.float32(1e-3)
+    weight.CopyFrom(onnx.numpy_helper.from_array(array.astype(np.float32), weight.name))
+    return consumers[weight.name].name
+
+
+@pytest.mark.parametrize("change", [_layer_norm_epsilon, _softmax_axis, _weights_perturbed],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_root_cause_is_the_mutated_node(program, ids, change) -> None:
+    model, planted = _mutated(program, change)
+    report = wb.compare(program, ids, onnx=model)
+    cause = report.root_cause
+    assert cause is not None, report.summary()
+    # the planted node, or, when it sits inside a decomposition torch has no value for
+    # (Softmax inside scaled_dot_product_attention), the aligned node it feeds, naming it
+    assert planted == cause.node or planted in cause.suspects, report.summary()
+    m = wb.open(model)
+    assert cause.scope == m.nodes.loc[planted, "scope"]
+    causes = report.table[report.table.status == "cause"]
+    assert set(causes.node) == {cause.node}  # everything after it only carries the error
+    assert planted in report.summary()
+    assert report.by_module.loc[cause.scope, "causes"] >= 1
+
+
+def test_saved_arrays_compare_like_torch(program, ids) -> None:
+    from workbench.compare import torch_values
+
+    golden = torch_values(program, ids)
+    model, planted = _mutated(program, _layer_norm_epsilon)
+    report = wb.compare(golden, ids, onnx=model)
+    assert report.root_cause.node == planted and report.reference == "saved arrays"
+
+
+def test_onnx_vs_onnx_and_backend_vs_backend() -> None:
+    m = wb.samples.open("tiny_cnn")
+    feeds = wb.random_inputs(m)
+    same = wb.compare(m, feeds, candidate="reference")
+    assert same.root_cause is None, same.summary()
+    proto = wb.samples.proto("tiny_cnn")
+    conv = [n for n in proto.graph.node if n.op_type == "Conv"][3]
+    weight = next(t for t in proto.graph.initializer if t.name == conv.input[1])
+    array = onnx.numpy_helper.to_array(weight) * np.float32(1.01)
+    weight.CopyFrom(onnx.numpy_helper.from_array(array, weight.name))
+    report = wb.compare(m, feeds, candidate=wb.open(proto))
+    assert report.root_cause.node == conv.name
+    with pytest.raises(ValueError, match="needs a candidate"):
+        wb.compare(m, feeds)
+
+
+def test_metrics_catch_what_cosine_misses() -> None:
+    rng = np.random.default_rng(0)
+    reference = rng.standard_normal(10_000).astype(np.float32)
+    candidate = reference.copy()
+    candidate[:10] += 0.05  # a few values off: cosine still ~1
+    metrics = error_metrics(reference, candidate)
+    assert metrics["cosine"] > 0.9999
+    assert metrics["max_abs"] == pytest.approx(0.05, rel=1e-3)
+    assert metrics["min_atol"] == pytest.approx(0.05, rel=1e-3)
+    assert not within(reference, candidate, 1e-4, 1e-5)
+    assert within(reference, candidate, 0, metrics["min_atol"] * 1.001)
+    mismatch = error_metrics(reference, reference[:5])
+    assert mismatch["shape_mismatch"] and np.isnan(mismatch["max_abs"])
+    special = error_metrics(np.array([np.nan, 1.0]), np.array([np.nan, np.inf]))
+    assert (special["nan_ref"], special["inf_cand"]) == (1, 1) and special["max_abs"] == np.inf
+    assert error_metrics(np.array([1e5], np.float32), np.array([7e4], np.float32))["fp16_overflow"]

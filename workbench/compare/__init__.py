@@ -1,0 +1,11 @@
+"""Comparing runs value by value: torch vs its ONNX export, ONNX vs ONNX, saved arrays vs ONNX.
+
+``wb.compare(...)`` returns a :class:`Report` whose ``root_cause`` is the first node that
+is wrong on the reference's own inputs (local error), not merely carrying error from
+upstream (accumulated error).
+"""
+
+from ._compare import Report, compare, torch_values
+from ._metrics import error_metrics, within
+
+__all__ = ["Report", "compare", "error_metrics", "torch_values", "within"]

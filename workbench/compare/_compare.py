@@ -1,0 +1,251 @@
+"""``wb.compare``: align two runs value by value and find where they part, and why.
+
+The candidate is always an ONNX model, captured whole by the debugger (one run, every
+value kept). The reference is its torch source (a ``torch.onnx.ONNXProgram``: the
+exported program runs through ``torch.fx.Interpreter``, whose node names are the ONNX
+value names), another ONNX run (another model, or the same model on another backend),
+or a dict of saved arrays. For every node whose output drifts past tolerance, the node
+is also run alone on the *reference's* inputs: that local error says whether the node
+itself is wrong, or only carries error from upstream. The root cause is the first node
+whose local error is over tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..model import Model
+from ..model import open as open_model
+from ..runtime import Debugger, debug
+from ..runtime._inputs import check_inputs, random_inputs
+from ._metrics import error_metrics, within
+
+Tolerance = tuple[float, float]  # (rtol, atol)
+
+
+def _is_onnx_program(source: Any) -> bool:
+    return hasattr(source, "exported_program") and hasattr(source, "model_proto")
+
+
+def torch_values(program: Any, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every tensor the exported program computes, by FX node name (= ONNX value name)."""
+    import torch
+
+    module = program.exported_program.module()
+    names = [i.name for i in program.model_proto.graph.input if i.name in inputs]
+    values: dict[str, np.ndarray] = {}
+
+    class _Capture(torch.fx.Interpreter):
+        def run_node(self, node: Any) -> Any:
+            result = super().run_node(node)
+            if isinstance(result, torch.Tensor):
+                tensor = result.detach().cpu()
+                values[node.name] = (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
+            return result
+
+    with torch.no_grad():
+        _Capture(module).run(*[torch.from_numpy(np.asarray(inputs[n])) for n in names])
+    return values
+
+
+@dataclass
+class Report:
+    """The comparison: one row per compared value, in execution order.
+
+    ``table`` columns: node, op_type, scope, value, the metrics of
+    :func:`~workbench.compare.error_metrics`, ``ok`` (within tolerance), ``local_ok`` and
+    ``local_max_abs`` (the node alone on the reference's inputs; computed where ``ok`` is
+    False) and ``status``: ``ok``, ``carried`` (off, but right on the reference's inputs)
+    or ``cause`` (off on the reference's own inputs too).
+    """
+
+    table: pd.DataFrame
+    reference: str
+    candidate: str
+    rtol: float
+    atol: float
+    unaligned: list[str] = field(default_factory=list)
+
+    def _first(self, status: Sequence[str]) -> pd.Series | None:
+        rows = self.table[self.table.status.isin(status)]
+        return None if rows.empty else rows.iloc[0]
+
+    @property
+    def first_divergence(self) -> pd.Series | None:
+        """The first value over tolerance (None when every value agrees)."""
+        return self._first(("carried", "cause"))
+
+    @property
+    def root_cause(self) -> pd.Series | None:
+        """The first node that is off on the reference's own inputs (None when none is)."""
+        return self._first(("cause",))
+
+    @property
+    def by_module(self) -> pd.DataFrame:
+        """Per scope: values compared, how many are off, the worst errors, the first cause."""
+        table = self.table
+        grouped = table.groupby("scope", sort=False)
+        return pd.DataFrame({
+            "values": grouped.size(),
+            "off": grouped.ok.apply(lambda s: int((~s).sum())),
+            "max_abs": grouped.max_abs.max(),
+            "max_rel": grouped.max_rel.max(),
+            "causes": grouped.status.apply(lambda s: int((s == "cause").sum())),
+        })
+
+    def summary(self) -> str:
+        """One paragraph: what was compared, where it diverges, what causes it."""
+        head = (f"{self.candidate} vs {self.reference}: {len(self.table)} values compared "
+                f"(rtol={self.rtol:g}, atol={self.atol:g}), {int((~self.table.ok).sum())} off")
+        first, cause = self.first_divergence, self.root_cause
+        if first is None:
+            return head + "; no divergence."
+        text = f"{head}; first divergence at {first.op_type} {first.node!r} ({first.value}, max abs {first.max_abs:.3g})"
+        if cause is not None:
+            text += (f"; root cause: {cause.op_type} {cause.node!r} in {cause.scope or '(top)'} — "
+                     f"off by {cause.local_max_abs:.3g} on the reference's own inputs")
+            if cause.suspects:
+                text += f" (or one of the nodes feeding it that the reference has no values for: {list(cause.suspects)})"
+        return text + "."
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        shown = self.table[~self.table.ok].head(20) if (~self.table.ok).any() else self.table.head(10)
+        return f"<p>{html.escape(self.summary())}</p>" + shown.to_html(max_cols=14)
+
+
+def compare(reference: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any = None, candidate: Any = None,
+            provider: str | Sequence[str] = "cpu", rtol: float = 1e-4, atol: float = 1e-5,
+            tolerances: Mapping[str, Tolerance] | None = None, dims: Mapping[str, int] | None = None) -> Report:
+    """Compares two runs value by value; ``report.root_cause`` names the node that is wrong.
+
+    - ``compare(onnx_program, inputs)``: torch (the exported program) vs its ONNX export
+      (``onnx=`` another ONNX file of the same export, if given);
+    - ``compare(model, inputs, candidate=other_model)``: two ONNX models, by value names;
+    - ``compare(model, inputs, candidate="reference")``: one model on two backends
+      (``provider`` runs the reference side);
+    - ``compare(saved_arrays, inputs, onnx=model)``: arrays saved by any framework, by name.
+
+    ``rtol``/``atol`` apply as in ``numpy.allclose``; ``tolerances`` overrides them per op
+    type, e.g. ``{"Softmax": (1e-3, 1e-5)}``. ``inputs`` default to ``wb.random_inputs``.
+    """
+    tolerances = dict(tolerances or {})
+    if _is_onnx_program(reference):
+        model = _as_model(onnx if onnx is not None else reference)
+        feeds = _feeds(model, inputs, dims)
+        ref_values, ref_label = torch_values(reference, feeds), "torch"
+        cand = debug(model, feeds, provider=provider)
+    elif isinstance(reference, Mapping):
+        if onnx is None:
+            raise ValueError("Comparing saved arrays needs the ONNX model: compare(arrays, inputs, onnx=model).")
+        model = _as_model(onnx)
+        feeds = _feeds(model, inputs, dims)
+        ref_values, ref_label = {k: np.asarray(v) for k, v in reference.items()}, "saved arrays"
+        cand = debug(model, feeds, provider=provider)
+    else:
+        if candidate is None:
+            raise ValueError("Comparing ONNX runs needs a candidate: another model, or a provider such as "
+                             "candidate='reference'.")
+        model = _as_model(reference)
+        feeds = _feeds(model, inputs, dims)
+        ref_run = debug(model, feeds, provider=provider)
+        if isinstance(candidate, (str, list, tuple)):
+            cand = debug(model, feeds, provider=candidate)
+        else:
+            cand = debug(_as_model(candidate), feeds, provider=provider)
+        ref_values, ref_label = _values(ref_run), f"{model.name or 'model'} on {ref_run.provider}"
+    return _report(cand, ref_values, ref_label, rtol, atol, tolerances)
+
+
+def _as_model(source: Any) -> Model:
+    return source if isinstance(source, Model) else open_model(source)
+
+
+def _feeds(model: Model, inputs: Mapping[str, Any] | None, dims: Mapping[str, int] | None) -> dict[str, np.ndarray]:
+    return check_inputs(model, random_inputs(model, dims=dims) if inputs is None else inputs)
+
+
+def _values(run: Debugger) -> dict[str, np.ndarray]:
+    names = [o for node_id in run.steps for o in run.model.node(node_id).output if o]
+    return {name: run.tensor(name) for name in names}
+
+
+def _report(cand: Debugger, ref_values: Mapping[str, np.ndarray], ref_label: str, rtol: float, atol: float,
+            tolerances: Mapping[str, Tolerance]) -> Report:
+    model = cand.model
+    rows, unaligned = [], []
+    for node_id in cand.steps:
+        node = model.node(node_id)
+        node_rtol, node_atol = tolerances.get(node.op_type, (rtol, atol))
+        for name in (o for o in node.output if o):
+            if name not in ref_values:
+                unaligned.append(name)
+                continue
+            ref, value = ref_values[name], cand.tensor(name)
+            rows.append({"node": node_id, "op_type": node.op_type, "scope": "/".join(model._scopes[node_id].path or ()),
+                         "value": name, **error_metrics(ref, value), "ok": within(ref, value, node_rtol, node_atol),
+                         "local_ok": True, "local_max_abs": math.nan, "suspects": ()})
+    table = pd.DataFrame(rows)
+    if not table.empty and not table.ok.all():
+        _local_errors(cand, ref_values, table, rtol, atol, tolerances)
+    table["status"] = ["ok" if ok else ("carried" if local else "cause") for ok, local in zip(table.ok, table.local_ok)]
+    return Report(table, ref_label, f"{model.name or 'model'} on {cand.provider}", rtol, atol, unaligned)
+
+
+def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: pd.DataFrame, rtol: float,
+                  atol: float, tolerances: Mapping[str, Tolerance]) -> None:
+    """Runs each node from the first divergence on, alone, on reference-side inputs.
+
+    A value the reference has no counterpart for (inside a decomposition) is recomputed
+    here from reference-side inputs too, so a node's local error never inherits the
+    candidate's drift. A node that is off this way lists, as ``suspects``, the unaligned
+    nodes feeding it: the fault may sit in one of them.
+    """
+    model = cand.model
+    producer = {o: node_id for node_id in cand.steps for o in model.node(node_id).output if o}
+    driven = dict(ref_values)
+    first = cand.steps.index(table.node[~table.ok].iloc[0])
+    off = set(table.node[~table.ok])
+    for node_id in cand.steps[first:]:
+        node = model.node(node_id)
+        outputs = [o for o in node.output if o]
+        if node_id not in off and all(o in ref_values for o in outputs):
+            continue
+        try:
+            local = cand.run_node(node_id, driven)
+        except Exception:  # e.g. a reference input of another shape: no local verdict
+            continue
+        driven.update({k: v for k, v in local.items() if k not in ref_values})
+        if node_id not in off:
+            continue
+        node_rtol, node_atol = tolerances.get(node.op_type, (rtol, atol))
+        suspects = tuple(_unaligned_ancestors(model, node_id, producer, ref_values))
+        for index in table.index[(table.node == node_id) & ~table.ok]:
+            name = table.at[index, "value"]
+            table.at[index, "local_ok"] = within(ref_values[name], local[name], node_rtol, node_atol)
+            table.at[index, "local_max_abs"] = error_metrics(ref_values[name], local[name])["max_abs"]
+            table.at[index, "suspects"] = suspects
+
+
+def _unaligned_ancestors(model: Model, node_id: str, producer: Mapping[str, str],
+                         ref_values: Mapping[str, np.ndarray]) -> list[str]:
+    """Nodes feeding ``node_id`` through values the reference does not have, nearest last."""
+    found: list[str] = []
+    stack = [n for n in model.node(node_id).input if n and n not in ref_values and n in producer]
+    while stack:
+        parent = producer[stack.pop()]
+        if parent in found:
+            continue
+        found.append(parent)
+        stack.extend(n for n in model.node(parent).input if n and n not in ref_values and n in producer)
+    order = {n: i for i, n in enumerate(producer.values())}
+    return sorted(found, key=lambda n: order.get(n, 0))

@@ -53,6 +53,13 @@ def _softmax_axis(model: onnx.ModelProto) -> str:
     return node.name
 
 
+def _gelu_approximation(model: onnx.ModelProto) -> str:
+    node = [n for n in model.graph.node if n.op_type == "Gelu"][1]
+    del node.attribute[:]
+    node.attribute.append(onnx.helper.make_attribute("approximate", "tanh"))
+    return node.name
+
+
 def _weights_perturbed(model: onnx.ModelProto) -> str:
     consumers = {i: n for n in model.graph.node for i in n.input}
     weight = next(t for t in model.graph.initializer if t.name == "layers.2.attn.out_proj.weight")
@@ -61,7 +68,7 @@ def _weights_perturbed(model: onnx.ModelProto) -> str:
     return consumers[weight.name].name
 
 
-@pytest.mark.parametrize("change", [_layer_norm_epsilon, _softmax_axis, _weights_perturbed],
+@pytest.mark.parametrize("change", [_layer_norm_epsilon, _softmax_axis, _gelu_approximation, _weights_perturbed],
                          ids=lambda f: f.__name__.strip("_"))
 def test_root_cause_is_the_mutated_node(program, ids, change) -> None:
     model, planted = _mutated(program, change)
@@ -77,6 +84,11 @@ def test_root_cause_is_the_mutated_node(program, ids, change) -> None:
     assert set(causes.node) == {cause.node}  # everything after it only carries the error
     assert planted in report.summary()
     assert report.by_module.loc[cause.scope, "causes"] >= 1
+    view = report.view()
+    assert view.selected == [cause.node]
+    assert view.overlay["values"][cause.node] == pytest.approx(report.table[report.table.node == cause.node].max_abs.max())
+    lines = report.plot().axes[0].lines
+    assert any(f"root cause: {cause.node}" == line.get_label() for line in lines)
 
 
 def test_saved_arrays_compare_like_torch(program, ids) -> None:

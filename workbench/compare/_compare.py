@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,11 @@ from ..model import open as open_model
 from ..runtime import Debugger, debug
 from ..runtime._inputs import check_inputs, random_inputs
 from ._metrics import error_metrics, within
+
+if TYPE_CHECKING:
+    import matplotlib.figure
+
+    from ..widgets import GraphView
 
 Tolerance = tuple[float, float]  # (rtol, atol)
 
@@ -70,6 +75,7 @@ class Report:
     rtol: float
     atol: float
     unaligned: list[str] = field(default_factory=list)
+    model: Model | None = field(default=None, repr=False)  # the candidate
 
     def _first(self, status: Sequence[str]) -> pd.Series | None:
         rows = self.table[self.table.status.isin(status)]
@@ -97,6 +103,39 @@ class Report:
             "max_rel": grouped.max_rel.max(),
             "causes": grouped.status.apply(lambda s: int((s == "cause").sum())),
         })
+
+    def plot(self, metrics: Sequence[str] = ("max_abs", "max_rel", "rel_l2")) -> "matplotlib.figure.Figure":
+        """Error against execution order, one line per metric (log scale); the root cause marked."""
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(9, 3.2), layout="constrained")
+        axes = figure.add_subplot()
+        order = range(len(self.table))
+        for metric in metrics:
+            values = self.table[metric].astype(float).clip(lower=1e-12)
+            axes.plot(order, values, label=metric, linewidth=1)
+        axes.set_yscale("log")
+        axes.set_xlabel("value, in execution order")
+        axes.set_ylabel("error")
+        axes.axhline(self.atol, color="grey", linestyle=":", linewidth=1, label=f"atol {self.atol:g}")
+        cause = self.root_cause
+        if cause is not None:
+            axes.axvline(cause.name, color="crimson", linewidth=1, label=f"root cause: {cause.node}")
+        axes.legend(loc="upper left", fontsize="small")
+        axes.set_title(f"{self.candidate} vs {self.reference}")
+        return figure
+
+    def view(self, metric: str = "max_abs") -> "GraphView":
+        """The candidate's graph coloured by ``metric`` (worst value per node), the root cause selected."""
+        if self.model is None:
+            raise ValueError("This report has no model to draw.")
+        values = self.table.groupby("node", sort=False)[metric].max().astype(float)
+        view = self.model.view()
+        view.set_overlay(values.replace([np.inf], np.nan), label=metric)
+        cause = self.root_cause if self.root_cause is not None else self.first_divergence
+        if cause is not None:
+            view.select([cause.node])
+        return view
 
     def summary(self) -> str:
         """One paragraph: what was compared, where it diverges, what causes it."""
@@ -198,7 +237,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, np.ndarray], ref_label: str
     if not table.empty and not table.ok.all():
         _local_errors(cand, ref_values, table, rtol, atol, tolerances)
     table["status"] = ["ok" if ok else ("carried" if local else "cause") for ok, local in zip(table.ok, table.local_ok)]
-    return Report(table, ref_label, f"{model.name or 'model'} on {cand.provider}", rtol, atol, unaligned)
+    return Report(table, ref_label, f"{model.name or 'model'} on {cand.provider}", rtol, atol, unaligned, model)
 
 
 def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: pd.DataFrame, rtol: float,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Callable
 
 import numpy as np
@@ -30,6 +32,8 @@ def ids() -> dict[str, np.ndarray]:
 def test_a_clean_export_has_no_divergence(program, ids) -> None:
     report = wb.compare(program, ids)
     assert report.first_divergence is None and report.root_cause is None
+    with pytest.raises(ValueError, match="Nothing to reproduce"):
+        report.repro("unused")
     assert len(report.table) > 50 and report.table.ok.all()
     assert "no divergence" in repr(report)
 
@@ -70,7 +74,7 @@ def _weights_perturbed(model: onnx.ModelProto) -> str:
 
 @pytest.mark.parametrize("change", [_layer_norm_epsilon, _softmax_axis, _gelu_approximation, _weights_perturbed],
                          ids=lambda f: f.__name__.strip("_"))
-def test_root_cause_is_the_mutated_node(program, ids, change) -> None:
+def test_root_cause_is_the_mutated_node(program, ids, change, tmp_path) -> None:
     model, planted = _mutated(program, change)
     report = wb.compare(program, ids, onnx=model)
     cause = report.root_cause
@@ -89,6 +93,11 @@ def test_root_cause_is_the_mutated_node(program, ids, change) -> None:
     assert view.overlay["values"][cause.node] == pytest.approx(report.table[report.table.node == cause.node].max_abs.max())
     lines = report.plot().axes[0].lines
     assert any(f"root cause: {cause.node}" == line.get_label() for line in lines)
+    # the repro runs standalone, in a fresh interpreter, and shows the divergence
+    folder = report.repro(tmp_path / "bug")
+    replay = subprocess.run([sys.executable, str(folder / "replay.py")], capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    assert "OFF" in replay.stdout
 
 
 def test_saved_arrays_compare_like_torch(program, ids) -> None:
@@ -132,3 +141,17 @@ def test_metrics_catch_what_cosine_misses() -> None:
     special = error_metrics(np.array([np.nan, 1.0]), np.array([np.nan, np.inf]))
     assert (special["nan_ref"], special["inf_cand"]) == (1, 1) and special["max_abs"] == np.inf
     assert error_metrics(np.array([1e5], np.float32), np.array([7e4], np.float32))["fp16_overflow"]
+
+
+def test_repro_passes_once_the_node_is_fixed(program, ids, tmp_path) -> None:
+    model, planted = _mutated(program, _layer_norm_epsilon)
+    folder = wb.compare(program, ids, onnx=model).repro(tmp_path / "bug")
+    repro = onnx.load(folder / "model.onnx")
+    (node,) = repro.graph.node
+    assert node.name == planted
+    original = next(n for n in program.model_proto.graph.node if n.name == planted)
+    node.ClearField("attribute")
+    node.attribute.extend(original.attribute)  # undo the planted epsilon
+    onnx.save(repro, folder / "model.onnx")
+    replay = subprocess.run([sys.executable, str(folder / "replay.py")], capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 0, replay.stdout + replay.stderr

@@ -13,15 +13,19 @@ whose local error is over tolerance.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
+import onnx
 import pandas as pd
 
 from ..model import Model
 from ..model import open as open_model
 from ..runtime import Debugger, debug
+from ..runtime._debugger import _needed
 from ..runtime._inputs import check_inputs, random_inputs
 from ._metrics import error_metrics, within
 
@@ -76,6 +80,8 @@ class Report:
     atol: float
     unaligned: list[str] = field(default_factory=list)
     model: Model | None = field(default=None, repr=False)  # the candidate
+    # node id → (the inputs it ran on alone, the reference's outputs): for repro()
+    _cases: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = field(default_factory=dict, repr=False)
 
     def _first(self, status: Sequence[str]) -> pd.Series | None:
         rows = self.table[self.table.status.isin(status)]
@@ -136,6 +142,31 @@ class Report:
         if cause is not None:
             view.select([cause.node])
         return view
+
+    def repro(self, folder: str | os.PathLike, node: str | None = None) -> Path:
+        """Writes a standalone reproduction of the root cause (or ``node``) into ``folder``.
+
+        ``model.onnx`` (the node alone, its weights inside), ``inputs.npz`` (the inputs it
+        got on the reference side), ``expected.npz`` (the reference's outputs) and
+        ``replay.py``, which runs it with onnxruntime and exits 1 when the outputs are
+        still off (``python replay.py``). Returns the folder.
+        """
+        cause = self.root_cause
+        node_id = node or (cause.node if cause is not None else None)
+        if node_id is None or node_id not in self._cases or self.model is None:
+            raise ValueError("Nothing to reproduce: no node is off on the reference's inputs"
+                             + ("" if node is None else f" ({node!r} was not run alone)") + ".")
+        inputs, expected = self._cases[node_id]
+        proto = self.model.node(node_id)
+        light = _standalone(self.model, proto, inputs)
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        onnx.save(light, out / "model.onnx")
+        np.savez(out / "inputs.npz", **{n: a for n, a in inputs.items() if n in {i.name for i in light.graph.input}})
+        np.savez(out / "expected.npz", **expected)
+        rtol, atol = self.rtol, self.atol
+        (out / "replay.py").write_text(_REPLAY.format(node=node_id, rtol=rtol, atol=atol))
+        return out
 
     def summary(self) -> str:
         """One paragraph: what was compared, where it diverges, what causes it."""
@@ -205,6 +236,45 @@ def compare(reference: Any, inputs: Mapping[str, Any] | None = None, *, onnx: An
     return _report(cand, ref_values, ref_label, rtol, atol, tolerances)
 
 
+_REPLAY = '''"""Replays node {node!r} alone on the reference's inputs; exits 1 if it is still off."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+here = Path(__file__).parent
+session = ort.InferenceSession(str(here / "model.onnx"), providers=["CPUExecutionProvider"])
+inputs = dict(np.load(here / "inputs.npz"))
+expected = dict(np.load(here / "expected.npz"))
+names = [o.name for o in session.get_outputs()]
+worst = 0.0
+for name, value in zip(names, session.run(names, inputs)):
+    if name in expected:
+        error = float(np.max(np.abs(value.astype(np.float64) - expected[name].astype(np.float64)), initial=0.0))
+        ok = np.allclose(value, expected[name], rtol={rtol!r}, atol={atol!r}, equal_nan=True)
+        print(f"{{name}}: max abs error {{error:.3g}} ({{'ok' if ok else 'OFF'}})")
+        worst = max(worst, 0.0 if ok else error)
+sys.exit(1 if worst else 0)
+'''
+
+
+def _standalone(model: Model, node: "onnx.NodeProto", inputs: Mapping[str, np.ndarray]) -> "onnx.ModelProto":
+    """The node as a model: weights as initializers, other inputs as graph inputs."""
+    graph = onnx.helper.make_graph([node], node.name or node.op_type, [], [])
+    for name, value in inputs.items():
+        if name in model._initializers:
+            graph.initializer.append(onnx.numpy_helper.from_array(np.asarray(value), name))
+        else:
+            graph.input.append(onnx.helper.make_tensor_value_info(name, onnx.helper.np_dtype_to_tensor_dtype(value.dtype),
+                                                                  list(value.shape)))
+    graph.output.extend(onnx.helper.make_empty_tensor_value_info(o) for o in node.output if o)
+    light = onnx.helper.make_model(graph, opset_imports=list(model.proto.opset_import))
+    light.ir_version = model.proto.ir_version
+    light.functions.extend(model.proto.functions)
+    return light
+
+
 def _as_model(source: Any) -> Model:
     return source if isinstance(source, Model) else open_model(source)
 
@@ -234,21 +304,27 @@ def _report(cand: Debugger, ref_values: Mapping[str, np.ndarray], ref_label: str
                          "value": name, **error_metrics(ref, value), "ok": within(ref, value, node_rtol, node_atol),
                          "local_ok": True, "local_max_abs": math.nan, "suspects": ()})
     table = pd.DataFrame(rows)
+    cases: dict[str, dict[str, np.ndarray]] = {}
     if not table.empty and not table.ok.all():
-        _local_errors(cand, ref_values, table, rtol, atol, tolerances)
+        cases = _local_errors(cand, ref_values, table, rtol, atol, tolerances)
     table["status"] = ["ok" if ok else ("carried" if local else "cause") for ok, local in zip(table.ok, table.local_ok)]
-    return Report(table, ref_label, f"{model.name or 'model'} on {cand.provider}", rtol, atol, unaligned, model)
+    report = Report(table, ref_label, f"{model.name or 'model'} on {cand.provider}", rtol, atol, unaligned, model)
+    report._cases = {node_id: (feeds, {n: ref_values[n] for n in model.node(node_id).output if n in ref_values})
+                     for node_id, feeds in cases.items()}
+    return report
 
 
 def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: pd.DataFrame, rtol: float,
-                  atol: float, tolerances: Mapping[str, Tolerance]) -> None:
+                  atol: float, tolerances: Mapping[str, Tolerance]) -> dict[str, dict[str, np.ndarray]]:
     """Runs each node from the first divergence on, alone, on reference-side inputs.
 
     A value the reference has no counterpart for (inside a decomposition) is recomputed
     here from reference-side inputs too, so a node's local error never inherits the
     candidate's drift. A node that is off this way lists, as ``suspects``, the unaligned
-    nodes feeding it: the fault may sit in one of them.
+    nodes feeding it: the fault may sit in one of them. Returns the inputs each off node
+    ran on here, by node id (what ``Report.repro`` writes out).
     """
+    cases: dict[str, dict[str, np.ndarray]] = {}
     model = cand.model
     producer = {o: node_id for node_id in cand.steps for o in model.node(node_id).output if o}
     driven = dict(ref_values)
@@ -263,6 +339,7 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: p
             local = cand.run_node(node_id, driven)
         except Exception:  # e.g. a reference input of another shape: no local verdict
             continue
+        cases[node_id] = {n: np.asarray(driven[n]) if n in driven else cand.tensor(n) for n in _needed(node)}
         driven.update({k: v for k, v in local.items() if k not in ref_values})
         if node_id not in off:
             continue
@@ -273,6 +350,7 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: p
             table.at[index, "local_ok"] = within(ref_values[name], local[name], node_rtol, node_atol)
             table.at[index, "local_max_abs"] = error_metrics(ref_values[name], local[name])["max_abs"]
             table.at[index, "suspects"] = suspects
+    return cases
 
 
 def _unaligned_ancestors(model: Model, node_id: str, producer: Mapping[str, str],

@@ -155,3 +155,17 @@ def test_repro_passes_once_the_node_is_fixed(program, ids, tmp_path) -> None:
     onnx.save(repro, folder / "model.onnx")
     replay = subprocess.run([sys.executable, str(folder / "replay.py")], capture_output=True, text=True, timeout=120)
     assert replay.returncode == 0, replay.stdout + replay.stderr
+
+
+def test_optimized_graph_against_the_graph_as_authored() -> None:
+    m = wb.samples.open("tiny_bert")
+    feeds = wb.random_inputs(m, dims={"batch": 1, "sequence": 16})
+    report = wb.compare(m, feeds, candidate=wb.Run(m, optimization="all"))
+    assert report.root_cause is None and report.first_divergence is None, report.summary()
+    assert "(all)" in report.candidate
+    fused = report.table[report.table.op_type.isin(["FusedMatMul", "SkipLayerNormalization"]) |
+                         report.table.node.str.contains("Fusion")]
+    assert not fused.empty  # fused nodes align with the authored values they end in
+    assert len(report.table) < len(m.nodes)  # values inside fusions have no counterpart
+    with pytest.raises(ValueError, match="optimization must be one of"):
+        wb.compare(m, feeds, candidate=wb.Run(m, optimization="max"))

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import errors, graph, samples
 from .runtime import conditions, debug, providers, random_inputs
-from .compare import compare
+from .compare import Run, compare
 from .model import Model, Scope, ScopeTree, open
 
 try:
@@ -30,6 +30,6 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 __all__ = [
-    "Model", "Scope", "ScopeTree", "compare", "conditions", "debug", "errors", "graph", "open", "providers", "random_inputs",
+    "Model", "Run", "Scope", "ScopeTree", "compare", "conditions", "debug", "errors", "graph", "open", "providers", "random_inputs",
     "samples", "__version__",
 ]

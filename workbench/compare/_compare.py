@@ -37,6 +37,53 @@ if TYPE_CHECKING:
 Tolerance = tuple[float, float]  # (rtol, atol)
 
 
+_LEVELS = {"disabled": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
+           "layout": "ORT_ENABLE_LAYOUT", "all": "ORT_ENABLE_ALL"}
+
+
+@dataclass
+class Run:
+    """One way to run an ONNX model: which model, on which provider, at which optimization level.
+
+    ``optimization="all"`` compares the graph onnxruntime actually runs: the model is
+    optimized as a session would optimize it, saved, and that graph is captured. Fused
+    nodes keep the name of the value they end in, so they align with the authored node
+    producing it; values inside a fusion have no counterpart (``Report.unaligned``).
+    """
+
+    model: Any
+    provider: str | Sequence[str] = "cpu"
+    optimization: str = "disabled"
+
+    def capture(self, feeds: Mapping[str, np.ndarray]) -> Debugger:
+        """The debugger over this run (the optimized graph when ``optimization`` is not "disabled")."""
+        if self.optimization not in _LEVELS:
+            raise ValueError(f"optimization must be one of {list(_LEVELS)}, not {self.optimization!r}.")
+        model = _as_model(self.model)
+        if self.optimization != "disabled":
+            model = _optimized(model, self.optimization, self.provider)
+        return debug(model, feeds, provider=self.provider)
+
+
+def _optimized(model: Model, level: str, provider: str | Sequence[str]) -> Model:
+    """The graph onnxruntime runs for ``model`` at ``level``, as a Model."""
+    import tempfile
+
+    import onnxruntime as ort
+
+    from ..runtime._providers import resolve
+
+    folder = tempfile.mkdtemp(prefix="workbench-optimized-")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _LEVELS[level])
+    options.optimized_model_filepath = os.path.join(folder, "optimized.onnx")
+    source = str(model.path) if model.path is not None else model.proto.SerializeToString()
+    ort.InferenceSession(source, options, providers=resolve(provider))
+    optimized = open_model(options.optimized_model_filepath)
+    optimized.proto.graph.name = f"{model.name or 'model'} ({level})"
+    return optimized
+
+
 def _is_onnx_program(source: Any) -> bool:
     return hasattr(source, "exported_program") and hasattr(source, "model_proto")
 
@@ -192,6 +239,16 @@ class Report:
         shown = self.table[~self.table.ok].head(20) if (~self.table.ok).any() else self.table.head(10)
         return f"<p>{html.escape(self.summary())}</p>" + shown.to_html(max_cols=14)
 
+    def _ipython_display_(self) -> None:
+        """In a notebook: the summary, the values that are off, and the graph coloured by error."""
+        import ipywidgets
+        from IPython.display import display
+
+        parts: list = [ipywidgets.HTML(self._repr_html_())]
+        if self.model is not None:
+            parts.append(self.view())
+        display(ipywidgets.VBox(parts))
+
 
 def compare(reference: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any = None, candidate: Any = None,
             provider: str | Sequence[str] = "cpu", rtol: float = 1e-4, atol: float = 1e-5,
@@ -203,6 +260,8 @@ def compare(reference: Any, inputs: Mapping[str, Any] | None = None, *, onnx: An
     - ``compare(model, inputs, candidate=other_model)``: two ONNX models, by value names;
     - ``compare(model, inputs, candidate="reference")``: one model on two backends
       (``provider`` runs the reference side);
+    - ``compare(model, inputs, candidate=Run(model, optimization="all"))``: the graph
+      onnxruntime optimizes and runs, against the graph as authored;
     - ``compare(saved_arrays, inputs, onnx=model)``: arrays saved by any framework, by name.
 
     ``rtol``/``atol`` apply as in ``numpy.allclose``; ``tolerances`` overrides them per op
@@ -225,14 +284,14 @@ def compare(reference: Any, inputs: Mapping[str, Any] | None = None, *, onnx: An
         if candidate is None:
             raise ValueError("Comparing ONNX runs needs a candidate: another model, or a provider such as "
                              "candidate='reference'.")
-        model = _as_model(reference)
+        ref = reference if isinstance(reference, Run) else Run(reference, provider)
+        model = _as_model(ref.model)
         feeds = _feeds(model, inputs, dims)
-        ref_run = debug(model, feeds, provider=provider)
+        ref_run = ref.capture(feeds)
         if isinstance(candidate, (str, list, tuple)):
-            cand = debug(model, feeds, provider=candidate)
-        else:
-            cand = debug(_as_model(candidate), feeds, provider=provider)
-        ref_values, ref_label = _values(ref_run), f"{model.name or 'model'} on {ref_run.provider}"
+            candidate = Run(model, candidate)
+        cand = (candidate if isinstance(candidate, Run) else Run(candidate, provider)).capture(feeds)
+        ref_values, ref_label = _values(ref_run), f"{ref_run.model.name or 'model'} on {ref_run.provider}"
     return _report(cand, ref_values, ref_label, rtol, atol, tolerances)
 
 

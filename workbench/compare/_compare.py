@@ -188,6 +188,7 @@ class Report:
         cause = self.root_cause if self.root_cause is not None else self.first_divergence
         if cause is not None:
             view.select([cause.node])
+            view.reveal(cause.node)  # opens its groups and pans to it once drawn
         return view
 
     def repro(self, folder: str | os.PathLike, node: str | None = None) -> Path:
@@ -233,20 +234,29 @@ class Report:
     def __repr__(self) -> str:
         return self.summary()
 
+    def _offending_html(self, rows: int = 8) -> str:
+        """The first values off tolerance (or the first values, when none is), key columns only."""
+        columns = ["node", "op_type", "scope", "max_abs", "max_rel", "cosine", "local_max_abs", "status"]
+        off = ~self.table.ok
+        shown = self.table[off].head(rows) if off.any() else self.table.head(rows)
+        return shown[columns].to_html(float_format=lambda v: f"{v:.3g}")
+
     def _repr_html_(self) -> str:
         import html
 
-        shown = self.table[~self.table.ok].head(20) if (~self.table.ok).any() else self.table.head(10)
-        return f"<p>{html.escape(self.summary())}</p>" + shown.to_html(max_cols=14)
+        return f"<p>{html.escape(self.summary())}</p>" + self._offending_html()
 
     def _ipython_display_(self) -> None:
-        """In a notebook: the summary, the values that are off, and the graph coloured by error."""
+        """In a notebook: the summary, the graph coloured by error, the first values off."""
+        import html
+
         import ipywidgets
         from IPython.display import display
 
-        parts: list = [ipywidgets.HTML(self._repr_html_())]
+        parts: list = [ipywidgets.HTML(f"<p>{html.escape(self.summary())}</p>")]
         if self.model is not None:
             parts.append(self.view())
+        parts.append(ipywidgets.HTML(self._offending_html()))
         display(ipywidgets.VBox(parts))
 
 

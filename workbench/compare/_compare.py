@@ -25,7 +25,6 @@ import pandas as pd
 from ..model import Model
 from ..model import open as open_model
 from ..runtime import Debugger, debug
-from ..runtime._debugger import _needed
 from ..runtime._inputs import check_inputs, random_inputs
 from ._metrics import error_metrics, within
 
@@ -417,7 +416,7 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: p
             local = cand.run_node(node_id, driven)
         except Exception:  # e.g. a reference input of another shape: no local verdict
             continue
-        cases[node_id] = {n: np.asarray(driven[n]) if n in driven else cand.tensor(n) for n in _needed(node)}
+        cases[node_id] = cand.node_inputs(node_id, driven)
         driven.update({k: v for k, v in local.items() if k not in ref_values})
         if node_id not in off:
             continue

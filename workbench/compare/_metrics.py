@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..runtime.conditions import FP16_MAX
+from ..runtime.conditions import beyond_fp16
 
 
 def error_metrics(reference: np.ndarray, candidate: np.ndarray, *, eps: float = 1e-12) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def error_metrics(reference: np.ndarray, candidate: np.ndarray, *, eps: float = 
         "shape_mismatch": ref.shape != cand.shape,
         "nan_ref": _count(ref, np.isnan), "nan_cand": _count(cand, np.isnan),
         "inf_ref": _count(ref, np.isinf), "inf_cand": _count(cand, np.isinf),
-        "fp16_overflow": _fp16_overflow(cand),
+        "fp16_overflow": beyond_fp16(cand),
     }
     nan = math.nan
     if row["shape_mismatch"] or not ref.size:
@@ -79,10 +79,3 @@ def _min_rtol(diff: np.ndarray, magnitude: np.ndarray) -> float:
 
 def _count(array: np.ndarray, test: Any) -> int:
     return int(test(array).sum()) if np.issubdtype(array.dtype, np.floating) else 0
-
-
-def _fp16_overflow(array: np.ndarray) -> bool:
-    if not np.issubdtype(array.dtype, np.floating) or not array.size:
-        return False
-    finite = array[np.isfinite(array)]
-    return bool(finite.size and np.abs(finite).max() > FP16_MAX)

@@ -12,6 +12,7 @@ import onnx
 import pandas as pd
 
 from ..errors import DebuggerError, InputError
+from ..model._tensors import tensor_stats
 from ..model._walk import subgraphs
 from ._capture import Store, capture, default_budget
 from ._inputs import check_inputs, random_inputs
@@ -26,16 +27,8 @@ Condition = Callable[["Step"], bool]
 
 
 def _stats(array: np.ndarray) -> dict[str, Any]:
-    """Shape, dtype and value statistics of one array (NaN/Inf counted, not propagated)."""
-    row: dict[str, Any] = {"shape": tuple(array.shape), "dtype": str(array.dtype)}
-    if array.size and (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        values = np.asarray(array, dtype=np.float64)
-        finite = np.isfinite(values)
-        good = values[finite]
-        row.update(min=float(good.min()) if good.size else np.nan, max=float(good.max()) if good.size else np.nan,
-                   mean=float(good.mean()) if good.size else np.nan, std=float(good.std()) if good.size else np.nan,
-                   nonfinite=int(values.size - finite.sum()))
-    return row
+    """Shape, dtype and value statistics (min, max, mean, std, zeros, NaN/Inf) of one array."""
+    return {"shape": tuple(array.shape), "dtype": str(array.dtype), **tensor_stats(array)}
 
 
 @dataclass
@@ -347,7 +340,7 @@ class Debugger:
         dirty = set(self._edited)
         done = []
         for record in self._records:
-            if not dirty & _needed(record.node):
+            if not dirty & _values_read(record.node):
                 continue
             for name, value in self.run_node(record.id).items():
                 self._store.put(name, value)
@@ -357,6 +350,13 @@ class Debugger:
         self._changed()
         return done
 
+    def node_inputs(self, node_id: str, values: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """What the node reads (its inputs, and outer values its bodies read): from ``values``
+        where given there, else from this run."""
+        values = values or {}
+        node = self._records[self._index(node_id)].node
+        return {n: np.asarray(values[n]) if n in values else self.tensor(n) for n in _values_read(node)}
+
     def run_node(self, node_id: str, values: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """Runs one node alone on this backend and returns its outputs by name.
 
@@ -364,8 +364,7 @@ class Debugger:
         measure the node's own error), else from this run. Nothing captured changes.
         """
         record = self._records[self._index(node_id)]
-        values = values or {}
-        feeds = {n: np.asarray(values[n]) if n in values else self.tensor(n) for n in _needed(record.node) if n}
+        feeds = self.node_inputs(node_id, values)
         outputs = [o for o in record.node.output if o]
         return {name: np.asarray(v) for name, v in zip(outputs, self._node_runner(record, feeds)(outputs, feeds))}
 
@@ -394,7 +393,7 @@ class Debugger:
                 f"at {self.position + 1}/{len(self._records)}: {where})")
 
 
-def _needed(node: onnx.NodeProto) -> set[str]:
+def _values_read(node: onnx.NodeProto) -> set[str]:
     """Every value a node reads: its inputs and what its subgraphs read from outside."""
     return (set(node.input) | _outer_names(node)) - {""}
 

@@ -22,6 +22,13 @@ def nonfinite(step: "Step") -> bool:
     return any(not np.isfinite(a).all() for a in _floats(step))
 
 
+def beyond_fp16(array: np.ndarray) -> bool:
+    """A finite float value beyond float16's range (|x| > 65504): it would become inf in fp16."""
+    if not np.issubdtype(array.dtype, np.floating) or not array.size:
+        return False
+    return bool((np.abs(array[np.isfinite(array)]) > FP16_MAX).any())
+
+
 def fp16_overflow(step: "Step") -> bool:
-    """An output value beyond float16's range (|x| > 65504): it would become inf in fp16."""
-    return any(bool((np.abs(a[np.isfinite(a)]) > FP16_MAX).any()) for a in _floats(step))
+    """An output value beyond float16's range: it would become inf in fp16."""
+    return any(beyond_fp16(a) for a in _floats(step))

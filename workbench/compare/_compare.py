@@ -26,6 +26,7 @@ from ..model import Model
 from ..model import open as open_model
 from ..runtime import Debugger, debug
 from ..runtime._inputs import check_inputs, random_inputs
+from ..runtime._optimize import check_level, optimized
 from ._metrics import error_metrics, within
 
 if TYPE_CHECKING:
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
     from ..widgets import GraphView
 
 Tolerance = tuple[float, float]  # (rtol, atol)
-
-
-_LEVELS = {"disabled": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
-           "layout": "ORT_ENABLE_LAYOUT", "all": "ORT_ENABLE_ALL"}
 
 
 @dataclass
@@ -56,31 +53,10 @@ class Run:
 
     def capture(self, feeds: Mapping[str, np.ndarray]) -> Debugger:
         """The debugger over this run (the optimized graph when ``optimization`` is not "disabled")."""
-        if self.optimization not in _LEVELS:
-            raise ValueError(f"optimization must be one of {list(_LEVELS)}, not {self.optimization!r}.")
         model = _as_model(self.model)
-        if self.optimization != "disabled":
-            model = _optimized(model, self.optimization, self.provider)
+        if check_level(self.optimization) != "disabled":
+            model = optimized(model, self.optimization, self.provider)
         return debug(model, feeds, provider=self.provider)
-
-
-def _optimized(model: Model, level: str, provider: str | Sequence[str]) -> Model:
-    """The graph onnxruntime runs for ``model`` at ``level``, as a Model."""
-    import tempfile
-
-    import onnxruntime as ort
-
-    from ..runtime._providers import resolve
-
-    folder = tempfile.mkdtemp(prefix="workbench-optimized-")
-    options = ort.SessionOptions()
-    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _LEVELS[level])
-    options.optimized_model_filepath = os.path.join(folder, "optimized.onnx")
-    source = str(model.path) if model.path is not None else model.proto.SerializeToString()
-    ort.InferenceSession(source, options, providers=resolve(provider))
-    optimized = open_model(options.optimized_model_filepath)
-    optimized.proto.graph.name = f"{model.name or 'model'} ({level})"
-    return optimized
 
 
 def _is_onnx_program(source: Any) -> bool:

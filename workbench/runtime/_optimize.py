@@ -1,0 +1,48 @@
+"""The graph onnxruntime actually runs: a model optimized as a session would, saved and reopened."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import TYPE_CHECKING, Sequence
+
+from ._providers import resolve
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+#: Our names for onnxruntime's graph optimization levels.
+LEVELS = {"disabled": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
+          "layout": "ORT_ENABLE_LAYOUT", "all": "ORT_ENABLE_ALL"}
+
+
+def check_level(level: str) -> str:
+    """``level`` if it names an optimization level, else a ``ValueError`` listing them."""
+    if level not in LEVELS:
+        raise ValueError(f"optimization must be one of {list(LEVELS)}, not {level!r}.")
+    return level
+
+
+def session_options(level: str) -> "onnxruntime.SessionOptions":  # noqa: F821
+    """Fresh session options at optimization ``level``."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, LEVELS[check_level(level)])
+    return options
+
+
+def optimized(model: "Model", level: str, provider: str | Sequence[str] = "cpu") -> "Model":
+    """The graph onnxruntime runs for ``model`` at ``level`` on ``provider``, as a Model."""
+    import onnxruntime as ort
+
+    from ..model import open as open_model
+
+    folder = tempfile.mkdtemp(prefix="workbench-optimized-")
+    options = session_options(level)
+    options.optimized_model_filepath = os.path.join(folder, "optimized.onnx")
+    source = str(model.path) if model.path is not None else model.proto.SerializeToString()
+    ort.InferenceSession(source, options, providers=resolve(provider))
+    result = open_model(options.optimized_model_filepath)
+    result.proto.graph.name = f"{model.name or 'model'} ({level})"
+    return result

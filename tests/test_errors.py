@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from onnx import helper
@@ -77,6 +78,18 @@ def test_checker_failure_keeps_the_model_openable() -> None:
     assert "bogus" in m._repr_html_()
     with pytest.raises(errors.ModelCheckError, match="strict=False"):
         wb.open(model, strict=True)
+
+
+def test_large_weights_in_memory_are_size_checked() -> None:
+    """Big inline weights of an in-memory model are checked without serializing them."""
+    model = wb.samples.proto("tiny_bert")
+    weight = max(model.graph.initializer, key=lambda t: len(t.raw_data))
+    weight.CopyFrom(onnx.numpy_helper.from_array(np.zeros((256, 512), np.float32), weight.name))  # 512 KB
+    model.graph.initializer.append(onnx.numpy_helper.from_array(np.ones((300, 300), np.float32), "unused"))
+    assert wb.open(model, strict=True).problems == []
+    weight.raw_data = weight.raw_data[: len(weight.raw_data) // 2]
+    with pytest.warns(errors.ModelCheckWarning, match=f"{weight.name}.*262144 bytes.*524288 bytes required"):
+        wb.open(model)
 
 
 def test_ir_version_too_new() -> None:

@@ -27,7 +27,7 @@ from ..model import open as open_model
 from ..runtime import Debugger, debug
 from ..runtime._inputs import check_inputs, random_inputs
 from ..runtime._optimize import check_level, optimized
-from ._metrics import error_metrics, within
+from ._metrics import error_metrics
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -354,7 +354,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, np.ndarray], ref_label: str
                 continue
             ref, value = ref_values[name], cand.tensor(name)
             rows.append({"node": node_id, "op_type": node.op_type, "scope": "/".join(model._scopes[node_id].path or ()),
-                         "value": name, **error_metrics(ref, value), "ok": within(ref, value, node_rtol, node_atol),
+                         "value": name, **error_metrics(ref, value, rtol=node_rtol, atol=node_atol),
                          "local_ok": True, "local_max_abs": math.nan, "suspects": ()})
     table = pd.DataFrame(rows)
     cases: dict[str, dict[str, np.ndarray]] = {}
@@ -400,8 +400,8 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: p
         suspects = tuple(_unaligned_ancestors(model, node_id, producer, ref_values))
         for index in table.index[(table.node == node_id) & ~table.ok]:
             name = table.at[index, "value"]
-            table.at[index, "local_ok"] = within(ref_values[name], local[name], node_rtol, node_atol)
-            table.at[index, "local_max_abs"] = error_metrics(ref_values[name], local[name])["max_abs"]
+            metrics = error_metrics(ref_values[name], local[name], rtol=node_rtol, atol=node_atol)
+            table.at[index, "local_ok"], table.at[index, "local_max_abs"] = metrics["ok"], metrics["max_abs"]
             table.at[index, "suspects"] = suspects
     return cases
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 
 import workbench as wb
 from workbench.compare import error_metrics, within
 
+HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
+
 
 def test_onnx_vs_onnx_and_backend_vs_backend() -> None:
     m = wb.samples.open("tiny_cnn")
     feeds = wb.random_inputs(m)
-    same = wb.compare(m, feeds, candidate="reference")
+    same = wb.compare(m, feeds, reference="cpu", candidate="reference")
     assert same.root_cause is None, same.summary()
+    assert "CPUExecutionProvider" in same.reference and "reference" in same.candidate
     proto = wb.samples.proto("tiny_cnn")
     conv = [n for n in proto.graph.node if n.op_type == "Conv"][3]
     weight = next(t for t in proto.graph.initializer if t.name == conv.input[1])
@@ -24,6 +28,25 @@ def test_onnx_vs_onnx_and_backend_vs_backend() -> None:
     assert report.root_cause.node == conv.name
     with pytest.raises(ValueError, match="needs a candidate"):
         wb.compare(m, feeds)
+    with pytest.raises(ValueError, match="reference= picks the reference side"):
+        wb.compare({"x": np.zeros(1)}, feeds, onnx=m, reference="cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_CUDA, reason="needs onnxruntime-gpu and a CUDA GPU (run on a GPU machine, see docs/gpu.md)")
+@pytest.mark.parametrize("sample", ["tiny_cnn", "tiny_bert"])
+def test_cpu_against_cuda(sample: str) -> None:
+    m = wb.samples.open(sample)
+    feeds = wb.random_inputs(m, dims={"batch": 2, "sequence": 16})
+    report = wb.compare(m, feeds, reference="cpu", candidate="cuda")
+    assert "CUDAExecutionProvider" in report.candidate and "CPUExecutionProvider" in report.reference
+    assert len(report.table) == sum(len([o for o in outs if o]) for outs in m.nodes.outputs)
+    print(report.summary())
+    print(report.table[["node", "op_type", "max_abs", "max_rel", "cosine"]].sort_values("max_abs").tail(5))
+    # TF32 convolutions and matmuls round at ~1e-3: loose tolerances pass, cosine stays ~1
+    loose = wb.compare(m, feeds, reference="cpu", candidate="cuda", rtol=1e-2, atol=1e-2)
+    assert loose.root_cause is None, loose.summary()
+    assert report.table.cosine.min() > 0.999
 
 
 def test_metrics_catch_what_cosine_misses() -> None:

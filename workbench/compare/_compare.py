@@ -243,42 +243,54 @@ class Report:
         display(ipywidgets.VBox(parts))
 
 
-def compare(reference: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any = None, candidate: Any = None,
+def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any = None,
+            reference: str | Sequence[str] | Run | None = None, candidate: Any = None,
             provider: str | Sequence[str] = "cpu", rtol: float = 1e-4, atol: float = 1e-5,
             tolerances: Mapping[str, Tolerance] | None = None, dims: Mapping[str, int] | None = None) -> Report:
     """Compares two runs value by value; ``report.root_cause`` names the node that is wrong.
 
     - ``compare(onnx_program, inputs)``: torch (the exported program) vs its ONNX export
       (``onnx=`` another ONNX file of the same export, if given);
-    - ``compare(model, inputs, candidate=other_model)``: two ONNX models, by value names;
-    - ``compare(model, inputs, candidate="reference")``: one model on two backends
-      (``provider`` runs the reference side);
+    - ``compare(model, inputs, candidate=other_model)``: two ONNX models, by value names
+      (fp32 against its fp16 or int8 version, say);
+    - ``compare(model, inputs, reference="cpu", candidate="cuda")``: one model on two
+      backends (``reference`` defaults to ``provider``);
     - ``compare(model, inputs, candidate=Run(model, optimization="all"))``: the graph
       onnxruntime optimizes and runs, against the graph as authored;
     - ``compare(saved_arrays, inputs, onnx=model)``: arrays saved by any framework, by name.
 
     ``rtol``/``atol`` apply as in ``numpy.allclose``; ``tolerances`` overrides them per op
     type, e.g. ``{"Softmax": (1e-3, 1e-5)}``. ``inputs`` default to ``wb.random_inputs``.
+    ``provider`` runs the ONNX side of a torch or saved-array comparison.
     """
     tolerances = dict(tolerances or {})
-    if _is_onnx_program(reference):
-        model = _as_model(onnx if onnx is not None else reference.model_proto)
+    if _is_onnx_program(source) or isinstance(source, Mapping):
+        if reference is not None:
+            raise ValueError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
+                             "reference is the source itself. Use provider= for the ONNX side.")
+    if _is_onnx_program(source):
+        model = _as_model(onnx if onnx is not None else source.model_proto)
         feeds = _feeds(model, inputs, dims)
         names = [i.name for i in model.proto.graph.input]  # an edited copy keeps the export's inputs
-        ref_values, ref_label = torch_values(reference, feeds, names), "torch"
+        ref_values, ref_label = torch_values(source, feeds, names), "torch"
         cand = debug(model, feeds, provider=provider)
-    elif isinstance(reference, Mapping):
+    elif isinstance(source, Mapping):
         if onnx is None:
             raise ValueError("Comparing saved arrays needs the ONNX model: compare(arrays, inputs, onnx=model).")
         model = _as_model(onnx)
         feeds = _feeds(model, inputs, dims)
-        ref_values, ref_label = {k: np.asarray(v) for k, v in reference.items()}, "saved arrays"
+        ref_values, ref_label = {k: np.asarray(v) for k, v in source.items()}, "saved arrays"
         cand = debug(model, feeds, provider=provider)
     else:
         if candidate is None:
             raise ValueError("Comparing ONNX runs needs a candidate: another model, or a provider such as "
-                             "candidate='reference'.")
-        ref = reference if isinstance(reference, Run) else Run(reference, provider)
+                             "candidate='cuda' or candidate='reference'.")
+        if isinstance(source, Run):
+            ref = source
+        elif isinstance(reference, Run):
+            ref = reference
+        else:
+            ref = Run(source, provider if reference is None else reference)
         model = _as_model(ref.model)
         feeds = _feeds(model, inputs, dims)
         ref_run = ref.capture(feeds)

@@ -120,3 +120,33 @@ def test_repro_passes_once_the_node_is_fixed(program, ids, tmp_path) -> None:
     onnx.save(repro, folder / "model.onnx")
     replay = subprocess.run([sys.executable, str(folder / "replay.py")], capture_output=True, text=True, timeout=120)
     assert replay.returncode == 0, replay.stdout + replay.stderr
+
+
+@pytest.fixture(scope="module")
+def torchscript_export() -> tuple["torch.nn.Module", onnx.ModelProto, dict[str, np.ndarray]]:
+    """The encoder and its TorchScript export (no metadata: scopes come from node names)."""
+    import io
+
+    torch.manual_seed(0)
+    module = _Encoder().eval()
+    ids = torch.randint(0, 50, (2, 7))
+    buffer = io.BytesIO()
+    torch.onnx.export(module, (ids,), buffer, dynamo=False, input_names=["ids"], output_names=["logits"])
+    return module, onnx.load_from_string(buffer.getvalue()), {"ids": ids.numpy()}
+
+
+def test_module_against_its_torchscript_export(torchscript_export) -> None:
+    module, proto, feeds = torchscript_export
+    clean = wb.compare(module, feeds, onnx=proto)
+    assert clean.first_divergence is None and clean.reference == "torch (module outputs)"
+    # every submodule that runs forward aligns with the value leaving its scope
+    assert {"layers.1/norm", "layers.1/mlp/mlp.1", "layers.1/attn", "layers.1", "head"} <= set(clean.table.scope)
+    assert clean.unaligned  # values inside modules have no torch counterpart, and are listed
+    model = onnx.ModelProto()
+    model.CopyFrom(proto)
+    gelu = next(n for n in model.graph.node if n.op_type == "Gelu" and "layers.2" in n.name)
+    next(a for a in gelu.attribute if a.name == "approximate").s = b"tanh"
+    report = wb.compare(module, feeds, onnx=model)
+    assert report.root_cause.node == gelu.name and report.root_cause.scope == "layers.2/mlp/mlp.1"
+    with pytest.raises(ValueError, match="needs its ONNX export"):
+        wb.compare(module, feeds)

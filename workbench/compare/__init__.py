@@ -5,7 +5,8 @@ is wrong on the reference's own inputs (local error), not merely carrying error 
 upstream (accumulated error).
 """
 
-from ._compare import Report, Run, compare, torch_values
+from ._compare import Report, Run, compare
+from ._torch import module_values, torch_values
 from ._metrics import error_metrics, within
 
-__all__ = ["Report", "Run", "compare", "error_metrics", "torch_values", "within"]
+__all__ = ["Report", "Run", "compare", "error_metrics", "module_values", "torch_values", "within"]

@@ -28,6 +28,7 @@ from ..runtime import Debugger, debug
 from ..runtime._inputs import check_inputs, random_inputs
 from ..runtime._optimize import check_level, optimized
 from ._metrics import error_metrics
+from ._torch import is_onnx_program, is_torch_module, module_values, torch_values
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -57,39 +58,6 @@ class Run:
         if check_level(self.optimization) != "disabled":
             model = optimized(model, self.optimization, self.provider)
         return debug(model, feeds, provider=self.provider)
-
-
-def _is_onnx_program(source: Any) -> bool:
-    # Looked up on the class: torch rebuilds ``model_proto`` on every read (0.6 s on BERT-base).
-    return hasattr(source, "exported_program") and hasattr(type(source), "model_proto")
-
-
-def torch_values(program: Any, inputs: Mapping[str, np.ndarray],
-                 input_names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Every tensor the exported program computes, by FX node name (= ONNX value name).
-
-    ``input_names`` are the ONNX graph's input names in order (default: read from the
-    program's model, which torch rebuilds on each read).
-    """
-    import torch
-
-    module = program.exported_program.module()
-    if input_names is None:
-        input_names = [i.name for i in program.model_proto.graph.input]
-    names = [n for n in input_names if n in inputs]
-    values: dict[str, np.ndarray] = {}
-
-    class _Capture(torch.fx.Interpreter):
-        def run_node(self, node: Any) -> Any:
-            result = super().run_node(node)
-            if isinstance(result, torch.Tensor):
-                tensor = result.detach().cpu()
-                values[node.name] = (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
-            return result
-
-    with torch.no_grad():
-        _Capture(module).run(*[torch.from_numpy(np.asarray(inputs[n])) for n in names])
-    return values
 
 
 @dataclass
@@ -251,6 +219,8 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
 
     - ``compare(onnx_program, inputs)``: torch (the exported program) vs its ONNX export
       (``onnx=`` another ONNX file of the same export, if given);
+    - ``compare(torch_module, inputs, onnx=model)``: a module vs its export made any way
+      (TorchScript too), aligned per submodule by forward hooks and the graph's scopes;
     - ``compare(model, inputs, candidate=other_model)``: two ONNX models, by value names
       (fp32 against its fp16 or int8 version, say);
     - ``compare(model, inputs, reference="cpu", candidate="cuda")``: one model on two
@@ -264,16 +234,24 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
     ``provider`` runs the ONNX side of a torch or saved-array comparison.
     """
     tolerances = dict(tolerances or {})
-    if _is_onnx_program(source) or isinstance(source, Mapping):
+    if is_onnx_program(source) or is_torch_module(source) or isinstance(source, Mapping):
         if reference is not None:
             raise ValueError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
                              "reference is the source itself. Use provider= for the ONNX side.")
-    if _is_onnx_program(source):
+    if is_onnx_program(source):
         model = _as_model(onnx if onnx is not None else source.model_proto)
         feeds = _feeds(model, inputs, dims)
         names = [i.name for i in model.proto.graph.input]  # an edited copy keeps the export's inputs
         ref_values, ref_label = torch_values(source, feeds, names), "torch"
         cand = debug(model, feeds, provider=provider)
+    elif is_torch_module(source):
+        if onnx is None:
+            raise ValueError("Comparing a torch module needs its ONNX export: compare(module, inputs, onnx=model) "
+                             "(or pass the ONNXProgram that torch.onnx.export returns).")
+        model = _as_model(onnx)
+        feeds = _feeds(model, inputs, dims)
+        cand = debug(model, feeds, provider=provider)
+        ref_values, ref_label = module_values(source, feeds, model), "torch (module outputs)"
     elif isinstance(source, Mapping):
         if onnx is None:
             raise ValueError("Comparing saved arrays needs the ONNX model: compare(arrays, inputs, onnx=model).")

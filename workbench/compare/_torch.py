@@ -1,0 +1,150 @@
+"""The torch side of a comparison: every value torch computes, named as the ONNX export names it.
+
+Two ways in, best first:
+
+- a ``torch.onnx.ONNXProgram`` (dynamo export): its exported program runs through
+  ``torch.fx.Interpreter``, and FX node names are the ONNX value names, so every value
+  aligns;
+- an ``nn.Module`` and its ONNX export made any way (TorchScript exports included): each
+  submodule's output is caught by a forward hook and aligned with the value that leaves
+  that module's scope in the ONNX graph (scopes from ``/enc/layers.0/...`` node names or
+  the exporter's metadata). Values inside a module have no torch counterpart; the
+  comparison lists them and names them as suspects of the module output they feed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+
+def is_onnx_program(source: Any) -> bool:
+    """Whether ``source`` is a ``torch.onnx.ONNXProgram`` (checked without importing torch)."""
+    # Looked up on the class: torch rebuilds ``model_proto`` on every read (0.6 s on BERT-base).
+    return hasattr(source, "exported_program") and hasattr(type(source), "model_proto")
+
+
+def is_torch_module(source: Any) -> bool:
+    """Whether ``source`` is a ``torch.nn.Module`` (checked without importing torch)."""
+    return any(c.__module__ == "torch.nn.modules.module" and c.__name__ == "Module" for c in type(source).__mro__)
+
+
+def torch_values(program: Any, inputs: Mapping[str, np.ndarray],
+                 input_names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Every tensor the exported program computes, by FX node name (= ONNX value name).
+
+    ``input_names`` are the ONNX graph's input names in order (default: read from the
+    program's model, which torch rebuilds on each read).
+    """
+    import torch
+
+    module = program.exported_program.module()
+    if input_names is None:
+        input_names = [i.name for i in program.model_proto.graph.input]
+    values: dict[str, np.ndarray] = {}
+
+    class _Capture(torch.fx.Interpreter):
+        def run_node(self, node: Any) -> Any:
+            result = super().run_node(node)
+            if isinstance(result, torch.Tensor):
+                values[node.name] = _numpy(result)
+            return result
+
+    with torch.no_grad():
+        _Capture(module).run(*_arguments(inputs, input_names))
+    return values
+
+
+def module_values(module: Any, inputs: Mapping[str, np.ndarray], model: "Model") -> dict[str, np.ndarray]:
+    """Each submodule's output, keyed by the ONNX value leaving that module's scope in ``model``.
+
+    A module's output aligns with the last value of the same shape that its scope hands to
+    the rest of the graph. Modules called more than once, modules whose output is not a
+    tensor (or a tuple starting with one), and modules with no such value are left out. The
+    graph's outputs align with the whole module's outputs, in order.
+    """
+    import torch
+
+    inputs_in_order = [i.name for i in model.proto.graph.input if i.name not in model._initializers]
+    outputs: dict[str, list[np.ndarray]] = {}
+
+    def hook(name: str) -> Any:
+        def record(_module: Any, _args: Any, result: Any) -> None:
+            first = result[0] if isinstance(result, (tuple, list)) and result else result
+            if isinstance(first, torch.Tensor):
+                outputs.setdefault(name, []).append(_numpy(first))
+        return record
+
+    handles = [sub.register_forward_hook(hook(name)) for name, sub in module.named_modules() if name]
+    try:
+        with torch.no_grad():
+            result = module(*_arguments(inputs, inputs_in_order))
+    finally:
+        for handle in handles:
+            handle.remove()
+    results = result if isinstance(result, (tuple, list)) else [result]
+    values = {o.name: _numpy(r) for o, r in zip(model.proto.graph.output, results) if isinstance(r, torch.Tensor)}
+    leaving = _values_leaving_scopes(model)
+    for name, caught in outputs.items():
+        if len(caught) != 1:
+            continue
+        shape = caught[0].shape
+        matches = [v for v in leaving.get(name, ()) if _fits(model.value_info(v)[1], shape)]
+        if matches:
+            values.setdefault(matches[-1], caught[0])
+    return values
+
+
+def _values_leaving_scopes(model: "Model") -> dict[str, list[str]]:
+    """For each module path ("layers.0.attn"), the values its nodes hand outside it, in order."""
+    scope = {node_id: _module_name(model._scopes[node_id].path or ()) for node_id in model.nodes.index}
+    graph_outputs = {o.name for o in model.proto.graph.output}
+    consumers = model._consumers
+    leaving: dict[str, list[str]] = {}
+    for node_id, row in model.nodes[model.nodes.graph == ""].iterrows():
+        path = scope[node_id]
+        prefixes = [".".join(path.split(".")[:k]) for k in range(1, path.count(".") + 2)] if path else []
+        for value in (o for o in row.outputs if o):
+            users = [scope[c] for c in consumers.get(value, ()) if c in scope]
+            for prefix in prefixes:
+                outside = [u for u in users if u != prefix and not u.startswith(prefix + ".")]
+                if outside or value in graph_outputs:
+                    leaving.setdefault(prefix, []).append(value)
+    return leaving
+
+
+def _module_name(path: Sequence[str]) -> str:
+    """A scope path as ``named_modules()`` spells it: ("layers.0", "mlp", "mlp.0") → "layers.0.mlp.0".
+
+    Exporters name a container's child after the container ("mlp.0" inside "mlp").
+    """
+    parts: list[str] = []
+    for segment in path:
+        if parts and segment.startswith(parts[-1] + "."):
+            segment = segment[len(parts[-1]) + 1:]
+        parts.append(segment)
+    return ".".join(parts)
+
+
+def _fits(declared: tuple | None, shape: tuple) -> bool:
+    """A declared ONNX shape (unknown, or with symbolic dims) admits ``shape``."""
+    if declared is None:
+        return True
+    return len(declared) == len(shape) and all(not isinstance(d, int) or d == s for d, s in zip(declared, shape))
+
+
+def _arguments(inputs: Mapping[str, np.ndarray], names: Sequence[str]) -> list[Any]:
+    import torch
+
+    return [torch.from_numpy(np.asarray(inputs[n])) for n in names if n in inputs]
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    import torch
+
+    tensor = tensor.detach().cpu()
+    return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()

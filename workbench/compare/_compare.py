@@ -275,7 +275,7 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         if isinstance(candidate, (str, list, tuple)):
             candidate = Run(model, candidate)
         cand = (candidate if isinstance(candidate, Run) else Run(candidate, provider)).capture(feeds)
-        ref_values, ref_label = _values(ref_run), f"{ref_run.model.name or 'model'} on {ref_run.provider}"
+        ref_values, ref_label = _values(ref_run), f"{_label(ref_run.model)} on {ref_run.provider}"
     return _report(cand, ref_values, ref_label, rtol, atol, tolerances)
 
 
@@ -318,6 +318,11 @@ def _standalone(model: Model, node: "onnx.NodeProto", inputs: Mapping[str, np.nd
     return light
 
 
+def _label(model: Model) -> str:
+    """How a report names a model: its file when it has one (two versions often share a graph name)."""
+    return model.path.name if model.path is not None else (model.name or "model")
+
+
 def _as_model(source: Any) -> Model:
     return source if isinstance(source, Model) else open_model(source)
 
@@ -351,7 +356,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, np.ndarray], ref_label: str
     if not table.empty and not table.ok.all():
         cases = _local_errors(cand, ref_values, table, rtol, atol, tolerances)
     table["status"] = ["ok" if ok else ("carried" if local else "cause") for ok, local in zip(table.ok, table.local_ok)]
-    report = Report(table, ref_label, f"{model.name or 'model'} on {cand.provider}", rtol, atol, unaligned, model)
+    report = Report(table, ref_label, f"{_label(model)} on {cand.provider}", rtol, atol, unaligned, model)
     report._cases = {node_id: (feeds, {n: ref_values[n] for n in model.node(node_id).output if n in ref_values})
                      for node_id, feeds in cases.items()}
     return report

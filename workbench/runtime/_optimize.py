@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from typing import TYPE_CHECKING, Sequence
 
@@ -40,9 +41,11 @@ def optimized(model: "Model", level: str, provider: str | Sequence[str] = "cpu")
 
     folder = tempfile.mkdtemp(prefix="workbench-optimized-")
     options = session_options(level)
-    options.optimized_model_filepath = os.path.join(folder, "optimized.onnx")
+    base = re.sub(r"[^\w.-]+", "_", model.path.stem if model.path is not None else (model.name or "model"))
+    # named for reports, which call a model by its file: "tiny_bert (all).onnx"
+    options.optimized_model_filepath = os.path.join(folder, f"{base} ({level}).onnx")
     source = str(model.path) if model.path is not None else model.proto.SerializeToString()
     ort.InferenceSession(source, options, providers=resolve(provider))
     result = open_model(options.optimized_model_filepath)
-    result.proto.graph.name = f"{model.name or 'model'} ({level})"
+    result.proto.graph.name = f"{base} ({level})"
     return result

@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import errors, graph, samples
 from .runtime import conditions, debug, providers, random_inputs
 from .compare import Run, compare
+from .profile import profile, profile_compare, read_profile
 from .model import Model, Scope, ScopeTree, open
 
 try:
@@ -30,6 +31,6 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 __all__ = [
-    "Model", "Run", "Scope", "ScopeTree", "compare", "conditions", "debug", "errors", "graph", "open", "providers", "random_inputs",
-    "samples", "__version__",
+    "Model", "Run", "Scope", "ScopeTree", "compare", "conditions", "debug", "errors", "graph", "open", "profile",
+    "profile_compare", "providers", "random_inputs", "read_profile", "samples", "__version__",
 ]

@@ -70,3 +70,7 @@ class ProviderError(WorkbenchError, ValueError):
 
 class DebuggerError(WorkbenchError, LookupError):
     """A debugger request that cannot be met: an unknown node or value, a step past the end."""
+
+
+class ProfileError(WorkbenchError, ValueError):
+    """A profile file that cannot be read: missing, empty, not JSON, or not onnxruntime's trace events."""

@@ -1,0 +1,616 @@
+"""``wb.profile``: per-kernel latencies from onnxruntime's profiler, tied back to the authored graph.
+
+One session, profiling on, runs the model ``warmup + runs`` times; the warm-up runs are
+dropped. The session also saves the graph it optimized and ran, so that every profiled
+kernel — fused ones included — is mapped to the authored nodes it replaced
+(:mod:`._fused`). Times are in microseconds. A run's *overhead* is its ``model_run``
+time less its kernels' time: input/output binding, allocation, scheduling.
+"""
+
+from __future__ import annotations
+
+import glob
+import html
+import json
+import os
+import shutil
+import tempfile
+import warnings
+import weakref
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ModelCheckWarning, ProfileError, ProviderError
+from ..model import Model
+from ..model import open as open_model
+from ..runtime._inputs import check_inputs, input_specs, random_inputs
+from ..runtime._optimize import LEVELS, check_level, optimized, session_options
+from ..runtime._providers import ALIASES, resolve
+from ._events import event_table, read_events
+from ._fused import MAPPINGS, map_nodes
+
+if TYPE_CHECKING:
+    from ..widgets import GraphView
+    from ._plot import ProfilePlots
+
+CPU = "CPUExecutionProvider"
+#: Run latency varies "widely" when its p90 exceeds the median by this factor.
+SPREAD_LIMIT = 1.5
+#: The machine is "loaded" when the 1-minute load average exceeds this share of its cores.
+LOAD_LIMIT = 0.75
+
+
+class Profile:
+    """Kernel timings of one profiled session, per node, op, provider, scope and run.
+
+    Make one with :func:`profile` (runs the model) or :func:`read_profile` (reads a file).
+    Tables, computed on first use: :attr:`nodes`, :attr:`ops`, :attr:`providers`,
+    :attr:`scopes`, :attr:`runs`, :attr:`events`, :attr:`placement`, :attr:`authored`.
+    Plots: ``p.plot.top()``, ``.ops()``, ``.timeline()``, ``.roofline()``.
+    """
+
+    def __init__(self, events: Sequence[dict], *, model: Model | None, optimized: Model | None, warmup: int = 0,
+                 label: str = "profile", notes: Sequence[str] = (), assignment: pd.DataFrame | None = None,
+                 requested: Sequence[str] | None = None, file: str | os.PathLike | None = None,
+                 workdir: str | os.PathLike | None = None) -> None:
+        self._raw = list(events)
+        #: The model as authored (what ``authored`` and the graph overlay refer to).
+        self.model = model
+        #: The graph onnxruntime ran, as it saved it (None when unknown).
+        self.optimized = optimized
+        #: Warm-up runs dropped from every table (``events`` keeps them, with negative run numbers).
+        self.warmup = warmup
+        #: A short description: model, provider, optimization level.
+        self.label = label
+        self._notes = list(notes)  # warnings found while recording (machine load, provider lacking)
+        #: The profile file onnxruntime wrote (kept while the profile lives), or the one read.
+        self.file = None if file is None else Path(file)
+        self._assignment = assignment
+        self._requested = list(requested) if requested else None
+        if workdir is not None:  # the recorded file and the optimized model's weights go with the profile
+            weakref.finalize(self, shutil.rmtree, workdir, ignore_errors=True)
+        if self._timed.empty:
+            runs = int(self.events.loc[self.events["cat"] == "Session", "run"].nunique())
+            raise ProfileError(f"{self.file or 'The profile'} holds {runs} run(s) and warmup={warmup} drops them "
+                               "all: lower warmup (runs to drop from the start).")
+
+    # ---- tables ----------------------------------------------------------------------
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """Every event of the file (fence events dropped), ``args`` flattened into columns.
+
+        Columns: ``cat`` (``Node``, ``Session``, ``Kernel``), ``name``, ``ts``, ``dur`` (µs),
+        ``pid``, ``tid``, the args (``op_name``, ``provider``, ``input_type_shape``,
+        ``output_type_shape``, sizes, ``mem_*``, ``main_thread.*`` …, numeric strings as
+        numbers), ``event`` (position in the file), ``node``, ``run`` (0, 1, …; negative for
+        warm-up runs), ``depth`` (0 in the main graph, 1 inside a control-flow body, …) and
+        ``parent`` (for a kernel inside a body, the ``event`` of the If/Loop/Scan running it).
+        """
+        return event_table(self._raw, self.warmup)
+
+    @cached_property
+    def _timed(self) -> pd.DataFrame:
+        """Node events of the measured runs."""
+        events = self.events
+        return events[(events["cat"] == "Node") & (events["run"] >= 0)]
+
+    @cached_property
+    def _mapping(self) -> pd.DataFrame:
+        names = list(dict.fromkeys(self._timed["node"]))
+        if self.model is None:
+            return pd.DataFrame({"authored": [[] for _ in names], "mapping": "unmapped", "inputs": None},
+                                index=pd.Index(names, name="node"))
+        return map_nodes(self.model, self.optimized, names)
+
+    @cached_property
+    def _sized(self) -> Model | None:
+        """The authored model with its symbolic input dims set to the sizes the profile ran with,
+        so FLOPs come out concrete."""
+        if self.model is None:
+            return None
+        symbolic = {name: shape for name, (_, shape) in input_specs(self.model).items()
+                    if any(isinstance(d, str) for d in shape)}
+        dims: dict[str, int] = {}
+        first = self._timed.groupby("node", sort=False)["input_type_shape"].first()
+        for node, inputs in self._mapping["inputs"].items():
+            shapes = _shapes(first.get(node))
+            if not inputs or len(inputs) != len(shapes):
+                continue
+            for value, shape in zip(inputs, shapes):
+                for want, got in zip(symbolic.get(value, ()), shape):
+                    if isinstance(want, str):
+                        dims[want] = got
+        if not dims:
+            return self.model
+        return Model(self.model._loaded, list(self.model.problems), {**self.model._dims, **dims})
+
+    @cached_property
+    def _authored_table(self) -> pd.DataFrame:
+        """The authored nodes (``Model.nodes``) at the sizes profiled; empty without a model.
+        Read from one model only: shape inference is the costly part (2 s on BERT-base)."""
+        return self._sized.nodes if self._sized is not None else pd.DataFrame(columns=["op_type", "scope", "flops"])
+
+    @cached_property
+    def nodes(self) -> pd.DataFrame:
+        """One row per kernel onnxruntime ran (its profiled node name), in execution order.
+
+        Columns: ``op``, ``provider``, ``calls`` (per run), ``median_us``, ``mean_us``,
+        ``p90_us``, ``min_us``, ``std_us`` (over runs), ``self_us`` (median, less the kernels of
+        the bodies an If/Loop/Scan ran), ``share`` (of the main graph's median kernel time),
+        ``input_shapes``, ``output_shapes``, ``flops`` (static, summed over the
+        authored nodes it covers), ``bytes`` (inputs, weights and outputs it touched, from the
+        profile), ``gflops`` (achieved GFLOP/s at the median), ``scope`` (the module holding
+        every authored node it covers), ``authored`` (those node ids), ``mapping`` (``exact``,
+        ``tensors``, ``name`` or ``unmapped``: see :mod:`workbench.profile`) and ``depth`` (0 in
+        the main graph, 1 in a control-flow body, …). With device ``Kernel``
+        events (CUDA builds with profiling): ``kernels`` and ``device_us`` per run.
+        """
+        timed = self._timed
+        first = timed.groupby("node", sort=False).first()  # execution order
+        per_run = timed.pivot_table(index="node", columns="run", values="dur", aggfunc="sum", fill_value=0)
+        table = pd.DataFrame({"op": first["op_name"], "provider": first.get("provider")}, index=first.index)
+        table["calls"] = timed.groupby(["node", "run"]).size().groupby("node").median()
+        table = table.join(_stats(per_run))
+        # Exclusive time: a control-flow node's own, less the kernels of the bodies it ran.
+        inner = timed.groupby("parent")["dur"].sum()
+        exclusive = timed.assign(dur=timed["dur"] - timed["event"].map(inner).fillna(0))
+        table["self_us"] = exclusive.pivot_table(index="node", columns="run", values="dur", aggfunc="sum",
+                                                 fill_value=0).median(axis=1)
+        main = first["depth"] == 0
+        table["share"] = table["median_us"] / table.loc[main, "median_us"].sum()
+        table["input_shapes"] = first["input_type_shape"].map(_shapes) if "input_type_shape" in first else None
+        table["output_shapes"] = first["output_type_shape"].map(_shapes) if "output_type_shape" in first else None
+        mapping = self._mapping
+        flops, scopes = self._authored_table["flops"].to_dict(), self._authored_table["scope"].to_dict()
+        table["flops"] = mapping["authored"].map(lambda ids: sum(flops[i] for i in ids) if ids else np.nan)
+        sizes = [c for c in ("activation_size", "parameter_size", "output_size") if c in first]
+        table["bytes"] = first[sizes].sum(axis=1, min_count=1) if sizes else np.nan
+        table["gflops"] = table["flops"] / table["median_us"].where(table["median_us"] > 0) / 1e3
+        table["scope"] = mapping["authored"].map(
+            lambda ids: "/".join(os.path.commonprefix([scopes[i].split("/") if scopes[i] else [] for i in ids])))
+        table["authored"] = mapping["authored"]
+        table["mapping"] = mapping["mapping"]
+        table["depth"] = first["depth"].astype(int)
+        kernels = self.events[(self.events["cat"] == "Kernel") & (self.events["run"] >= 0)]
+        if not kernels.empty:
+            device = kernels.groupby(["node", "run"])["dur"].agg(["size", "sum"]).groupby("node").median()
+            table["kernels"] = device["size"].reindex(table.index).fillna(0)
+            table["device_us"] = device["sum"].reindex(table.index).fillna(0)
+        table.index.name = "node"
+        return table
+
+    @cached_property
+    def authored(self) -> pd.Series:
+        """Median time per *authored* node id (µs): what the graph overlay shows.
+
+        A kernel covering several authored nodes (a fusion) has its time spread over them by
+        their static FLOPs, or in equal shares when any of their FLOPs is unknown or all are 0.
+        Control-flow nodes count their own time only (``self_us``), so the values add up to
+        the kernel time. Authored nodes no kernel covers (folded constants, …) are absent.
+        """
+        spread: dict[str, float] = {}
+        flops = self._authored_table["flops"].to_dict()
+        for ids, time in zip(self.nodes["authored"], self.nodes["self_us"]):
+            if not ids:
+                continue
+            weights = np.array([flops[i] for i in ids], float)
+            if np.isnan(weights).any() or weights.sum() <= 0:
+                weights = np.ones(len(ids))
+            for node_id, share in zip(ids, weights / weights.sum()):
+                spread[node_id] = spread.get(node_id, 0.0) + time * share
+        order = [n for n in self._authored_table.index if n in spread]
+        return pd.Series(spread, dtype=float).reindex(order).rename("median_us")
+
+    @cached_property
+    def mapping_rate(self) -> dict[str, float]:
+        """Share of kernels tied to authored nodes, by ``count`` and by main-graph kernel ``time``."""
+        nodes = self.nodes
+        mapped = nodes["mapping"] != "unmapped"
+        main = nodes["depth"] == 0
+        total = nodes.loc[main, "median_us"].sum()
+        return {"count": float(mapped.mean()),
+                "time": float(nodes.loc[main & mapped, "median_us"].sum() / total) if total else 1.0}
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """One row per measured run: ``latency_us`` (its ``model_run`` event), ``execute_us``
+        (the executor's part), ``kernel_us`` (main-graph kernels, summed), ``overhead_us``
+        (latency less kernels), ``kernels`` (main-graph kernel events); with device events,
+        ``device_us``."""
+        events = self.events[self.events["run"] >= 0]
+        session = events[events["cat"] == "Session"]
+        executes = session[session["name"].str.endswith("Executor::Execute")]
+        top = events[(events["cat"] == "Node") & (events["depth"] == 0)].groupby("run")["dur"]
+        table = pd.DataFrame({
+            "latency_us": session[session["name"] == "model_run"].groupby("run")["dur"].sum(),
+            "execute_us": executes[executes["depth"] == 0].groupby("run")["dur"].first(),
+            "kernel_us": top.sum(),
+            "kernels": top.size(),
+        })
+        table["latency_us"] = table["latency_us"].fillna(table["execute_us"])
+        table["overhead_us"] = table["latency_us"] - table["kernel_us"]
+        device = events[events["cat"] == "Kernel"]
+        if not device.empty:
+            table["device_us"] = device.groupby("run")["dur"].sum()
+        table.index = table.index.astype(int).rename("run")
+        return table[[c for c in ("latency_us", "execute_us", "kernel_us", "overhead_us", "kernels", "device_us")
+                      if c in table]]
+
+    @cached_property
+    def latency(self) -> dict[str, float]:
+        """Run latency over the measured runs (µs): ``median``, ``p90``, ``min``, ``mean``."""
+        latency = self.runs["latency_us"]
+        return {"median": float(latency.median()), "p90": float(latency.quantile(0.9)),
+                "min": float(latency.min()), "mean": float(latency.mean())}
+
+    def _rollup(self, key: str) -> pd.DataFrame:
+        nodes = self.nodes[self.nodes["depth"] == 0]
+        grouped = nodes.groupby(key, sort=False)
+        table = pd.DataFrame({"kernels": grouped.size(), "median_us": grouped["median_us"].sum(),
+                              "mean_us": grouped["mean_us"].sum()})
+        table["share"] = table["median_us"] / table["median_us"].sum()
+        table["flops"] = grouped["flops"].sum(min_count=1)
+        table["gflops"] = table["flops"] / table["median_us"].where(table["median_us"] > 0) / 1e3
+        if "device_us" in nodes:
+            table["device_us"] = grouped["device_us"].sum()
+        return table.sort_values("median_us", ascending=False)
+
+    @cached_property
+    def ops(self) -> pd.DataFrame:
+        """Per op type as onnxruntime ran it (fused ops included): kernels, summed median and mean
+        time, share, static FLOPs and achieved GFLOP/s (main graph), slowest first."""
+        return self._rollup("op")
+
+    @cached_property
+    def providers(self) -> pd.DataFrame:
+        """Per execution provider: kernels, summed median and mean time, share, FLOPs, GFLOP/s."""
+        return self._rollup("provider")
+
+    @cached_property
+    def scopes(self) -> pd.DataFrame:
+        """Time per module/scope of the authored graph, rolled up the hierarchy.
+
+        Index: scope path (``""`` is the whole model). Columns: ``depth``, ``median_us`` (the
+        scope and everything inside it, from :attr:`authored`), ``self_us`` (its own nodes
+        only), ``share`` and ``nodes`` (authored nodes with time). Kernels mapped to no
+        authored node are the row ``"(unmapped)"``.
+        """
+        authored = self.authored
+        scope = self._authored_table["scope"].reindex(authored.index)
+        total: dict[str, float] = {}
+        count: dict[str, int] = {}
+        for path, time in zip(scope, authored):
+            parts = path.split("/") if path else []
+            for depth in range(len(parts) + 1):
+                key = "/".join(parts[:depth])
+                total[key] = total.get(key, 0.0) + time
+                count[key] = count.get(key, 0) + 1
+        table = pd.DataFrame({"median_us": pd.Series(total, dtype=float), "nodes": pd.Series(count, dtype=int)})
+        table["self_us"] = authored.groupby(scope.to_numpy()).sum().reindex(table.index).fillna(0.0)
+        table["depth"] = [len(k.split("/")) if k else 0 for k in table.index]
+        unmapped = self.nodes.loc[self.nodes["mapping"] == "unmapped", "self_us"].sum()
+        if unmapped:
+            table.loc["(unmapped)"] = {"median_us": unmapped, "nodes": 0, "self_us": unmapped, "depth": 0}
+        table["share"] = table["median_us"] / (table.at["", "median_us"] + unmapped if "" in table.index else unmapped)
+        table.index.name = "scope"
+        return table.sort_index()[["depth", "median_us", "self_us", "share", "nodes"]]
+
+    @cached_property
+    def placement(self) -> pd.DataFrame:
+        """Which provider took each node: onnxruntime's own assignment record where it has one
+        (``source="assigned"``, nodes as partitioned, before fusions), else the profile
+        (``source="profile"``). Columns: ``op_type``, ``provider``, ``source``, ``executed`` (has
+        a profiled kernel), ``memcpy`` (a copy between devices that onnxruntime inserted) and
+        ``fallback`` (left to the CPU while an accelerator was asked for)."""
+        nodes = self.nodes
+        profiled = pd.DataFrame({"op_type": nodes["op"], "provider": nodes["provider"], "source": "profile"})
+        if self._assignment is not None:
+            profiled = pd.concat([self._assignment.assign(source="assigned"),
+                                  profiled[~profiled.index.isin(self._assignment.index)]])
+        profiled["executed"] = profiled.index.isin(nodes.index)
+        profiled["memcpy"] = profiled["op_type"].astype(str).str.startswith("Memcpy")
+        primary = self._primary_provider()
+        profiled["fallback"] = (primary != CPU) & (profiled["provider"] == CPU) & ~profiled["memcpy"]
+        profiled.index.name = "node"
+        return profiled
+
+    def _primary_provider(self) -> str:
+        if self._requested:
+            return self._requested[0]
+        seen = [p for p in self.nodes["provider"].dropna().unique() if p != CPU]
+        return seen[0] if seen else CPU
+
+    # ---- honesty -------------------------------------------------------------------------
+    @cached_property
+    def warnings(self) -> list[str]:
+        """Why the timings may mislead: a loaded machine, widely varying runs, kernel time not
+        mapped to authored nodes, accelerator kernels timed at launch, nodes left to the CPU
+        under an accelerator."""
+        found = list(self._notes)
+        latency = self.latency
+        if len(self.runs) > 1 and latency["p90"] > SPREAD_LIMIT * latency["median"]:
+            found.append(f"run latency varies widely (p90 {latency['p90']:.0f} µs is "
+                         f"{latency['p90'] / latency['median']:.1f}× the median): close other work, set threads, "
+                         "or use more runs; compare medians and minimums, not means")
+        rate = self.mapping_rate["time"]
+        if self.model is not None and rate < 0.95:
+            found.append(f"only {rate:.0%} of kernel time maps to authored nodes"
+                         + ("" if self.optimized is not None else
+                            ": without the optimized graph, fused kernels map by name only (pass optimized=)"))
+        accelerated = sorted(set(self.nodes["provider"].dropna()) - {CPU})
+        if accelerated and "device_us" not in self.nodes:
+            found.append(f"kernels on {', '.join(accelerated)} run asynchronously: their times are host-side "
+                         "launch times, and the device's work shows up as overhead; for device time use an "
+                         "onnxruntime build with CUDA profiling (Kernel events) or Nsight Systems")
+        placement = self.placement
+        fallback = placement[placement["fallback"]]
+        if len(fallback):
+            ops = ", ".join(fallback["op_type"].astype(str).value_counts().index[:6])
+            found.append(f"{len(fallback)} node(s) fell back to {CPU} under {self._primary_provider()} ({ops}); "
+                         f"with {int(placement['memcpy'].sum())} Memcpy node(s) copying between devices")
+        return found
+
+    # ---- display ---------------------------------------------------------------------------
+    def _lines(self) -> list[tuple[str, str]]:
+        lat, runs = self.latency, self.runs
+        kernel, overhead = runs["kernel_us"].median(), runs["overhead_us"].median()
+        whole = kernel + overhead
+        lines = [
+            ("run latency", f"median {lat['median']:,.0f} µs · p90 {lat['p90']:,.0f} µs · min {lat['min']:,.0f} µs"
+                            f" ({len(runs)} runs, {self.warmup} warm-up dropped)"),
+            ("kernels vs overhead", f"{kernel:,.0f} µs in kernels ({kernel / whole:.0%}) · {overhead:,.0f} µs "
+                                    f"framework overhead ({overhead / whole:.0%}) per run, medians"),
+            ("top ops", " · ".join(f"{op} {share:.0%}" for op, share in self.ops["share"].head(5).items())),
+            ("top nodes", " · ".join(f"{name} ({row.op}) {row.median_us:,.0f} µs"
+                                     for name, row in self.nodes.nlargest(3, "median_us").iterrows())),
+        ]
+        rate, counts = self.mapping_rate, self.nodes["mapping"].value_counts()
+        lines.append(("mapped to authored nodes",
+                      f"{int((self.nodes['mapping'] != 'unmapped').sum())}/{len(self.nodes)} kernels "
+                      f"({rate['count']:.0%}), {rate['time']:.1%} of kernel time · "
+                      + ", ".join(f"{counts.get(k, 0)} {k}" for k in MAPPINGS)))
+        placed = self.placement[self.placement["executed"]]["provider"].value_counts()
+        lines.append(("placement", ", ".join(f"{n} kernels on {p}" for p, n in placed.items())))
+        lines.extend(("warning", w) for w in self.warnings)
+        return lines
+
+    def summary(self) -> str:
+        """The summary as text: latency, kernel time vs overhead, top ops, mapping, warnings."""
+        lines = self._lines()
+        width = max(len(k) for k, _ in lines)
+        return "\n".join([f"Profile: {self.label}"] + [f"  {k:<{width}}  {v}" for k, v in lines])
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+                       f"{html.escape(v)}</td></tr>" for k, v in self._lines())
+        top = self.nodes.nlargest(10, "median_us")[["op", "provider", "median_us", "p90_us", "min_us", "share",
+                                                    "scope", "mapping"]]
+        return (f"<p><b>Profile: {html.escape(self.label)}</b></p><table>{rows}</table>"
+                f"<p>Slowest kernels</p>{top.to_html(float_format=lambda v: f'{v:.3g}')}")
+
+    def view(self, *, height: int = 560) -> "GraphView":
+        """The authored graph coloured by latency: each node by its share of the kernels
+        that ran it (``authored``), collapsed groups by their slowest node."""
+        if self.model is None:
+            raise ProfileError("This profile has no model to draw: read it with read_profile(path, model=m).")
+        view = self.model.view(height=height)
+        view.set_overlay(self.authored, label="latency (µs)")
+        return view
+
+    @cached_property
+    def plot(self) -> "ProfilePlots":
+        """Plots as matplotlib Figures: ``top(n)``, ``ops()``, ``timeline(run)``, ``roofline()``."""
+        from ._plot import ProfilePlots
+
+        return ProfilePlots(self)
+
+    # ---- export -----------------------------------------------------------------------------
+    def to_chrome_trace(self, path: str | os.PathLike) -> Path:
+        """Writes the measured runs' events (warm-ups left out) as a Chrome trace JSON file:
+        open it in Perfetto (ui.perfetto.dev) or chrome://tracing, or again with
+        :func:`read_profile`. Returns the path."""
+        events = self.events
+        kept = events.loc[~(events["run"] < 0).fillna(False), "event"]
+        path = Path(path)
+        path.write_text(json.dumps([self._raw[i] for i in kept]), encoding="utf-8")
+        return path
+
+
+def _stats(per_run: pd.DataFrame) -> pd.DataFrame:
+    """Median, mean, p90, min and std of each row's per-run times."""
+    return pd.DataFrame({"median_us": per_run.median(axis=1), "mean_us": per_run.mean(axis=1),
+                         "p90_us": per_run.quantile(0.9, axis=1), "min_us": per_run.min(axis=1),
+                         "std_us": per_run.std(axis=1)})
+
+
+def _shapes(value: Any) -> list[tuple]:
+    """``[{"float": [1, 16]}, …]`` (onnxruntime's ``*_type_shape``) as ``[(1, 16), …]``."""
+    if not isinstance(value, list):
+        return []
+    return [tuple(dims) for entry in value for dims in entry.values()]
+
+
+# ---- making profiles ----------------------------------------------------------------------------
+def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: str | Sequence[str] = "cpu",
+            optimization: str = "all", runs: int = 20, warmup: int = 3, threads: int = 0,
+            dims: Mapping[str, int] | None = None) -> Profile:
+    """Runs ``model`` under onnxruntime's profiler and returns per-kernel timings.
+
+    Args:
+        model: a :class:`~workbench.Model`, or anything :func:`workbench.open` accepts.
+        inputs: feeds by input name (default: :func:`workbench.random_inputs`, with ``dims``).
+        provider: ``"cpu"``, ``"cuda"``, … or a list of onnxruntime provider names.
+        optimization: onnxruntime's graph optimization level: ``"disabled"``, ``"basic"``,
+            ``"extended"``, ``"layout"`` or ``"all"`` (what a deployed session does).
+        runs: measured runs.
+        warmup: runs before them, dropped (first-run allocations, cold caches).
+        threads: intra-op threads (0: onnxruntime's default, one per core).
+        dims: sizes of symbolic input dimensions for the random inputs.
+
+    One session at a time: two sessions' thread pools competing for the cores skew both.
+    Progress shows when the runs take more than a few seconds.
+    """
+    import onnxruntime as ort
+    from tqdm.auto import tqdm
+
+    m = model if isinstance(model, Model) else open_model(model)
+    check_level(optimization)
+    if runs < 1 or warmup < 0:
+        raise ValueError(f"runs must be at least 1 and warmup at least 0, not runs={runs}, warmup={warmup}.")
+    providers = resolve(provider)
+    if not providers:
+        raise ProviderError("Profiling times onnxruntime's kernels: the reference evaluator has none. "
+                            "Use provider='cpu' (or another of wb.providers()).")
+    feeds = check_inputs(m, random_inputs(m, dims=dims) if inputs is None else inputs)
+    folder = Path(tempfile.mkdtemp(prefix="workbench-profile-"))  # removed with the Profile
+    options = session_options(optimization)
+    options.enable_profiling = True
+    options.profile_file_prefix = str(folder / "onnxruntime_profile")
+    options.intra_op_num_threads = threads
+    # The graph this very session optimized and ran; its weights go to a side file, since
+    # only the graph's structure is read back.
+    options.optimized_model_filepath = str(folder / "optimized.onnx")
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", "optimized.onnx.data")
+    options.add_session_config_entry("session.record_ep_graph_assignment_info", "1")
+    notes = _load_warnings("start")
+    source = str(m.path) if m.path is not None else m.proto.SerializeToString()
+    session = ort.InferenceSession(source, options, providers=providers)
+    for _ in tqdm(range(warmup + runs), desc="profiling", unit="run", delay=2, leave=False):
+        session.run(None, feeds)
+    path = session.end_profiling()
+    notes += [n for n in _load_warnings("end") if n not in notes]
+    short = next((k for k, v in ALIASES.items() if v == providers[0]), providers[0])
+    return Profile(read_events(path), model=m, optimized=_open_optimized(folder / "optimized.onnx"),
+                   warmup=warmup, label=f"{m.name or 'model'} on {short}, optimization {optimization!r}",
+                   notes=notes, assignment=_assignment(session), requested=session.get_providers(), file=path,
+                   workdir=folder)
+
+
+def _load_warnings(when: str) -> list[str]:
+    """A warning when the machine is busy: other work shares the cores and inflates timings."""
+    if not hasattr(os, "getloadavg"):
+        return []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    load = os.getloadavg()[0]
+    if load <= LOAD_LIMIT * cores:
+        return []
+    return [f"the machine was busy at the {when} (load average {load:.1f} on {cores} cores): timings are "
+            "inflated and noisy; profile on an idle machine"]
+
+
+def _open_optimized(path: Path) -> Model:
+    with warnings.catch_warnings():  # contrib ops (com.microsoft) are not the checker's business here
+        warnings.simplefilter("ignore", ModelCheckWarning)
+        return open_model(path)
+
+
+def _assignment(session: Any) -> pd.DataFrame | None:
+    """onnxruntime's record of which provider took which node (onnxruntime ≥ 1.23), else None."""
+    import onnxruntime as ort
+
+    try:
+        subgraphs = session.get_provider_graph_assignment_info()
+    except (AttributeError, ort.capi.onnxruntime_pybind11_state.Fail):
+        return None
+    rows = [(n.name, n.op_type, sub.ep_name) for sub in subgraphs for n in sub.get_nodes()]
+    return pd.DataFrame(rows, columns=["node", "op_type", "provider"]).drop_duplicates("node").set_index("node")
+
+
+def read_profile(path: str | os.PathLike, model: Any = None, optimized: Model | str | os.PathLike | None = None, *,
+                 warmup: int = 0) -> Profile:
+    """Loads a profile someone else recorded (``onnxruntime_profile_*.json``).
+
+    Args:
+        path: the file, or a glob pattern (the newest matching file is read).
+        model: the model as authored (a Model or anything :func:`workbench.open` accepts);
+            without it, kernels are not mapped to authored nodes.
+        optimized: the graph onnxruntime ran (saved with ``optimized_model_filepath``), or an
+            optimization level that rebuilds it here. By default, it is rebuilt at the level
+            whose node names match the profile's (``all`` first), on the profile's providers
+            where this onnxruntime has them.
+        warmup: runs at the start of the file to drop.
+
+    Raises :class:`ProfileError` for a missing, empty, corrupted or non-profile file.
+    """
+    path = _newest(path)
+    events = read_events(path)
+    m = None if model is None else model if isinstance(model, Model) else open_model(model)
+    notes: list[str] = []
+    if m is None or isinstance(optimized, Model):
+        graph = optimized
+    elif optimized is None or (isinstance(optimized, str) and optimized in LEVELS):
+        levels = [optimized] if optimized else [level for level in reversed(LEVELS) if level != "disabled"]
+        graph = _rebuild_optimized(m, events, levels, notes)
+    else:
+        graph = _open_optimized(Path(optimized))
+    label = f"{m.name if m is not None and m.name else 'profile'} from {path.name}"
+    return Profile(events, model=m, optimized=graph, warmup=warmup, label=label, notes=notes, file=path)
+
+
+def _newest(pattern: str | os.PathLike) -> Path:
+    text = os.fspath(pattern)
+    if not glob.has_magic(text):
+        return Path(text)
+    matches = glob.glob(text)
+    if not matches:
+        raise ProfileError(f"No file matches {text!r}. onnxruntime names its profiles "
+                           "<profile_file_prefix>_<date>_<time>.json; check the folder and the pattern.")
+    return Path(max(matches, key=os.path.getmtime))
+
+
+def _rebuild_optimized(model: Model, events: Sequence[dict], levels: Sequence[str], notes: list[str]) -> Model | None:
+    """The graph onnxruntime ran for a profile, rebuilt here: at the first of ``levels`` whose
+    node names include every profiled name (None when the authored graph already does)."""
+    names = {e["name"].removesuffix("_kernel_time") for e in events if e.get("cat") == "Node"}
+    ids = set(model._by_id)  # node ids without Model.nodes: no shape inference needed here
+    if names <= ids:
+        return None
+    seen = {e.get("args", {}).get("provider") for e in events if e.get("cat") == "Node"} - {None}
+    try:
+        providers = resolve(sorted(seen - {CPU}) or [CPU])
+    except ProviderError:
+        providers = [CPU]
+        notes.append(f"the profile ran on {', '.join(sorted(seen))}, which this onnxruntime lacks: the optimized "
+                     f"graph was rebuilt for {CPU}, so nodes specific to those providers may stay unmapped; pass "
+                     "optimized= the graph saved where the profile was recorded")
+    best, best_found = None, -1
+    for level in levels:
+        graph = optimized(model, level, providers)
+        found = len(names & ({n.name for n in graph.proto.graph.node} | ids))
+        if found == len(names):
+            return graph
+        if found > best_found:
+            best, best_found = graph, found
+    notes.append(f"no optimization level rebuilt every profiled node here ({best_found}/{len(names)} found): pass "
+                 "optimized= the graph saved where the profile was recorded (SessionOptions.optimized_model_filepath)")
+    return best
+
+
+def profile_compare(a: Profile, b: Profile, by: str = "node") -> pd.DataFrame:
+    """Two profiles side by side, per authored node (``"node"``), op type (``"op"``) or scope (``"scope"``).
+
+    Columns: ``a_us`` and ``b_us`` (median µs; 0 where that profile spent no time),
+    ``delta_us`` (b − a) and ``speedup`` (a / b: above 1, ``b`` is faster; NaN where ``b``
+    spent no time), slowest first. By node, rows are authored node ids — fused kernels'
+    time spread over the nodes they replaced, so ``"disabled"`` and ``"all"`` line up —
+    with ``op_type`` and ``scope``. ``attrs["a"]`` and ``attrs["b"]`` are the profiles' labels.
+    """
+    columns = {"node": lambda p: p.authored, "op": lambda p: p.ops["median_us"],
+               "scope": lambda p: p.scopes["median_us"]}
+    if by not in columns:
+        raise ValueError(f"by must be one of {list(columns)}, not {by!r}.")
+    table = pd.concat({"a_us": columns[by](a), "b_us": columns[by](b)}, axis=1).fillna(0.0)
+    table["delta_us"] = table["b_us"] - table["a_us"]
+    table["speedup"] = table["a_us"] / table["b_us"].where(table["b_us"] > 0)
+    if by == "node":
+        table = table.join(a._authored_table[["op_type", "scope"]])
+    table = table.loc[table[["a_us", "b_us"]].max(axis=1).sort_values(ascending=False, kind="stable").index]
+    table.attrs.update(a=a.label, b=b.label)
+    return table

@@ -105,6 +105,9 @@ def test_float32_metrics_agree_with_float64() -> None:
     # 1 - cosine is ~5e-12 here: a float32 dot product could not tell it from 1 or from 1 - 1e-7
     assert 1 - single["cosine"] == pytest.approx(1 - double["cosine"], rel=1e-2)
     assert single["ok"] == double["ok"] and single["min_rtol"] == pytest.approx(double["min_rtol"], rel=1e-5)
+    huge = error_metrics(reference * np.float32(1e25), candidate * np.float32(1e25))  # squares overflow float32
+    assert huge["rel_l2"] == pytest.approx(double["rel_l2"], rel=1e-3)
+    assert 1 - huge["cosine"] == pytest.approx(1 - double["cosine"], rel=1e-2)
     strings = error_metrics(np.array(["a", "b"]), np.array(["a", "c"]), rtol=0, atol=0)
     assert not strings["ok"] and strings["max_abs"] == np.inf
 

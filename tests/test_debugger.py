@@ -12,6 +12,7 @@ from onnx import helper
 
 import workbench as wb
 from conftest import LIGHT_MODELS
+from workbench.compare import error_metrics
 from workbench.errors import DebuggerError, InputError, ProviderError
 
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
@@ -234,10 +235,15 @@ def test_cuda_stepping_agrees_with_cpu(path: Path) -> None:
     feeds = wb.random_inputs(m)
     cpu, cuda = wb.debug(m, feeds), wb.debug(m, feeds, provider="cuda")
     assert cuda.provider.startswith("CUDAExecutionProvider")
+    # cuDNN and cuBLAS round convolutions and matmuls through TF32 (unit roundoff 2**-11,
+    # ~4.9e-4) by default: on an H100, values deep in resnet50 drift to a relative L2 of
+    # 5e-3, and single elements further; a mis-captured value would be off by order 1.
     for node_id in cpu.steps:
         for name in m.node(node_id).output:
             if name:
-                np.testing.assert_allclose(cuda.tensor(name), cpu.tensor(name), rtol=1e-3, atol=1e-4)
+                metrics = error_metrics(cpu.tensor(name), cuda.tensor(name))
+                assert not metrics["shape_mismatch"] and metrics["nonfinite_mismatch"] == 0, (name, metrics)
+                assert metrics["rel_l2"] < 2e-2, (name, metrics["rel_l2"])
 
 
 @pytest.mark.parametrize("provider", ["cpu", "reference"])

@@ -68,8 +68,7 @@ def error_metrics(reference: np.ndarray, candidate: np.ndarray, *, rtol: float |
     else:
         finite_diff = diff
     mismatched = row["nonfinite_mismatch"] > 0
-    norm_r, norm_c = float(np.linalg.norm(r)), float(np.linalg.norm(c))
-    norm_diff = float(np.linalg.norm(finite_diff))
+    norm_r, norm_c, norm_diff = _norm(r), _norm(c), _norm(finite_diff)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = diff / (magnitude + work(eps))
         strict = diff / magnitude  # 0/0 (NaN) is a pass, x/0 (Inf) a miss
@@ -91,6 +90,16 @@ def error_metrics(reference: np.ndarray, candidate: np.ndarray, *, rtol: float |
 def within(reference: np.ndarray, candidate: np.ndarray, rtol: float, atol: float) -> bool:
     """``numpy.allclose`` semantics (NaN equal to NaN), and shapes must agree."""
     return bool(error_metrics(reference, candidate, rtol=rtol, atol=atol)["ok"])
+
+
+def _norm(values: np.ndarray) -> float:
+    """The L2 norm, also where squaring overflows float32 (values past ~1e19)."""
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(values))
+    if math.isfinite(norm) or not values.size:
+        return norm
+    scale = float(np.abs(values).max())
+    return scale * float(np.linalg.norm(values / values.dtype.type(scale)))
 
 
 def _ordered(row: dict[str, Any]) -> dict[str, Any]:

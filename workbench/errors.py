@@ -74,3 +74,7 @@ class DebuggerError(WorkbenchError, LookupError):
 
 class ProfileError(WorkbenchError, ValueError):
     """A profile file that cannot be read: missing, empty, not JSON, or not onnxruntime's trace events."""
+
+
+class AnalysisError(WorkbenchError, ValueError):
+    """An analysis folder that cannot be written, read or re-run: missing, corrupted or changed files."""

@@ -19,6 +19,9 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
+    blank = [o for o in outputs if str(o.get("data", {}).get("text/plain", "")).startswith("<Figure")
+             and "image/png" not in o["data"]]
+    assert not blank, f"{len(blank)} figure(s) displayed as text, not as an image"
     shown = {kind for o in outputs for kind in o.get("data", {})}
     assert shown & {"image/png", "text/html", "application/vnd.jupyter.widget-view+json"}, shown
     if path.name == "00-tour.ipynb":  # the model itself, displayed as its graph

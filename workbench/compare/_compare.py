@@ -22,6 +22,7 @@ import numpy as np
 import onnx
 import pandas as pd
 
+from .._figures import new_figure
 from ..model import Model
 from ..model import open as open_model
 from ..runtime import Debugger, debug
@@ -110,9 +111,7 @@ class Report:
 
     def plot(self, metrics: Sequence[str] = ("max_abs", "max_rel", "rel_l2")) -> "matplotlib.figure.Figure":
         """Error against execution order, one line per metric (log scale); the root cause marked."""
-        from matplotlib.figure import Figure
-
-        figure = Figure(figsize=(9, 3.2), layout="constrained")
+        figure = new_figure(9, 3.2)
         axes = figure.add_subplot()
         order = range(len(self.table))
         for metric in metrics:

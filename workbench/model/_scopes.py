@@ -58,13 +58,18 @@ def _literal_list(text: str) -> list[str] | None:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else None
 
 
+#: What torch's exporter writes as the module of nodes that have none (shape arithmetic).
+_NO_MODULE = "_empty_nn_module_stack"
+
+
 def scope_of(node: onnx.NodeProto) -> NodeScope:
     """The scope a node declares itself, from metadata or from its name."""
     meta = {p.key: p.value for p in node.metadata_props}
     if NAME_SCOPES_KEY in meta:
         items = _literal_list(meta[NAME_SCOPES_KEY])
         if items is not None:
-            modules = [m for m in items[:-1] if m]  # drop the root '' and the FX node name
+            # drop the root '', the FX node name, and torch's stand-in for "no module"
+            modules = [m for m in items[:-1] if m and not m.startswith(_NO_MODULE)]
             segments: list[str] = []
             previous = ""
             for module in modules:

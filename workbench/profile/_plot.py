@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._figures import new_figure
 from ._fused import MAPPINGS
 
 if TYPE_CHECKING:
@@ -17,12 +18,6 @@ if TYPE_CHECKING:
 # Bars coloured by how a kernel maps to the authored graph.
 _MAPPING_COLORS = dict(zip(MAPPINGS, ("#4c72b0", "#55a868", "#dd8452", "#c44e52")))
 _OTHER = "#b0b0b0"
-
-
-def _figure(width: float, height: float) -> "matplotlib.figure.Figure":
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
 
 
 def _legend(colors: dict) -> list:
@@ -46,7 +41,7 @@ class ProfilePlots:
     def top(self, n: int = 20) -> "matplotlib.figure.Figure":
         """The ``n`` slowest kernels: median time, a whisker from min to p90, coloured by mapping."""
         nodes = self._profile.nodes.nlargest(n, "median_us").iloc[::-1]
-        figure = _figure(9, 0.8 + 0.28 * len(nodes))
+        figure = new_figure(9, 0.8 + 0.28 * len(nodes))
         axes = figure.add_subplot()
         y = np.arange(len(nodes))
         axes.barh(y, nodes["median_us"], color=[_MAPPING_COLORS[m] for m in nodes["mapping"]])
@@ -63,7 +58,7 @@ class ProfilePlots:
     def ops(self) -> "matplotlib.figure.Figure":
         """Median time per op type (as onnxruntime ran them), with each op's share of kernel time."""
         ops = self._profile.ops.iloc[::-1]
-        figure = _figure(8, 0.8 + 0.3 * len(ops))
+        figure = new_figure(8, 0.8 + 0.3 * len(ops))
         axes = figure.add_subplot()
         bars = axes.barh(ops.index.astype(str), ops["median_us"], color="#4c72b0")
         axes.bar_label(bars, labels=[f"{s:.0%}" for s in ops["share"]], padding=2, fontsize="small")
@@ -85,7 +80,7 @@ class ProfilePlots:
         order = list(dict.fromkeys(lanes))
         top_ops = list(self._profile.ops.index[:8])
         palette = dict(zip(top_ops, _tab10()))
-        figure = _figure(11, max(2.4, 1.2 + 0.5 * len(order)))
+        figure = new_figure(11, max(2.4, 1.2 + 0.5 * len(order)))
         axes = figure.add_subplot()
         ops = selected["op_name"] if "op_name" in selected else selected["name"]
         colors = [palette.get(op, _OTHER) for op in ops]
@@ -105,7 +100,7 @@ class ProfilePlots:
         compare points with each other, or draw your hardware's roofs on the axes."""
         nodes = self._profile.nodes
         nodes = nodes[(nodes["flops"] > 0) & (nodes["bytes"] > 0) & (nodes["gflops"] > 0)]
-        figure = _figure(8, 5)
+        figure = new_figure(8, 5)
         axes = figure.add_subplot()
         if nodes.empty:
             axes.text(0.5, 0.5, "no kernel with known FLOPs and bytes", ha="center", va="center",

@@ -65,10 +65,17 @@ export function button(
 
 const textWidths = new Map<string, number>();
 let context: CanvasRenderingContext2D | null = null;
+/**
+ * SVG text can come out wider than the canvas measured it: a glyph the font lacks (⟨ ⟩)
+ * falls back to another font, and hinting differs. Seen up to ~6% in Chromium; boxes are
+ * sized with this much room so labels never run into their neighbours.
+ */
+const MEASURE_SLACK = 1.08;
 
 /**
  * The width in pixels of `text` in `font` (a CSS font shorthand), measured on a canvas
- * and cached; falls back to an estimate where canvas text metrics are unavailable.
+ * (with {@link MEASURE_SLACK}) and cached; falls back to an estimate where canvas text
+ * metrics are unavailable.
  */
 export function textWidth(text: string, font: string): number {
   const key = `${font}\u0000${text}`;
@@ -79,7 +86,7 @@ export function textWidth(text: string, font: string): number {
     }
     if (context) {
       context.font = font;
-      width = context.measureText(text).width;
+      width = context.measureText(text).width * MEASURE_SLACK;
     } else {
       width = text.length * 7;
     }

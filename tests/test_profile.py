@@ -454,3 +454,17 @@ def test_cuda_profile_reports_placement_copies_and_fallbacks(source: str) -> Non
         assert (p.nodes["device_us"] >= 0).all() and (runs["device_us"] > 0).all()
     else:  # host-side launch times only: said so
         assert any("run asynchronously" in w for w in p.warnings)
+
+
+def test_line_reader_matches_the_json_reader(bert_all, tmp_path) -> None:
+    """onnxruntime's one-event-per-line files are read without decoding every args object;
+    the tables are the same as from decoding the whole file."""
+    from workbench.profile._events import event_table, read_trace
+
+    lines = read_trace(bert_all.file)
+    assert lines._events is None  # read line by line
+    copy = tmp_path / "one_line.json"
+    copy.write_text(json.dumps(json.loads(bert_all.file.read_text())))
+    whole = read_trace(copy)
+    assert whole._events is not None
+    pd.testing.assert_frame_equal(event_table(lines), event_table(whole), check_dtype=False)

@@ -103,7 +103,7 @@ class Model:
     def _value_types(self) -> dict[str, tuple[str, Shape | None]]:
         """dtype and shape of every named value, from shape inference."""
         try:
-            inferred = onnx.shape_inference.infer_shapes(self._with_dims(), strict_mode=False, data_prop=True)
+            inferred = onnx.shape_inference.infer_shapes(self._for_inference(), strict_mode=False, data_prop=True)
         except Exception as exc:  # inference is best effort: report, keep going
             self.problems.append(f"shape inference failed: {exc}")
             inferred = self.proto
@@ -116,17 +116,24 @@ class Model:
                     types[info.name] = _tensor_type(info.type.tensor_type)
         return types
 
-    def _with_dims(self) -> onnx.ModelProto:
-        """The proto with the symbolic input dims given to ``open(dims=...)`` made concrete."""
-        if not self._dims:
-            return self.proto
-        fixed = onnx.ModelProto()
-        fixed.CopyFrom(self.proto)
-        for info in fixed.graph.input:
+    def _for_inference(self) -> onnx.ModelProto:
+        """A light copy of the proto for shape inference: large weights become typed graph
+        inputs (inference reads only their types; copying and serializing 440 MB of them cost
+        2.5 s), and the symbolic input dims given to ``open(dims=...)`` are made concrete."""
+        light = _without_initializers(self.proto)
+        inputs = {i.name for i in light.graph.input}  # IR < 4 lists initializers as inputs too
+        for tensor in self.proto.graph.initializer:
+            if len(tensor.raw_data) > _CHECKED_HERE_BYTES or tensor.data_location == onnx.TensorProto.EXTERNAL:
+                if tensor.name not in inputs:
+                    light.graph.input.append(onnx.helper.make_tensor_value_info(tensor.name, tensor.data_type,
+                                                                                tensor.dims))
+            else:
+                light.graph.initializer.append(tensor)
+        for info in light.graph.input:
             for dim in info.type.tensor_type.shape.dim:
                 if dim.HasField("dim_param") and dim.dim_param in self._dims:
                     dim.dim_value = int(self._dims[dim.dim_param])
-        return fixed
+        return light
 
     def _shape(self, name: str) -> Shape | None:
         return self._value_types.get(name, ("", None))[1]
@@ -421,13 +428,7 @@ def _skeleton(proto: onnx.ModelProto, problems: list[str]) -> onnx.ModelProto:
     shape; that is done here, where reading the length costs nothing. Complaints go to
     ``problems`` in the checker's words.
     """
-    skeleton = onnx.ModelProto()
-    for field, value in proto.ListFields():
-        if field.name != "graph":
-            _copy_field(skeleton, field.name, value)
-    for field, value in proto.graph.ListFields():
-        if field.name != "initializer":
-            _copy_field(skeleton.graph, field.name, value)
+    skeleton = _without_initializers(proto)
     for tensor in proto.graph.initializer:
         size = len(tensor.raw_data) if tensor.data_location != onnx.TensorProto.EXTERNAL else 0
         if size <= _CHECKED_HERE_BYTES:
@@ -439,6 +440,18 @@ def _skeleton(proto: onnx.ModelProto, problems: list[str]) -> onnx.ModelProto:
                             f"the declared shape and type ({expected} bytes required)")
         skeleton.graph.initializer.add(name=tensor.name, data_type=tensor.data_type, dims=[0])
     return skeleton
+
+
+def _without_initializers(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of ``proto`` without its main graph's initializers (copying those is the cost)."""
+    copy = onnx.ModelProto()
+    for field, value in proto.ListFields():
+        if field.name != "graph":
+            _copy_field(copy, field.name, value)
+    for field, value in proto.graph.ListFields():
+        if field.name != "initializer":
+            _copy_field(copy.graph, field.name, value)
+    return copy
 
 
 def _copy_field(target: Any, name: str, value: Any) -> None:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ProfileError
@@ -28,10 +30,75 @@ _KERNEL_SUFFIX = "_kernel_time"
 _FENCES = ("_fence_before", "_fence_after")
 
 
-def read_events(path: str | os.PathLike) -> list[dict[str, Any]]:
+#: One event per line, as onnxruntime writes them: the fields every table needs, read without
+#: decoding ``args`` (the bulk of the file), which is decoded only for the events that need it.
+_LINE = re.compile(r'\{"cat" ?: ?"(\w+)", ?"pid" ?: ?(\d+), ?"tid" ?: ?(\d+), ?"dur" ?: ?(\d+), ?"ts" ?: ?(\d+), ?'
+                   r'"ph" ?: ?"X", ?"name" ?: ?"((?:[^"\\]|\\.)*)", ?"args" ?: ?(\{.*\})\},?$')
+
+
+class Trace:
+    """A profile's events, as columns (``cat``, ``name``, ``ts``, ``dur``, ``pid``, ``tid``)
+    plus each event's ``args``, decoded on first use."""
+
+    def __init__(self, columns: dict[str, np.ndarray], args: list[str | dict[str, Any]],
+                 events: list[dict[str, Any]] | None = None) -> None:
+        self.columns = columns
+        self._args = args
+        self._events = events
+
+    def __len__(self) -> int:
+        return len(self._args)
+
+    def args(self, index: int) -> dict[str, Any]:
+        """The ``args`` of event ``index``."""
+        value = self._args[index]
+        if isinstance(value, str):
+            value = self._args[index] = json.loads(value)
+        return value
+
+    def event(self, index: int) -> dict[str, Any]:
+        """Event ``index`` as onnxruntime wrote it."""
+        if self._events is not None:
+            return self._events[index]
+        event = {key: (column[index].item() if hasattr(column[index], "item") else column[index])
+                 for key, column in self.columns.items()}
+        return {**event, "ph": "X", "args": self.args(index)}
+
+    @classmethod
+    def from_events(cls, events: list[dict[str, Any]]) -> "Trace":
+        columns = {
+            "cat": np.array([str(e.get("cat", "")) for e in events], dtype=object),
+            "name": np.array([str(e["name"]) for e in events], dtype=object),
+            "ts": np.array([float(e.get("ts", np.nan)) for e in events]),
+            "dur": np.array([float(e.get("dur", np.nan)) for e in events]),
+            "pid": np.array([e.get("pid") for e in events], dtype=object),
+            "tid": np.array([e.get("tid") for e in events], dtype=object),
+        }
+        return cls(columns, [e.get("args") or {} for e in events], events)
+
+    @classmethod
+    def from_lines(cls, lines: list[str]) -> "Trace | None":
+        """The trace from onnxruntime's one-event-per-line layout, or None if it is not that."""
+        found = [_LINE.match(line) for line in lines]
+        if not found or not all(found):
+            return None
+        fields = list(zip(*(m.groups() for m in found)))
+        columns = {
+            "cat": np.array(fields[0], dtype=object),
+            "name": np.array([json.loads(f'"{n}"') if "\\" in n else n for n in fields[5]], dtype=object),
+            "ts": np.array(fields[4], dtype=float),
+            "dur": np.array(fields[3], dtype=float),
+            "pid": np.array(fields[1], dtype=np.int64),
+            "tid": np.array(fields[2], dtype=np.int64),
+        }
+        return cls(columns, list(fields[6]))
+
+
+def read_trace(path: str | os.PathLike) -> Trace:
     """The trace events of a profile file, checked: a list of events with at least one ``Node`` event.
 
-    Accepts the JSON array onnxruntime writes and the ``{"traceEvents": [...]}`` object form
+    Accepts the JSON array onnxruntime writes (read line by line, ``args`` decoded lazily) and
+    any other JSON layout of trace events, including the ``{"traceEvents": [...]}`` object form
     of the Chrome trace format. Raises :class:`ProfileError` naming the file, what is wrong
     with it and what to do.
     """
@@ -45,6 +112,19 @@ def read_events(path: str | os.PathLike) -> list[dict[str, Any]]:
         raise ProfileError(f"{str(path)!r} is not a profile: it is binary, not JSON text. {_FIX}") from None
     if not text.strip():
         raise ProfileError(f"{str(path)!r} is empty. {_FIX}")
+    lines = text.strip().splitlines()
+    trace = None
+    if len(lines) > 2 and lines[0].strip() == "[" and lines[-1].strip() == "]":
+        trace = Trace.from_lines([line.strip() for line in lines[1:-1]])
+    if trace is None:
+        trace = Trace.from_events(_parse(text, path))
+    if not (trace.columns["cat"] == "Node").any():
+        raise ProfileError(f"{str(path)!r} has no Node events, so there are no kernel timings in it. {_FIX} "
+                           "The session must run at least once before end_profiling().")
+    return trace
+
+
+def _parse(text: str, path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -55,36 +135,46 @@ def read_events(path: str | os.PathLike) -> list[dict[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(e, dict) and "name" in e for e in data):
         raise ProfileError(f"{str(path)!r} is JSON but not a list of trace events (objects with 'name', 'cat', "
                            f"'ts', 'dur'). {_FIX}")
-    if not any(e.get("cat") == "Node" for e in data):
-        raise ProfileError(f"{str(path)!r} has no Node events, so there are no kernel timings in it. {_FIX} "
-                           "The session must run at least once before end_profiling().")
     return data
 
 
-def event_table(events: Sequence[dict[str, Any]], warmup: int = 0) -> pd.DataFrame:
-    """One row per event (fence events dropped), ``args`` flattened into columns.
-
-    Numeric strings become numbers; ``thread_scheduling_stats`` becomes ``main_thread.*``
-    columns plus ``sub_threads`` (how many) and ``sub_threads.num_run`` (their total).
-    Added columns: ``event`` (position in the file), ``node`` (the node a Node or Kernel
-    event times), ``run`` (0, 1, … for measured runs; -``warmup`` … -1 for the warm-up
-    runs; missing outside runs), ``depth`` (0 for the main graph, 1 inside a control-flow
-    body, …) and ``parent`` (for a Node event inside a body, the ``event`` of the If/Loop/Scan
-    node running it).
-    """
-    kept = [(i, e) for i, e in enumerate(events) if not str(e.get("name", "")).endswith(_FENCES)]
-    table = pd.json_normalize([e for _, e in kept], sep=".")
-    table.columns = [c.removeprefix("args.").removeprefix("thread_scheduling_stats.") for c in table.columns]
-    table.insert(0, "event", [i for i, _ in kept])
-    table = _sub_threads(table)
-    for column in table.columns:
-        if not pd.api.types.is_numeric_dtype(table[column]):
-            table[column] = _numeric(table[column])
-    table["node"] = _nodes(table)
+def core_table(trace: Trace, warmup: int = 0) -> pd.DataFrame:
+    """One row per event (fence events dropped) with the fields every table needs: ``event``
+    (position in the file), ``cat``, ``name``, ``ts``, ``dur``, ``pid``, ``tid``, ``node`` (the
+    node a Node or Kernel event times), ``run`` (0, 1, … for measured runs; -``warmup`` … -1
+    for the warm-up runs; missing outside runs), ``depth`` (0 for the main graph, 1 inside a
+    control-flow body, …) and ``parent`` (for a Node event inside a body, the ``event`` of the
+    If/Loop/Scan node running it)."""
+    names = trace.columns["name"]
+    kept = np.flatnonzero([not n.endswith(_FENCES) for n in names])
+    table = pd.DataFrame({"event": kept, **{key: column[kept] for key, column in trace.columns.items()}})
+    table["node"] = _nodes(table, trace)
     table["run"], table["depth"], table["parent"] = _runs(table, warmup)
     return table
 
 
+def args_table(trace: Trace, events: Sequence[int]) -> pd.DataFrame:
+    """The ``args`` of the given events, flattened into columns, indexed by event number.
+
+    Numeric strings become numbers; ``thread_scheduling_stats`` becomes ``main_thread.*``
+    columns plus ``sub_threads`` (how many) and ``sub_threads.num_run`` (their total).
+    """
+    table = pd.json_normalize([trace.args(i) for i in events], sep=".")
+    table.columns = [c.removeprefix("thread_scheduling_stats.") for c in table.columns]
+    table.index = pd.Index(list(events), name="event")
+    table = _sub_threads(table)
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            table[column] = _numeric(table[column])
+    return table
+
+
+def event_table(trace: Trace, warmup: int = 0) -> pd.DataFrame:
+    """:func:`core_table` with every event's ``args`` as columns (decodes all of them)."""
+    core = core_table(trace, warmup)
+    args = args_table(trace, core["event"].tolist())
+    args = args.drop(columns=[c for c in args.columns if c in core.columns])
+    return core.join(args, on="event")
 def _sub_threads(table: pd.DataFrame) -> pd.DataFrame:
     """Per-thread columns (keyed by thread id) summed into two: how many threads, and their runs."""
     runs = [c for c in table.columns if c.startswith("sub_threads.") and c.endswith(".num_run")]
@@ -104,63 +194,71 @@ def _numeric(column: pd.Series) -> pd.Series:
         return column
 
 
-def _nodes(table: pd.DataFrame) -> pd.Series:
+def _nodes(table: pd.DataFrame, trace: Trace) -> pd.Series:
     """The node each event times: the name of Node events less ``_kernel_time``; for a device
     Kernel event, the node named in its args, else the Node event listed before it."""
     is_node = table["cat"] == "Node"
     node = table["name"].where(is_node).str.removesuffix(_KERNEL_SUFFIX)
-    if (table["cat"] == "Kernel").any():
+    is_kernel = table["cat"] == "Kernel"
+    if is_kernel.any():
         launched_by = node.ffill()
-        for key in ("parent_name", "node_name"):
-            if key in table.columns:
-                launched_by = table[key].astype("string").str.removesuffix(_KERNEL_SUFFIX).fillna(launched_by)
-        node = node.where(is_node, launched_by.where(table["cat"] == "Kernel"))
+        for i in table.index[is_kernel]:
+            args = trace.args(int(table.at[i, "event"]))
+            named = args.get("parent_name") or args.get("node_name")
+            if named:
+                launched_by[i] = str(named).removesuffix(_KERNEL_SUFFIX)
+        node = node.where(is_node, launched_by.where(is_kernel))
     return node
 
 
 def _runs(table: pd.DataFrame, warmup: int) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Run number, nesting depth and enclosing control-flow node of every event."""
-    run = pd.Series(pd.NA, index=table.index, dtype="Int64")
-    depth = run.copy()
-    parent = run.copy()
+    count = len(table)
+    run, depth, parent = [None] * count, [None] * count, [None] * count
+    cat, name = table["cat"].to_numpy(), table["name"].to_numpy()
+    ts, dur, event = table["ts"].to_numpy(), table["dur"].to_numpy(), table["event"].to_numpy()
     # Execute intervals, by start: one that starts after all open ones ended opens the next run.
-    is_execute = (table["cat"] == "Session") & table["name"].str.endswith("Executor::Execute")
-    executes = table.loc[is_execute, ["ts", "dur"]].sort_values("ts", kind="stable")
-    starts, ends = executes["ts"].to_numpy(), (executes["ts"] + executes["dur"]).to_numpy()
+    executes = sorted((i for i in range(count) if cat[i] == "Session" and name[i].endswith("Executor::Execute")),
+                      key=lambda i: ts[i])
+    starts = np.array([ts[i] for i in executes])
+    ends = np.array([ts[i] + dur[i] for i in executes])
     open_ends: list[float] = []
     top = -1
-    for index, start, end in zip(executes.index, starts, ends):
+    for i, start, end in zip(executes, starts, ends):
         while open_ends and open_ends[-1] < start:
             open_ends.pop()
         top += not open_ends
-        run[index], depth[index] = top - warmup, len(open_ends)
+        run[i], depth[i] = top - warmup, len(open_ends)
         open_ends.append(end)
     # Node events, in time order, against the Execute intervals and the Node events open then.
-    open_ends, i = [], 0
+    open_ends, k = [], 0
     open_nodes: list[tuple[float, int, int]] = []  # (end, event number, depth)
-    is_node = table["cat"] == "Node"
-    for index, ts in table.loc[is_node, "ts"].sort_values(kind="stable").items():
-        while i < len(starts) and starts[i] <= ts:
-            open_ends.append(ends[i])
-            i += 1
-        open_ends = [end for end in open_ends if end >= ts]
-        while open_nodes and open_nodes[-1][0] < ts:
+    nodes = [i for i in range(count) if cat[i] == "Node"]
+    nodes.sort(key=lambda i: ts[i])
+    for i in nodes:
+        while k < len(starts) and starts[k] <= ts[i]:
+            open_ends.append(ends[k])
+            k += 1
+        open_ends = [end for end in open_ends if end >= ts[i]]
+        while open_nodes and open_nodes[-1][0] < ts[i]:
             open_nodes.pop()
         if not open_ends:
             continue  # outside every run
-        run[index], depth[index] = run[executes.index[i - 1]], len(open_ends) - 1
-        if open_nodes and open_nodes[-1][2] < depth[index]:
-            parent[index] = open_nodes[-1][1]
-        open_nodes.append((ts + table.at[index, "dur"], table.at[index, "event"], depth[index]))
+        run[i], depth[i] = run[executes[k - 1]], len(open_ends) - 1
+        if open_nodes and open_nodes[-1][2] < depth[i]:
+            parent[i] = event[open_nodes[-1][1]]
+        open_nodes.append((ts[i] + dur[i], i, depth[i]))
     # A model_run event holds its run's top-level Execute.
-    session = table.loc[(table["cat"] == "Session") & (table["name"] == "model_run"), ["ts", "dur"]]
-    for index, ts, dur in session.itertuples():
-        inside = executes.index[(starts >= ts) & (ends <= ts + dur)]
-        if len(inside):
-            run[index], depth[index] = run[inside[0]], 0
+    for i in range(count):
+        if cat[i] == "Session" and name[i] == "model_run":
+            inside = np.flatnonzero((starts >= ts[i]) & (ends <= ts[i] + dur[i]))
+            if len(inside):
+                run[i], depth[i] = run[executes[inside[0]]], 0
     # A device kernel belongs to the run of the node that launched it (its clock is the device's).
-    is_kernel = table["cat"] == "Kernel"
-    if is_kernel.any():
-        run[is_kernel] = run.where(is_node).ffill()[is_kernel]
-        depth[is_kernel] = depth.where(is_node).ffill()[is_kernel]
-    return run, depth, parent
+    last_run = last_depth = None
+    for i in range(count):
+        if cat[i] == "Node":
+            last_run, last_depth = run[i], depth[i]
+        elif cat[i] == "Kernel":
+            run[i], depth[i] = last_run, last_depth
+    return tuple(pd.Series(values, index=table.index, dtype="Int64") for values in (run, depth, parent))

@@ -69,7 +69,7 @@ class ProfilePlots:
     def timeline(self, run: int = 0) -> "matplotlib.figure.Figure":
         """One run's kernels against time, one lane per thread and nesting depth (and one for
         device kernels), coloured by op type (the eight slowest ops; others grey)."""
-        events, runs = self._profile.events, self._profile.runs
+        events, runs = self._profile._core, self._profile.runs
         if run not in runs.index:
             raise ValueError(f"No run {run}: the measured runs are 0 to {len(runs) - 1}.")
         selected = events[(events["run"] == run) & events["cat"].isin(["Node", "Kernel"])]
@@ -82,7 +82,7 @@ class ProfilePlots:
         palette = dict(zip(top_ops, _tab10()))
         figure = new_figure(11, max(2.4, 1.2 + 0.5 * len(order)))
         axes = figure.add_subplot()
-        ops = selected["op_name"] if "op_name" in selected else selected["name"]
+        ops = selected["node"].map(self._profile.nodes["op"]).fillna(selected["name"])
         colors = [palette.get(op, _OTHER) for op in ops]
         axes.barh([order.index(lane) for lane in lanes], selected["dur"], left=selected["ts"] - start,
                   color=colors, edgecolor="white", linewidth=0.3)

@@ -30,7 +30,7 @@ from ..model import open as open_model
 from ..runtime._inputs import check_inputs, input_specs, random_inputs
 from ..runtime._optimize import LEVELS, check_level, optimized, session_options
 from ..runtime._providers import ALIASES, resolve
-from ._events import event_table, read_events
+from ._events import Trace, args_table, core_table, event_table, read_trace
 from ._fused import MAPPINGS, map_nodes
 
 if TYPE_CHECKING:
@@ -53,11 +53,11 @@ class Profile:
     Plots: ``p.plot.top()``, ``.ops()``, ``.timeline()``, ``.roofline()``.
     """
 
-    def __init__(self, events: Sequence[dict], *, model: Model | None, optimized: Model | None, warmup: int = 0,
+    def __init__(self, trace: Trace, *, model: Model | None, optimized: Model | None, warmup: int = 0,
                  label: str = "profile", notes: Sequence[str] = (), assignment: pd.DataFrame | None = None,
                  requested: Sequence[str] | None = None, file: str | os.PathLike | None = None,
                  workdir: str | os.PathLike | None = None) -> None:
-        self._raw = list(events)
+        self._trace = trace
         #: The model as authored (what ``authored`` and the graph overlay refer to).
         self.model = model
         #: The graph onnxruntime ran, as it saved it (None when unknown).
@@ -74,7 +74,7 @@ class Profile:
         if workdir is not None:  # the recorded file and the optimized model's weights go with the profile
             weakref.finalize(self, shutil.rmtree, workdir, ignore_errors=True)
         if self._timed.empty:
-            runs = int(self.events.loc[self.events["cat"] == "Session", "run"].nunique())
+            runs = int(self._core.loc[self._core["cat"] == "Session", "run"].nunique())
             raise ProfileError(f"{self.file or 'The profile'} holds {runs} run(s) and warmup={warmup} drops them "
                                "all: lower warmup (runs to drop from the start).")
 
@@ -90,13 +90,21 @@ class Profile:
         warm-up runs), ``depth`` (0 in the main graph, 1 inside a control-flow body, …) and
         ``parent`` (for a kernel inside a body, the ``event`` of the If/Loop/Scan running it).
         """
-        return event_table(self._raw, self.warmup)
+        return event_table(self._trace, self.warmup)
+
+    @cached_property
+    def _core(self) -> pd.DataFrame:
+        """Every event's timing and place (``events`` without the args): what most tables need."""
+        return core_table(self._trace, self.warmup)
 
     @cached_property
     def _timed(self) -> pd.DataFrame:
-        """Node events of the measured runs."""
-        events = self.events
-        return events[(events["cat"] == "Node") & (events["run"] >= 0)]
+        """Node events of the measured runs; the args (op, provider, shapes, sizes) are read
+        for each node's first event only, since they do not change from run to run."""
+        core = self._core
+        timed = core[(core["cat"] == "Node") & (core["run"] >= 0)]
+        first = timed.drop_duplicates("node")["event"].tolist()
+        return timed.join(args_table(self._trace, first), on="event")
 
     @cached_property
     def _mapping(self) -> pd.DataFrame:
@@ -175,7 +183,7 @@ class Profile:
         table["authored"] = mapping["authored"]
         table["mapping"] = mapping["mapping"]
         table["depth"] = first["depth"].astype(int)
-        kernels = self.events[(self.events["cat"] == "Kernel") & (self.events["run"] >= 0)]
+        kernels = self._core[(self._core["cat"] == "Kernel") & (self._core["run"] >= 0)]
         if not kernels.empty:
             device = kernels.groupby(["node", "run"])["dur"].agg(["size", "sum"]).groupby("node").median()
             table["kernels"] = device["size"].reindex(table.index).fillna(0)
@@ -221,7 +229,7 @@ class Profile:
         (the executor's part), ``kernel_us`` (main-graph kernels, summed), ``overhead_us``
         (latency less kernels), ``kernels`` (main-graph kernel events); with device events,
         ``device_us``."""
-        events = self.events[self.events["run"] >= 0]
+        events = self._core[self._core["run"] >= 0]
         session = events[events["cat"] == "Session"]
         executes = session[session["name"].str.endswith("Executor::Execute")]
         top = events[(events["cat"] == "Node") & (events["depth"] == 0)].groupby("run")["dur"]
@@ -416,10 +424,10 @@ class Profile:
         """Writes the measured runs' events (warm-ups left out) as a Chrome trace JSON file:
         open it in Perfetto (ui.perfetto.dev) or chrome://tracing, or again with
         :func:`read_profile`. Returns the path."""
-        events = self.events
+        events = self._core
         kept = events.loc[~(events["run"] < 0).fillna(False), "event"]
         path = Path(path)
-        path.write_text(json.dumps([self._raw[i] for i in kept]), encoding="utf-8")
+        path.write_text(json.dumps([self._trace.event(int(i)) for i in kept]), encoding="utf-8")
         return path
 
 
@@ -487,7 +495,7 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     path = session.end_profiling()
     notes += [n for n in _load_warnings("end") if n not in notes]
     short = next((k for k, v in ALIASES.items() if v == providers[0]), providers[0])
-    return Profile(read_events(path), model=m, optimized=_open_optimized(folder / "optimized.onnx"),
+    return Profile(read_trace(path), model=m, optimized=_open_optimized(folder / "optimized.onnx"),
                    warmup=warmup, label=f"{m.name or 'model'} on {short}, optimization {optimization!r}",
                    notes=notes, assignment=_assignment(session), requested=session.get_providers(), file=path,
                    workdir=folder)
@@ -540,18 +548,18 @@ def read_profile(path: str | os.PathLike, model: Any = None, optimized: Model | 
     Raises :class:`ProfileError` for a missing, empty, corrupted or non-profile file.
     """
     path = _newest(path)
-    events = read_events(path)
+    trace = read_trace(path)
     m = None if model is None else model if isinstance(model, Model) else open_model(model)
     notes: list[str] = []
     if m is None or isinstance(optimized, Model):
         graph = optimized
     elif optimized is None or (isinstance(optimized, str) and optimized in LEVELS):
         levels = [optimized] if optimized else [level for level in reversed(LEVELS) if level != "disabled"]
-        graph = _rebuild_optimized(m, events, levels, notes)
+        graph = _rebuild_optimized(m, trace, levels, notes)
     else:
         graph = _open_optimized(Path(optimized))
     label = f"{m.name if m is not None and m.name else 'profile'} from {path.name}"
-    return Profile(events, model=m, optimized=graph, warmup=warmup, label=label, notes=notes, file=path)
+    return Profile(trace, model=m, optimized=graph, warmup=warmup, label=label, notes=notes, file=path)
 
 
 def _newest(pattern: str | os.PathLike) -> Path:
@@ -565,14 +573,18 @@ def _newest(pattern: str | os.PathLike) -> Path:
     return Path(max(matches, key=os.path.getmtime))
 
 
-def _rebuild_optimized(model: Model, events: Sequence[dict], levels: Sequence[str], notes: list[str]) -> Model | None:
+def _rebuild_optimized(model: Model, trace: Trace, levels: Sequence[str], notes: list[str]) -> Model | None:
     """The graph onnxruntime ran for a profile, rebuilt here: at the first of ``levels`` whose
     node names include every profiled name (None when the authored graph already does)."""
-    names = {e["name"].removesuffix("_kernel_time") for e in events if e.get("cat") == "Node"}
+    is_node = np.flatnonzero(trace.columns["cat"] == "Node")
+    first: dict[str, int] = {}
+    for i in is_node:
+        first.setdefault(trace.columns["name"][i].removesuffix("_kernel_time"), int(i))
+    names = set(first)
     ids = set(model._by_id)  # node ids without Model.nodes: no shape inference needed here
     if names <= ids:
         return None
-    seen = {e.get("args", {}).get("provider") for e in events if e.get("cat") == "Node"} - {None}
+    seen = {trace.args(i).get("provider") for i in first.values()} - {None}
     try:
         providers = resolve(sorted(seen - {CPU}) or [CPU])
     except ProviderError:

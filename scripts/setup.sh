@@ -25,6 +25,10 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+# A development link from an earlier run (below) would make pip install the extension's
+# shared data through it, into workbench/labextension itself: unlink it first.
+link=.venv/share/jupyter/labextensions/onnx-workbench
+[ ! -L "$link" ] || rm "$link"
 if [ "$target" = test ]; then
   # The CPU build, pinned and installed first: an unpinned torch pulls GBs of CUDA wheels.
   .venv/bin/python -c "import torch" 2>/dev/null || "${pip[@]}" torch==2.13.0

@@ -7,14 +7,13 @@ BERT-base's size (12 layers, hidden 768, 110M parameters) for benchmarks.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
 from onnx import helper
 
 from ._builder import GraphBuilder
-
-from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,11 @@ __all__ = [
     "InputError",
     "ProviderError",
     "DebuggerError",
+    "GraphError",
+    "SessionError",
+    "TensorDataError",
+    "ProfileError",
+    "AnalysisError",
 ]
 
 
@@ -70,6 +75,20 @@ class ProviderError(WorkbenchError, ValueError):
 
 class DebuggerError(WorkbenchError, LookupError):
     """A debugger request that cannot be met: an unknown node or value, a step past the end."""
+
+
+class GraphError(WorkbenchError, ValueError):
+    """A graph that cannot run as written: an output that nothing produces, a cycle, a value written twice."""
+
+
+class SessionError(WorkbenchError, RuntimeError):
+    """onnxruntime (or the reference evaluator) could not load or run the model; the message
+    carries the runtime's own words and what ``onnx.checker`` said about the model."""
+
+
+class TensorDataError(WorkbenchError, ValueError):
+    """An initializer whose stored data does not fill its declared shape and type (a corrupted
+    or hand-edited model): reading it would fail, or allocate what the shape claims."""
 
 
 class ProfileError(WorkbenchError, ValueError):

@@ -350,7 +350,12 @@ def _report(cand: Debugger, ref_values: Mapping[str, np.ndarray], ref_label: str
             rows.append({"node": node_id, "op_type": node.op_type, "scope": "/".join(model._scopes[node_id].path or ()),
                          "value": name, **error_metrics(ref, value, rtol=node_rtol, atol=node_atol),
                          "local_ok": True, "local_max_abs": math.nan, "suspects": ()})
-    table = pd.DataFrame(rows)
+    if not rows:  # nothing aligned (a graph without nodes): an empty table, with every column
+        metrics = list(error_metrics(np.zeros(1), np.zeros(1), rtol=rtol, atol=atol))
+        table = pd.DataFrame(columns=["node", "op_type", "scope", "value", *metrics, "local_ok", "local_max_abs",
+                                      "suspects"]).astype({"ok": bool})
+    else:
+        table = pd.DataFrame(rows)
     cases: dict[str, dict[str, np.ndarray]] = {}
     if not table.empty and not table.ok.all():
         cases = _local_errors(cand, ref_values, table, rtol, atol, tolerances)

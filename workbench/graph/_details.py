@@ -9,6 +9,7 @@ import onnx
 
 from ..model._cost import attribute_values, node_cost
 from ..model._model import format_attribute
+from ..errors import TensorDataError
 from ..model._tensors import read_tensor, tensor_stats
 from ._build import format_shape
 
@@ -46,7 +47,10 @@ def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str)
         if tensor is not None:
             entry["kind"] = "initializer"
             if math.prod(tensor.dims) <= _MAX_STATS_ELEMENTS:
-                stats = tensor_stats(read_tensor(tensor, base))
+                try:
+                    stats = tensor_stats(read_tensor(tensor, base))
+                except TensorDataError:  # a corrupted weight: no stats (Model.problems names it)
+                    stats = {}
                 if stats:
                     entry["stats"] = {k: _finite(stats[k]) for k in ("min", "max", "mean", "std")}
         inputs.append(entry)

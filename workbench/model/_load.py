@@ -70,6 +70,15 @@ def load(source: ModelSource) -> Loaded:
 
 
 def _load_path(path: Path) -> Loaded:
+    if path.is_symlink() and not path.exists():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        raise errors.ModelFileError(
+            f"{str(path)!r} is a symbolic link to {target!r}, which does not exist or loops back on itself. "
+            "Point the link at the model file, or open the model by its real path."
+        )
     if not path.exists():
         raise errors.ModelFileError(f"No such file: {str(path)!r}. Check the path and the working directory ({os.getcwd()}).")
     if path.is_dir():

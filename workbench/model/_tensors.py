@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from ..errors import ExternalDataError, TensorDataError
 from ._load import resolve_external
 
 _CHUNK = 1 << 22  # elements per chunk when computing statistics
@@ -43,7 +44,12 @@ def tensor_nbytes(tensor: onnx.TensorProto) -> int:
 def read_tensor(tensor: onnx.TensorProto, base: Path | None) -> np.ndarray:
     """The tensor as a numpy array; external data is memory-mapped read-only, not loaded."""
     if tensor.data_location != onnx.TensorProto.EXTERNAL:
-        return numpy_helper.to_array(tensor)
+        try:
+            return numpy_helper.to_array(tensor)
+        except (ValueError, TypeError) as exc:
+            raise TensorDataError(
+                f"Initializer {tensor.name!r} cannot be read as {tensor_dtype(tensor.data_type)}"
+                f"{list(tensor.dims)}: {exc}. The model is corrupted: export it again.") from exc
     if base is None:
         raise ValueError(f"Tensor {tensor.name!r} is stored externally, and the model has no folder.")
     target, offset, _ = resolve_external(tensor, base)
@@ -51,7 +57,12 @@ def read_tensor(tensor: onnx.TensorProto, base: Path | None) -> np.ndarray:
     shape = tuple(tensor.dims)
     if int(np.prod(shape, dtype=np.int64)) == 0:
         return np.zeros(shape, dtype)
-    return np.memmap(target, dtype=dtype, mode="r", offset=offset, shape=shape)
+    try:
+        return np.memmap(target, dtype=dtype, mode="r", offset=offset, shape=shape)
+    except (ValueError, OSError) as exc:
+        raise ExternalDataError(f"Tensor {tensor.name!r} ({tensor_dtype(tensor.data_type)}{list(shape)}) cannot be "
+                                f"mapped from {target.name!r} at offset {offset:,}: {exc}. The external data file is "
+                                "truncated or does not belong to this model: copy it again.") from exc
 
 
 def tensor_stats(array: np.ndarray) -> dict[str, float]:

@@ -117,7 +117,13 @@ def read_trace(path: str | os.PathLike) -> Trace:
     if len(lines) > 2 and lines[0].strip() == "[" and lines[-1].strip() == "]":
         trace = Trace.from_lines([line.strip() for line in lines[1:-1]])
     if trace is None:
-        trace = Trace.from_events(_parse(text, path))
+        try:
+            trace = Trace.from_events(_parse(text, path))
+        except (ValueError, TypeError, KeyError) as exc:
+            if isinstance(exc, ProfileError):
+                raise
+            raise ProfileError(f"{str(path)!r} holds trace events with fields of the wrong type ({exc}): 'ts' and "
+                               f"'dur' must be numbers, 'name' a string, 'args' an object. {_FIX}") from None
     if not (trace.columns["cat"] == "Node").any():
         raise ProfileError(f"{str(path)!r} has no Node events, so there are no kernel timings in it. {_FIX} "
                            "The session must run at least once before end_profiling().")
@@ -127,14 +133,18 @@ def read_trace(path: str | os.PathLike) -> Trace:
 def _parse(text: str, path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ProfileError(f"{str(path)!r} is JSON nested too deeply to be a profile (trace events are a flat "
+                           f"list of objects). {_FIX}") from None
     except json.JSONDecodeError as exc:
         raise ProfileError(f"{str(path)!r} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
                            f"it may be cut short or corrupted. {_FIX}") from None
     if isinstance(data, dict) and isinstance(data.get("traceEvents"), list):
         data = data["traceEvents"]
-    if not isinstance(data, list) or not all(isinstance(e, dict) and "name" in e for e in data):
+    if not isinstance(data, list) or not all(isinstance(e, dict) and "name" in e and isinstance(e.get("args") or {}, dict)
+                                             for e in data):
         raise ProfileError(f"{str(path)!r} is JSON but not a list of trace events (objects with 'name', 'cat', "
-                           f"'ts', 'dur'). {_FIX}")
+                           f"'ts', 'dur' and an 'args' object). {_FIX}")
     return data
 
 

@@ -30,7 +30,8 @@ from ..model import open as open_model
 from ..runtime._inputs import check_inputs, input_specs, random_inputs
 from ..runtime._optimize import LEVELS, check_level, optimized, session_options
 from ..runtime._providers import ALIASES, resolve
-from ._events import Trace, args_table, core_table, event_table, read_trace
+from ..runtime._session import session_error
+from ._events import _FIX, Trace, args_table, core_table, event_table, read_trace
 from ._fused import MAPPINGS, map_nodes
 
 if TYPE_CHECKING:
@@ -75,6 +76,10 @@ class Profile:
             weakref.finalize(self, shutil.rmtree, workdir, ignore_errors=True)
         if self._timed.empty:
             runs = int(self._core.loc[self._core["cat"] == "Session", "run"].nunique())
+            if runs == 0:
+                raise ProfileError(f"{self.file or 'The profile'} has kernel (Node) events but no run: no "
+                                   "SequentialExecutor::Execute session event marks where a run starts and ends, so "
+                                   f"no kernel can be placed in one. {_FIX}")
             raise ProfileError(f"{self.file or 'The profile'} holds {runs} run(s) and warmup={warmup} drops them "
                                "all: lower warmup (runs to drop from the start).")
 
@@ -489,13 +494,30 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     options.add_session_config_entry("session.record_ep_graph_assignment_info", "1")
     notes = _load_warnings("start")
     source = str(m.path) if m.path is not None else m.proto.SerializeToString()
-    session = ort.InferenceSession(source, options, providers=providers)
-    for _ in tqdm(range(warmup + runs), desc="profiling", unit="run", delay=2, leave=False):
-        session.run(None, feeds)
+    try:
+        session = ort.InferenceSession(source, options, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
+        shutil.rmtree(folder, ignore_errors=True)
+        raise session_error(exc, "onnxruntime could not load the model to profile it", m.problems) from exc
+    try:
+        for _ in tqdm(range(warmup + runs), desc="profiling", unit="run", delay=2, leave=False):
+            session.run(None, feeds)
+    except Exception as exc:  # noqa: BLE001
+        session.end_profiling()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise session_error(exc, "onnxruntime could not run the model to profile it", m.problems) from exc
     path = session.end_profiling()
     notes += [n for n in _load_warnings("end") if n not in notes]
     short = next((k for k, v in ALIASES.items() if v == providers[0]), providers[0])
-    return Profile(read_trace(path), model=m, optimized=_open_optimized(folder / "optimized.onnx"),
+    try:
+        trace = read_trace(path)
+    except ProfileError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ProfileError(f"onnxruntime timed no kernel in {runs + warmup} run(s) of {m.name or 'the model'} at "
+                           f"optimization {optimization!r}: it ran no node (a graph whose outputs are all "
+                           "constants folds away entirely). Profile it with optimization='disabled', or check "
+                           f"the graph's outputs depend on its inputs. ({exc})") from None
+    return Profile(trace, model=m, optimized=_open_optimized(folder / "optimized.onnx"),
                    warmup=warmup, label=f"{m.name or 'model'} on {short}, optimization {optimization!r}",
                    notes=notes, assignment=_assignment(session), requested=session.get_providers(), file=path,
                    workdir=folder)

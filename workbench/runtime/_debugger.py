@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import pandas as pd
 
-from ..errors import DebuggerError, InputError
+from ..errors import DebuggerError, GraphError, InputError
 from ..model._tensors import tensor_stats
 from ..model._walk import subgraphs
 from ._capture import Store, capture, default_budget
@@ -111,7 +111,11 @@ class Debugger:
         started = time.perf_counter()
         run_feeds = {**feeds, **{n: self._weight(n) for n in fed_weights(graph)}}
         sizes = value_bytes(light_model(model, graph, names, outer), feeds)
-        runs = capture(lambda window: make_runner(light_model(model, graph, window, outer), self._providers),
+        if body is None:
+            _check_graph(graph)
+        problems = model.problems
+        runs = capture(lambda window: make_runner(light_model(model, graph, window, outer), self._providers,
+                                                  problems=problems),
                        names, run_feeds, self._store, sizes, progress=not label)
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
@@ -276,7 +280,8 @@ class Debugger:
         names = [i.name for i in body.input]
         outputs = [o.name for o in body.output][: 1 + len(carried)]
         run = make_runner(light_model(self.model, body, outputs,
-                                      [(n, onnx_dtype(a), a.shape) for n, a in outer.items()]), self._providers)
+                                      [(n, onnx_dtype(a), a.shape) for n, a in outer.items()]), self._providers,
+                          problems=self.model.problems)
         for i in range(iteration + 1):
             if (trip is not None and i >= int(np.asarray(trip).reshape(-1)[0])) or not bool(np.asarray(cond).reshape(-1)[0]):
                 raise DebuggerError(f"The Loop {node.name or node.op_type!r} ran {i} iteration(s); "
@@ -373,7 +378,8 @@ class Debugger:
             graph = onnx.helper.make_graph([record.node], record.id, [], [])
             extra = [(n, onnx_dtype(a), a.shape) for n, a in feeds.items()]
             light = light_model(self.model, graph, [o for o in record.node.output if o], extra)
-            self._node_runners[record.id] = make_runner(light, self._providers, threads=1)
+            self._node_runners[record.id] = make_runner(light, self._providers, threads=1,
+                                                        problems=self.model.problems)
         return self._node_runners[record.id]
 
     def _ipython_display_(self) -> None:
@@ -391,6 +397,28 @@ class Debugger:
                    f"{memory['spilled'] / 2**20:,.0f} MiB spilled to disk" if memory["spilled"] else "")
         return (f"Debugger({len(self._records)} nodes on {self.provider}, {self.optimization}{spilled}; "
                 f"at {self.position + 1}/{len(self._records)}: {where})")
+
+
+def _check_graph(graph: onnx.GraphProto) -> None:
+    """Raises :class:`GraphError` for what a run by value names cannot represent: a value written by
+    two nodes (the capture would keep one of them, silently), or a graph output produced by nothing
+    (the capture asks for node outputs only, so no runtime would notice)."""
+    produced = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    twice = []
+    for node in graph.node:
+        for name in node.output:
+            if name and name in produced and name not in twice:
+                twice.append(name)
+            produced.add(name)
+    if twice:
+        raise GraphError(f"The value(s) {twice[:5]} are written more than once (by two nodes, or by a node and a "
+                         "graph input or initializer): ONNX graphs assign each value once, and a run would show only "
+                         "one of the writes. Fix: rename the outputs so each is written once (see Model.problems).")
+    missing = [o.name for o in graph.output if o.name not in produced]
+    if missing:
+        raise GraphError(f"The graph output(s) {missing} are produced by no node, graph input or initializer, so "
+                         "the model cannot run. Fix: connect them to the node that should compute them, or remove "
+                         "them from graph.output (see Model.problems for what onnx.checker found).")
 
 
 def _values_read(node: onnx.NodeProto) -> set[str]:

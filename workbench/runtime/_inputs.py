@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
@@ -14,6 +15,13 @@ if TYPE_CHECKING:
 
 #: Integer inputs that are not indices of a Gather get values below this.
 _INT_RANGE = 10
+
+
+def _random_limit() -> int:
+    """The most bytes of random inputs made for a model: a quarter of the machine's memory."""
+    from ._capture import default_budget
+
+    return default_budget()
 
 
 def input_specs(model: "Model") -> dict[str, tuple[np.dtype, tuple]]:
@@ -59,7 +67,22 @@ def random_inputs(model: "Model", *, dims: Mapping[str, int] | None = None, seed
     dims = dict(dims or {})
     rng = np.random.default_rng(seed)
     feeds = {}
-    for name, (dtype, shape) in input_specs(model).items():
+    specs = input_specs(model)
+    total, limit = 0, _random_limit()
+    for name, (dtype, shape) in specs.items():
+        concrete = tuple(d if isinstance(d, int) else int(dims.get(d, 1)) if d else 1 for d in shape)
+        if any(d < 0 for d in concrete):
+            raise InputError(f"input {name!r} is declared with a negative dimension {list(shape)}, so no input can "
+                             "fit it. Fix the model's input shape (onnx.tools.update_model_dims), or pass dims= "
+                             "for its symbolic dimensions.")
+        # float64 first, then cast: twice the bytes of the input itself, counted before allocating.
+        total += math.prod(concrete) * max(dtype.itemsize, 8)
+        if total > limit:
+            raise InputError(f"input {name!r} is declared {dtype}[{', '.join(map(str, concrete))}]: random inputs of "
+                             f"{total / 2**30:,.1f} GiB, over the {limit / 2**30:,.1f} GiB allowed (a quarter of "
+                             "memory). Pass dims= with smaller sizes for symbolic dimensions, pass inputs yourself, "
+                             "or fix the shape the model declares.")
+    for name, (dtype, shape) in specs.items():
         concrete = tuple(d if isinstance(d, int) else int(dims.get(d, 1)) if d else 1 for d in shape)
         if dtype == np.bool_:
             feeds[name] = rng.random(concrete) < 0.5

@@ -45,7 +45,13 @@ def optimized(model: "Model", level: str, provider: str | Sequence[str] = "cpu")
     # named for reports, which call a model by its file: "tiny_bert (all).onnx"
     options.optimized_model_filepath = os.path.join(folder, f"{base} ({level}).onnx")
     source = str(model.path) if model.path is not None else model.proto.SerializeToString()
-    ort.InferenceSession(source, options, providers=resolve(provider))
+    try:
+        ort.InferenceSession(source, options, providers=resolve(provider))
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's own types become one typed error
+        from ._session import session_error
+
+        raise session_error(exc, f"onnxruntime could not optimize the model (level {level!r})",
+                            model.problems) from exc
     result = open_model(options.optimized_model_filepath)
     result.proto.graph.name = f"{base} ({level})"
     return result

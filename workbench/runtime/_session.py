@@ -10,12 +10,15 @@ without copying the model's bytes.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper
+
+from ..errors import SessionError, WorkbenchError
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -95,17 +98,74 @@ def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
     return light
 
 
-def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0) -> Runner:
+#: onnxruntime's prefix on its exception messages: "[ONNXRuntimeError] : 1 : FAIL : ".
+_ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : (\w+) : ")
+#: What to do, by what the runtime said (first match wins).
+_FIXES = [
+    (r"same node name", "give every node a unique name, e.g. for i, node in enumerate(model.graph.node): "
+     "node.name = f'{node.op_type}_{i}'"),
+    (r"not acyclic|cycle", "remove the cycle: every node must read only values produced before it"),
+    (r"is not a graph input, initializer, or output of a previous node|Unable to find input",
+     "a node reads a value that no earlier node, graph input or initializer produces: connect it to its producer "
+     "(nodes in topological order, no cycles), add the missing initializer, or declare it a graph input"),
+    (r"does not have type information", "give every graph input a type and shape "
+     "(onnx.helper.make_tensor_value_info(name, elem_type, shape))"),
+    (r"Deserialize tensor|buffer size mismatch|raw_data size|cannot reshape array of size",
+     "a weight's stored data does not fill its declared shape and type: the file is corrupted, export it again"),
+    (r"is unknown, known functions|No registered schema|No Op registered|Could not find an implementation|not a registered function|no kernel|"
+     r"Unrecognized op|Unknown op|Unable to find|Op type not registered|opset_import|Fatal error",
+     "the runtime has no implementation of an op the model uses: check its op type and domain "
+     "(Model.ops), upgrade onnxruntime, or register the custom-op library that provides it "
+     "(SessionOptions.register_custom_ops_library)"),
+    (r"[Aa]llocat|bad_alloc|out of memory|[Mm]emory",
+     "a value is too large for this machine: check the shapes the model declares and computes "
+     "(Model.nodes.output_shapes), or use smaller inputs"),
+    (r"[Aa]ttribute", "fix the node's attributes (their names and types must match the op's schema)"),
+    (r"[Ss]hape|[Dd]imension|broadcast", "fix the shapes: the inputs' or weights' shapes do not fit the op"),
+]
+
+
+def session_error(exc: BaseException, action: str, problems: Sequence[str] = ()) -> SessionError:
+    """A :class:`SessionError` for ``exc`` raised by a runtime while it ``action``:
+    the runtime's words, what ``onnx.checker`` said (``problems``), and a fix."""
+    said = " ".join(_ORT_PREFIX.sub("", str(exc).strip()).split()) or type(exc).__name__
+    said = re.sub(r"^Load model from .*? failed: ?", "", said)  # the path: the user knows it
+    if len(said) > 600:
+        said = said[:600] + "…"
+    found = "; ".join(" ".join(p.split()).rstrip(".") for p in problems)
+    checker = f" onnx.checker found: {found}." if problems else " onnx.checker found no problem with the model."
+    fix = next((text for pattern, text in _FIXES if re.search(pattern, said)),
+               "correct the model and export it again, or try provider='reference' to see whether another "
+               "runtime accepts it")
+    return SessionError(f"{action}: {said.rstrip('.')}.{checker} Fix: {fix}.")
+
+
+def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
+                problems: Sequence[str] = ()) -> Runner:
     """A function ``run(output_names, feeds) -> arrays`` over onnxruntime, or the reference evaluator.
 
     onnxruntime runs at ``ORT_DISABLE_ALL``: the values are those of the graph as authored.
+    Failures to load or run raise :class:`SessionError` (with the checker's ``problems``),
+    never the runtime's own exception types.
     """
     if not providers:
         from onnx.reference import ReferenceEvaluator
 
-        evaluator = ReferenceEvaluator(light)
+        try:
+            evaluator = ReferenceEvaluator(light)
+        except Exception as exc:  # noqa: BLE001 - any failure of the evaluator becomes one typed error
+            raise session_error(exc, "The ONNX reference evaluator could not load the model", problems) from exc
         accepted = set(evaluator.input_names)
-        return lambda names, feeds: evaluator.run(list(names), {k: v for k, v in feeds.items() if k in accepted})
+
+        def run_reference(names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+            try:
+                return evaluator.run(list(names), {k: v for k, v in feeds.items() if k in accepted})
+            except WorkbenchError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise session_error(exc, "The ONNX reference evaluator could not run the model", problems) from exc
+
+        return run_reference
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3
@@ -115,13 +175,20 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0) 
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-    session = ort.InferenceSession(light.SerializeToString(), options, providers=providers)
+    try:
+        session = ort.InferenceSession(light.SerializeToString(), options, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
+        raise session_error(exc, "onnxruntime could not load the model", problems) from exc
     wanted = {i.name for i in session.get_inputs()}
 
     def run(names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        # OrtValues wrap the arrays: onnxruntime would otherwise copy every weight on every run.
-        values = {k: ort.OrtValue.ortvalue_from_numpy(np.asarray(v, order="C")) for k, v in feeds.items() if k in wanted}
-        return session.run(list(names), values)
+        try:
+            # OrtValues wrap the arrays: onnxruntime would otherwise copy every weight on every run.
+            values = {k: ort.OrtValue.ortvalue_from_numpy(np.asarray(v, order="C"))
+                      for k, v in feeds.items() if k in wanted}
+            return session.run(list(names), values)
+        except Exception as exc:  # noqa: BLE001
+            raise session_error(exc, "onnxruntime could not run the model", problems) from exc
 
     return run
 

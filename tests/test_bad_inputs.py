@@ -125,7 +125,7 @@ def _in_subprocess(file: str, entry: str) -> None:
 
 def test_session_errors_carry_the_runtimes_words_and_the_checkers() -> None:
     with pytest.raises(errors.SessionError) as info:
-        wb.debug(BAD / "cycle.onnx")
+        wb.debug(BAD / "cycle.onnx", isolate=False)  # in this process, so that the cause is chained
     message = str(info.value)
     assert message.startswith("onnxruntime could not load the model: ")
     assert "not acyclic" in message and "topologically sorted" in message and "Fix: remove the cycle" in message

@@ -75,6 +75,10 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
     pytest.fail(f"jupyter server did not answer within {START_TIMEOUT_S:.0f} s:\n{log.read_text()}")
 
 
+#: A size limit for the test server's viewer: over every model it serves, under "big.onnx".
+SIZE_LIMIT = 2_000_000
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A Jupyter server (this package's extension enabled by its config) with token auth."""
@@ -95,6 +99,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         f"--ServerApp.base_url={BASE_URL}",
         f"--IdentityProvider.token={token}",
         "--allow-root",
+        f"--ServerApp.tornado_settings={{'onnx_workbench_max_bytes': {SIZE_LIMIT}}}",
     ]  # fmt: skip
     log = work / "server.log"
     with log.open("wb") as out:
@@ -185,3 +190,11 @@ def test_replaced_file_is_reread(server: Server) -> None:
     assert server.get(path="changing.onnx")[1]["title"] == "tiny_cnn"
     shutil.copy(server.outside / "tiny_bert.onnx", server.root / "changing.onnx")
     assert server.get(path="changing.onnx")[1]["title"] == "tiny_bert"
+
+
+def test_files_over_the_size_limit_are_refused_unread(server: Server) -> None:
+    (server.root / "big.onnx").write_bytes(b"\0" * (SIZE_LIMIT + 1))  # would be NotOnnxError if read
+    status, body = server.get(path="big.onnx")
+    assert status == 413
+    assert "'big.onnx' is 2.0 MB, over this server's limit of 2.0 MB" in body["message"]
+    assert "wb.open(path)" in body["message"]

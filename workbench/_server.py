@@ -4,7 +4,8 @@
 graph view payload (docs/view-schema.md); ``&group=<group id>`` one group and
 ``&details=<node id>`` one node's details, which the viewer fetches as the user expands
 groups and selects nodes. Only files under the contents manager's root are served, to
-users allowed to read contents.
+users allowed to read contents, and files over ``MAX_MODEL_BYTES`` (2 GiB, protobuf's own
+limit; configurable) are refused before they are read.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 
 ROUTE = "onnx-workbench/view"
 CACHE_SIZE = 4
+#: The largest model file the route opens (the protobuf part; external weights are not read).
+#: Set ``ServerApp.tornado_settings = {"onnx_workbench_max_bytes": N}`` to change it.
+MAX_MODEL_BYTES = 2 << 30
 
 CacheKey = tuple[str, int, int]
 
@@ -121,6 +125,11 @@ class ViewHandler(APIHandler):
         if not os.path.isfile(full):
             raise RouteError(404, f"No file {path!r} under the server root.")
         stat = os.stat(full)
+        limit = int(self.settings.get("onnx_workbench_max_bytes", MAX_MODEL_BYTES))
+        if stat.st_size > limit:
+            raise RouteError(413, f"{path!r} is {stat.st_size / 1e6:,.1f} MB, over this server's limit of "
+                                  f"{limit / 1e6:,.1f} MB for the .onnx viewer: open it in a notebook with "
+                                  "wb.open(path), or raise ServerApp.tornado_settings['onnx_workbench_max_bytes'].")
         try:
             index = await self.view_cache.get((full, stat.st_mtime_ns, stat.st_size), lambda: _build(full))
         except WorkbenchError as error:

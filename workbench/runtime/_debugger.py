@@ -78,9 +78,12 @@ class Debugger:
 
     def __init__(self, model: "Model", inputs: Mapping[str, Any] | None = None, *,
                  provider: str | Sequence[str] = "cpu", budget: int | None = None,
-                 dims: Mapping[str, int] | None = None, body: tuple[str, onnx.GraphProto] | None = None) -> None:
+                 dims: Mapping[str, int] | None = None, body: tuple[str, onnx.GraphProto] | None = None,
+                 isolate: bool | None = None) -> None:
         self.model = model
         self._providers = resolve(provider)
+        #: Whether onnxruntime runs in a worker process (see :func:`debug`).
+        self.isolate = bool(self._providers) and (bool(model.problems) if isolate is None else isolate)
         #: The backend: onnxruntime providers joined by "+", or "reference".
         self.provider = "+".join(self._providers) if self._providers else REFERENCE
         #: Which graph the values come from.
@@ -115,7 +118,7 @@ class Debugger:
             _check_graph(graph)
         problems = model.problems
         runs = capture(lambda window: make_runner(light_model(model, graph, window, outer), self._providers,
-                                                  problems=problems),
+                                                  problems=problems, isolate=self.isolate),
                        names, run_feeds, self._store, sizes, progress=not label)
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
@@ -262,11 +265,11 @@ class Debugger:
         if node.op_type == "If":
             branch = "then_branch" if bool(np.asarray(step.inputs[node.input[0]]).reshape(-1)[0]) else "else_branch"
             return Debugger(self.model, outer, provider=self._provider_arg(),
-                            body=(f"{step.node}/{branch}", bodies[branch]))
+                            body=(f"{step.node}/{branch}", bodies[branch]), isolate=self.isolate)
         body = bodies["body"]
         feeds = self._loop_inputs(node, body, outer, iteration)
         return Debugger(self.model, {**outer, **feeds}, provider=self._provider_arg(),
-                        body=(f"{step.node}/body", body))
+                        body=(f"{step.node}/body", body), isolate=self.isolate)
 
     def _provider_arg(self) -> str | list[str]:
         return self._providers if self._providers else REFERENCE
@@ -281,7 +284,7 @@ class Debugger:
         outputs = [o.name for o in body.output][: 1 + len(carried)]
         run = make_runner(light_model(self.model, body, outputs,
                                       [(n, onnx_dtype(a), a.shape) for n, a in outer.items()]), self._providers,
-                          problems=self.model.problems)
+                          problems=self.model.problems, isolate=self.isolate)
         for i in range(iteration + 1):
             if (trip is not None and i >= int(np.asarray(trip).reshape(-1)[0])) or not bool(np.asarray(cond).reshape(-1)[0]):
                 raise DebuggerError(f"The Loop {node.name or node.op_type!r} ran {i} iteration(s); "
@@ -379,7 +382,7 @@ class Debugger:
             extra = [(n, onnx_dtype(a), a.shape) for n, a in feeds.items()]
             light = light_model(self.model, graph, [o for o in record.node.output if o], extra)
             self._node_runners[record.id] = make_runner(light, self._providers, threads=1,
-                                                        problems=self.model.problems)
+                                                        problems=self.model.problems, isolate=self.isolate)
         return self._node_runners[record.id]
 
     def _ipython_display_(self) -> None:
@@ -441,16 +444,20 @@ def _outer_names(node: onnx.NodeProto) -> set[str]:
 
 
 def debug(model: "Model | Any", inputs: Mapping[str, Any] | None = None, *, provider: str | Sequence[str] = "cpu",
-          budget: int | None = None, dims: Mapping[str, int] | None = None) -> Debugger:
+          budget: int | None = None, dims: Mapping[str, int] | None = None, isolate: bool | None = None) -> Debugger:
     """Captures one run of ``model`` and returns a :class:`Debugger` positioned before its first node.
 
     ``model`` is a :class:`workbench.Model` or anything :func:`workbench.open` accepts;
     ``inputs`` a dict of arrays (default: :func:`workbench.random_inputs` with ``dims``);
     ``provider`` ``"cpu"``, ``"cuda"``, ``"reference"`` or a list of onnxruntime providers;
     ``budget`` the bytes of captured values kept in memory (default a quarter of RAM).
+    ``isolate=True`` runs onnxruntime in a worker process, so that a native crash raises
+    :class:`~workbench.errors.SessionError` instead of killing this process (the kernel);
+    by default models that fail ``onnx.checker`` are isolated, others are not (a worker
+    costs an interpreter start and a copy of the feeds per run).
     """
     from ..model import Model, open as open_model
 
     if not isinstance(model, Model):
         model = open_model(model)
-    return Debugger(model, inputs, provider=provider, budget=budget, dims=dims)
+    return Debugger(model, inputs, provider=provider, budget=budget, dims=dims, isolate=isolate)

@@ -141,13 +141,18 @@ def session_error(exc: BaseException, action: str, problems: Sequence[str] = ())
 
 
 def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
-                problems: Sequence[str] = ()) -> Runner:
+                problems: Sequence[str] = (), isolate: bool = False) -> Runner:
     """A function ``run(output_names, feeds) -> arrays`` over onnxruntime, or the reference evaluator.
 
     onnxruntime runs at ``ORT_DISABLE_ALL``: the values are those of the graph as authored.
     Failures to load or run raise :class:`SessionError` (with the checker's ``problems``),
-    never the runtime's own exception types.
+    never the runtime's own exception types. With ``isolate``, each run happens in a worker
+    process, so that a native crash of the runtime raises :class:`SessionError` too.
     """
+    if isolate:
+        from ._isolate import IsolatedRunner
+
+        return IsolatedRunner(light, providers, threads, problems)
     if not providers:
         from onnx.reference import ReferenceEvaluator
 

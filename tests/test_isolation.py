@@ -1,0 +1,54 @@
+"""Runs in a worker process: a native crash there is an error here, not a dead kernel."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.errors import SessionError
+from workbench.runtime._isolate import run_in_worker
+
+
+def _abort() -> None:
+    os.abort()  # what a crashing native runtime does to its process
+
+
+def _fail() -> None:
+    raise ValueError("the runtime said no")
+
+
+def test_a_crash_in_the_worker_is_an_error_here() -> None:
+    with pytest.raises(SessionError, match=r"crashed \(signal SIGABRT\).*this process is unharmed"):
+        run_in_worker(_abort)
+    with pytest.raises(SessionError, match="ValueError: the runtime said no"):
+        run_in_worker(_fail)
+
+
+def test_isolated_debugging_gives_the_same_values() -> None:
+    m = wb.samples.open("tiny_cnn")
+    feeds = wb.random_inputs(m)
+    here, isolated = wb.debug(m, feeds), wb.debug(m, feeds, isolate=True)
+    assert not here.isolate and isolated.isolate
+    for node_id in here.steps:
+        for name in m.node(node_id).output:
+            np.testing.assert_array_equal(isolated.tensor(name), here.tensor(name))
+    node = here.steps[3]
+    np.testing.assert_array_equal(isolated.run_node(node)[m.node(node).output[0]],
+                                  here.run_node(node)[m.node(node).output[0]])
+
+
+@pytest.mark.filterwarnings("ignore::workbench.errors.ModelCheckWarning")
+def test_models_that_fail_the_checker_are_isolated_by_default() -> None:
+    proto = wb.samples.proto("tiny_cnn")
+    proto.metadata_props.add(key="k", value="1")
+    proto.metadata_props.add(key="k", value="2")  # a checker complaint onnxruntime does not mind
+    flagged = wb.open(proto)
+    assert flagged.problems and wb.debug(flagged).isolate
+    assert wb.debug(wb.samples.open("tiny_cnn")).isolate is False
+    assert wb.debug(flagged, provider="reference").isolate is False  # pure Python: nothing native to crash
+    broken = wb.open(os.path.join(os.path.dirname(__file__), "data", "bad", "cycle.onnx"))
+    with pytest.raises(SessionError, match="onnxruntime could not load the model"):
+        wb.debug(broken)  # the runtime's refusal crossed the process boundary with its words

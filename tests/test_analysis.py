@@ -279,6 +279,10 @@ def _damage(folder: Path, how: str) -> None:
         data = json.loads(manifest.read_text())
         del data["recipe"]["rtol"]
         manifest.write_text(json.dumps(data))
+    elif how == "manifest with an unknown level":
+        data = json.loads(manifest.read_text())
+        data["recipe"]["optimization"] = "max"
+        manifest.write_text(json.dumps(data))
     elif how == "manifest escapes the folder":
         data = json.loads(manifest.read_text())
         data["inputs"]["file"] = "../../etc/passwd"
@@ -299,6 +303,7 @@ def _damage(folder: Path, how: str) -> None:
     ("truncated manifest", r"manifest\.json.* is corrupted: it is not valid JSON"),
     ("foreign manifest", r"manifest\.json.* is not the manifest of a workbench analysis"),
     ("manifest missing a key", r"manifest\.json.* lacks 'recipe\.rtol'"),
+    ("manifest with an unknown level", r"manifest\.json.* names the optimization level 'max'"),
     ("manifest escapes the folder", r"names the inputs as '\.\./\.\./etc/passwd'.*refused"),
     ("no model", r"model\.onnx.*\(the model copy\) is missing"),
     ("no inputs", r"inputs\.npz.*\(the inputs\) is missing.*save the analysis again"),
@@ -385,3 +390,18 @@ def test_the_folder_is_readable_like_any_other(tmp_path: Path, cnn: wb.Model) ->
     os.umask(umask)
     save_analysis(tmp_path / "a", model=cnn)
     assert (tmp_path / "a").stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
+
+
+def test_saving_reads_each_file_once(tmp_path: Path, cnn: wb.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model is hashed while it is copied, and nothing written is read back to be hashed."""
+    from workbench.analysis import _analysis
+
+    hashed: list[str] = []
+    real = _analysis.sha256
+    monkeypatch.setattr(_analysis, "sha256", lambda path: hashed.append(Path(path).name) or real(path))
+    source = tmp_path / "cnn.onnx"
+    onnx.save(cnn.proto, source)
+    analysis = save_analysis(tmp_path / "a", source)
+    assert "model.onnx" not in hashed and len(hashed) == len(set(hashed)), hashed
+    assert analysis.manifest["model"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert load_analysis(tmp_path / "a").manifest == analysis.manifest

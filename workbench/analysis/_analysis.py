@@ -36,13 +36,15 @@ import numpy as np
 import onnx
 import pandas as pd
 
-from ..errors import AnalysisError, WorkbenchError
+from ..errors import AnalysisError
 from ..model import Model
 from ..model import open as open_model
-from ..model._load import external_info, external_tensors, resolve_external
+from ..model._load import PROTOBUF_LIMIT, external_info, external_tensors, resolve_external
+from ..model._summary import _fmt_bytes
 from ..runtime._inputs import check_inputs, random_inputs
-from ..runtime._optimize import check_level, session_options
+from ..runtime._optimize import LEVELS, check_level, session_options
 from ..runtime._providers import REFERENCE, resolve
+from ..runtime._session import session_error
 from . import _environment, _tables
 
 if TYPE_CHECKING:
@@ -121,7 +123,7 @@ class Analysis:
     def _facts(self) -> list[tuple[str, str]]:
         m, recipe, env = self.manifest["model"], self.recipe, self.environment
         data = m.get("external_data", [])
-        model = (f"{m.get('name') or '(unnamed)'} — {m['file']}, sha256 {m['sha256'][:12]}…, {_size(m.get('bytes'))}"
+        model = (f"{m.get('name') or '(unnamed)'} — {m['file']}, sha256 {m['sha256'][:12]}…, {_fmt_bytes(m.get('bytes'))}"
                  + (f" (+ {len(data)} external data file{'s' * (len(data) != 1)})" if data else ""))
         facts = [
             ("model", model),
@@ -200,7 +202,7 @@ def save_analysis(path: str | os.PathLike, model: Any, inputs: Mapping[str, Any]
     work = _sibling(target, "partial")
     try:
         model_entry = _copy_model(m, work)
-        outputs = run_recipe(work / MODEL, feeds, provider, optimization)
+        outputs = run_recipe(work / MODEL, feeds, providers, optimization)
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -221,7 +223,8 @@ def save_analysis(path: str | os.PathLike, model: Any, inputs: Mapping[str, Any]
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return load_analysis(target)
+    # what was just written and hashed: no need to read it all back
+    return Analysis(target, manifest, dict(feeds), outputs)
 
 
 def load_analysis(path: str | os.PathLike) -> Analysis:
@@ -254,12 +257,17 @@ def read(folder: Path, *, check_model: bool) -> tuple[Analysis, list[tuple[str, 
     return Analysis(folder, manifest, inputs, outputs), changed
 
 
-def run_recipe(model_file: Path, feeds: Mapping[str, np.ndarray], provider: str | Sequence[str],
+def run_recipe(model_file: Path, feeds: Mapping[str, np.ndarray], providers: Sequence[str],
                optimization: str) -> dict[str, np.ndarray]:
-    """One run of the model file on ``provider`` at ``optimization``: its outputs, by name."""
-    providers = resolve(provider)
+    """One run of the model file on ``providers`` (as :func:`_providers` resolves them:
+    ``["reference"]`` is onnx's reference evaluator) at ``optimization``: its outputs, by name.
+
+    The model runs from its file, not through the debugger's light copy, so that its external
+    data is read where it lies and the optimization level is the recipe's.
+    """
+    evaluator = list(providers) == [REFERENCE]
     try:
-        if not providers:
+        if evaluator:
             from onnx.reference import ReferenceEvaluator
 
             evaluator = ReferenceEvaluator(onnx.load(str(model_file)))  # external data read from beside the file
@@ -270,14 +278,12 @@ def run_recipe(model_file: Path, feeds: Mapping[str, np.ndarray], provider: str 
 
             options = session_options(optimization)
             options.log_severity_level = 3
-            session = ort.InferenceSession(str(model_file), options, providers=providers)
+            session = ort.InferenceSession(str(model_file), options, providers=list(providers))
             names = [o.name for o in session.get_outputs()]
             values = session.run(names, dict(feeds))
-    except WorkbenchError:
-        raise
-    except Exception as exc:
-        where = "the onnx reference evaluator" if not providers else ", ".join(providers)
-        raise AnalysisError(f"Running {model_file.name} on {where} failed: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any runtime failure: one typed error in the runtime's words
+        where = "the onnx reference evaluator" if evaluator else ", ".join(providers)
+        raise AnalysisError(str(session_error(exc, f"Running {model_file.name} on {where} failed", ()))) from exc
     outputs = {}
     for name, value in zip(names, values):
         if not isinstance(value, np.ndarray):
@@ -293,6 +299,16 @@ def sha256(path: Path) -> str:
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _copy_hashed(source: Path, target: Path) -> str:
+    """Copies ``source`` to ``target``, hashing the bytes on the way: the hex sha256."""
+    digest = hashlib.sha256()
+    with open(source, "rb") as read, open(target, "wb") as write:
+        while chunk := read.read(_CHUNK):
+            digest.update(chunk)
+            write.write(chunk)
     return digest.hexdigest()
 
 
@@ -396,7 +412,7 @@ def _copy_model(m: Model, folder: Path) -> dict[str, Any]:
     data_entries = []
     if m.path is not None:
         try:
-            shutil.copyfile(m.path, copy)  # the file's own bytes: its sha256 is the original file's
+            digest = _copy_hashed(m.path, copy)  # the file's own bytes: its sha256 is the original file's
         except OSError as exc:
             raise AnalysisError(f"Cannot copy the model file {str(m.path)!r}: {exc.strerror or exc}. Was it moved "
                                 "since it was opened? Open it again, or pass its path.") from exc
@@ -412,20 +428,22 @@ def _copy_model(m: Model, folder: Path) -> dict[str, Any]:
                                     "location: onnx.save(model, path, save_as_external_data=True, location='weights.bin').")
             (folder / relative).parent.mkdir(parents=True, exist_ok=True)
             try:
-                shutil.copyfile(source, folder / relative)
+                data_digest = _copy_hashed(source, folder / relative)
             except OSError as exc:
                 raise AnalysisError(f"Cannot copy the model's external data {str(source)!r}: "
                                     f"{exc.strerror or exc}.") from exc
-            data_entries.append({"file": relative.as_posix(), "sha256": sha256(folder / relative),
+            data_entries.append({"file": relative.as_posix(), "sha256": data_digest,
                                  "bytes": (folder / relative).stat().st_size})
     else:
-        if proto.ByteSize() >= 2**31:
+        if proto.ByteSize() >= PROTOBUF_LIMIT:
             raise AnalysisError("The model is over protobuf's 2 GiB limit and was given in memory: save it with "
                                 "external data (onnx.save(model, path, save_as_external_data=True)) and pass the path.")
-        copy.write_bytes(proto.SerializeToString())
+        data = proto.SerializeToString()
+        copy.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
     return {
         "file": MODEL,
-        "sha256": sha256(copy),
+        "sha256": digest,
         "bytes": copy.stat().st_size,
         "source": str(m.path) if m.path is not None else None,
         "name": m.name,
@@ -510,6 +528,9 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
         if section not in manifest or (leaf and not (isinstance(manifest[section], dict) and leaf in manifest[section])):
             raise AnalysisError(f"{str(file)!r} lacks {key!r}: it was edited or written by something else. "
                                 f"Restore it, or {_again(folder)}.")
+    if manifest["recipe"]["optimization"] not in LEVELS:
+        raise AnalysisError(f"{str(file)!r} names the optimization level {manifest['recipe']['optimization']!r}, "
+                            f"not one of {list(LEVELS)}: it was edited. Restore it, or {_again(folder)}.")
     return manifest
 
 
@@ -598,13 +619,3 @@ def _read_result(folder: Path, name: str, entry: Any) -> pd.DataFrame:
 
 def _describe_values(values: list[dict[str, Any]]) -> str:
     return "; ".join(f"{v['name']}: {v['dtype']}{v['shape']}" for v in values) or "none"
-
-
-def _size(size: int | None) -> str:
-    if size is None:
-        return "? bytes"
-    for unit in ("bytes", "KiB", "MiB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"

@@ -11,6 +11,8 @@ dtypes: they are recorded and restored.
 
 from __future__ import annotations
 
+import importlib.util
+
 import json
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,7 @@ Containers = Any
 
 def default_format() -> str:
     """``"parquet"`` when pyarrow can be imported, else ``"csv"``."""
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return "csv"
-    return "parquet"
+    return "parquet" if importlib.util.find_spec("pyarrow") is not None else "csv"
 
 
 def write_table(table: pd.DataFrame, folder: Path, name: str, fmt: str) -> dict[str, Any]:

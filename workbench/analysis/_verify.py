@@ -22,9 +22,8 @@ import pandas as pd
 
 from ..compare import error_metrics
 from ..errors import ProviderError
-from ..runtime._providers import REFERENCE, resolve
 from . import _environment
-from ._analysis import Analysis, AnalysisError, _tolerance, read, run_recipe
+from ._analysis import Analysis, AnalysisError, _providers, _tolerance, read, run_recipe
 
 #: Differences named in the explanation; the rest are counted (all are in ``Verification.environment``).
 _NAMED = 4
@@ -99,14 +98,14 @@ def verify_analysis(path: str | os.PathLike | Analysis, provider: str | Sequence
     atol = recipe["atol"] if atol is None else _tolerance("atol", atol)
     chosen = recipe["provider"] if provider is None else provider
     try:
-        providers = resolve(chosen) or [REFERENCE]
+        providers = _providers(chosen)
     except ProviderError as exc:
         if provider is not None:
             raise
         raise ProviderError(f"{exc} The analysis ran on {_environment.describe(recipe['providers'])}; re-run it on "
                             "a provider this machine has with verify_analysis(path, provider='cpu').") from None
     try:
-        new = run_recipe(analysis.model_path, analysis.inputs, chosen, recipe["optimization"])
+        new = run_recipe(analysis.model_path, analysis.inputs, providers, recipe["optimization"])
     except AnalysisError as exc:
         if not changed:
             raise

@@ -144,7 +144,7 @@ class Profile:
     @cached_property
     def _authored_table(self) -> pd.DataFrame:
         """The authored nodes (``Model.nodes``) at the sizes profiled; empty without a model.
-        Read from one model only: shape inference is the costly part (2 s on BERT-base)."""
+        Read from one model only: shape inference is its costly part."""
         return self._sized.nodes if self._sized is not None else pd.DataFrame(columns=["op_type", "scope", "flops"])
 
     @cached_property
@@ -470,9 +470,6 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     One session at a time: two sessions' thread pools competing for the cores skew both.
     Progress shows when the runs take more than a few seconds.
     """
-    import onnxruntime as ort
-    from tqdm.auto import tqdm
-
     m = model if isinstance(model, Model) else open_model(model)
     check_level(optimization)
     if runs < 1 or warmup < 0:
@@ -493,23 +490,8 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     options.add_session_config_entry("session.optimized_model_external_initializers_file_name", "optimized.onnx.data")
     options.add_session_config_entry("session.record_ep_graph_assignment_info", "1")
     notes = _load_warnings("start")
-    source = str(m.path) if m.path is not None else m.proto.SerializeToString()
     try:
-        session = ort.InferenceSession(source, options, providers=providers)
-    except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
-        shutil.rmtree(folder, ignore_errors=True)
-        raise session_error(exc, "onnxruntime could not load the model to profile it", m.problems) from exc
-    try:
-        for _ in tqdm(range(warmup + runs), desc="profiling", unit="run", delay=2, leave=False):
-            session.run(None, feeds)
-    except Exception as exc:  # noqa: BLE001
-        session.end_profiling()
-        shutil.rmtree(folder, ignore_errors=True)
-        raise session_error(exc, "onnxruntime could not run the model to profile it", m.problems) from exc
-    path = session.end_profiling()
-    notes += [n for n in _load_warnings("end") if n not in notes]
-    short = next((k for k, v in ALIASES.items() if v == providers[0]), providers[0])
-    try:
+        session, path = _record(m, feeds, options, providers, warmup + runs)
         trace = read_trace(path)
     except ProfileError as exc:
         shutil.rmtree(folder, ignore_errors=True)
@@ -517,10 +499,37 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
                            f"optimization {optimization!r}: it ran no node (a graph whose outputs are all "
                            "constants folds away entirely). Profile it with optimization='disabled', or check "
                            f"the graph's outputs depend on its inputs. ({exc})") from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    notes += [n for n in _load_warnings("end") if n not in notes]
+    short = next((k for k, v in ALIASES.items() if v == providers[0]), providers[0])
     return Profile(trace, model=m, optimized=_open_optimized(folder / "optimized.onnx"),
                    warmup=warmup, label=f"{m.name or 'model'} on {short}, optimization {optimization!r}",
                    notes=notes, assignment=_assignment(session), requested=session.get_providers(), file=path,
                    workdir=folder)
+
+
+def _record(m: Model, feeds: Mapping[str, np.ndarray], options: Any, providers: list[str],
+            count: int) -> tuple[Any, str]:
+    """Runs ``m`` ``count`` times in one profiling session; returns the session and its profile
+    file. Runtime failures become :class:`~workbench.errors.SessionError`."""
+    import onnxruntime as ort
+    from tqdm.auto import tqdm
+
+    source = str(m.path) if m.path is not None else m.proto.SerializeToString()
+    try:
+        session = ort.InferenceSession(source, options, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
+        raise session_error(exc, "onnxruntime could not load the model to profile it", m.problems) from exc
+    try:
+        for _ in tqdm(range(count), desc="profiling", unit="run", delay=2, leave=False):
+            session.run(None, feeds)
+    except Exception as exc:  # noqa: BLE001
+        raise session_error(exc, "onnxruntime could not run the model to profile it", m.problems) from exc
+    finally:
+        path = session.end_profiling()
+    return session, path
 
 
 def _load_warnings(when: str) -> list[str]:

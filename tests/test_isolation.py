@@ -52,3 +52,37 @@ def test_models_that_fail_the_checker_are_isolated_by_default() -> None:
     broken = wb.open(os.path.join(os.path.dirname(__file__), "data", "bad", "cycle.onnx"))
     with pytest.raises(SessionError, match="onnxruntime could not load the model"):
         wb.debug(broken)  # the runtime's refusal crossed the process boundary with its words
+
+
+def test_isolated_runs_write_weights_once_and_keep_no_run_files() -> None:
+    from onnx import TensorProto, helper
+
+    from workbench.runtime._isolate import IsolatedRunner
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["s"], ["t"]), helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("s", TensorProto.STRING, [2]),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 512]),
+         helper.make_tensor_value_info("w", TensorProto.FLOAT, [512, 1024])],
+        [helper.make_tensor_value_info("t", TensorProto.STRING, [2]),
+         helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1024])])
+    runner = IsolatedRunner(helper.make_model(graph), ["CPUExecutionProvider"])
+    weight = np.full((512, 1024), 0.5, np.float32)  # 2 MiB: a weight, kept between runs
+    for _ in range(2):
+        strings, product = runner(["t", "y"], {"s": np.array(["a", "b"], dtype=object),
+                                               "x": np.ones((1, 512), np.float32), "w": weight})
+    assert list(strings) == ["a", "b"] and np.all(product == 256)
+    assert sorted(p.name for p in runner._folder.iterdir()) == ["feed0.npy", "model.onnx"]
+
+
+def test_a_typed_error_in_the_worker_keeps_its_type() -> None:
+    from workbench.errors import InputError
+
+    with pytest.raises(InputError, match="wrong feed"):
+        run_in_worker(_input_error)
+
+
+def _input_error() -> None:
+    from workbench.errors import InputError
+
+    raise InputError("wrong feed")

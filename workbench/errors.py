@@ -78,7 +78,7 @@ class DebuggerError(WorkbenchError, LookupError):
 
 
 class GraphError(WorkbenchError, ValueError):
-    """A graph that cannot run as written: an output that nothing produces, a cycle, a value written twice."""
+    """A graph that cannot run as written: an output that nothing produces, or a value written twice."""
 
 
 class SessionError(WorkbenchError, RuntimeError):

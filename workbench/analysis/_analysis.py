@@ -277,7 +277,6 @@ def run_recipe(model_file: Path, feeds: Mapping[str, np.ndarray], providers: Seq
             import onnxruntime as ort
 
             options = session_options(optimization)
-            options.log_severity_level = 3
             session = ort.InferenceSession(str(model_file), options, providers=list(providers))
             names = [o.name for o in session.get_outputs()]
             values = session.run(names, dict(feeds))

@@ -28,6 +28,7 @@ from ..model import open as open_model
 from ..runtime import Debugger, debug
 from ..runtime._inputs import check_inputs, random_inputs
 from ..runtime._optimize import check_level, optimized
+from ._metrics import COLUMNS as METRICS
 from ._metrics import error_metrics
 from ._torch import is_onnx_program, is_torch_module, module_values, torch_values
 
@@ -351,8 +352,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, np.ndarray], ref_label: str
                          "value": name, **error_metrics(ref, value, rtol=node_rtol, atol=node_atol),
                          "local_ok": True, "local_max_abs": math.nan, "suspects": ()})
     if not rows:  # nothing aligned (a graph without nodes): an empty table, with every column
-        metrics = list(error_metrics(np.zeros(1), np.zeros(1), rtol=rtol, atol=atol))
-        table = pd.DataFrame(columns=["node", "op_type", "scope", "value", *metrics, "local_ok", "local_max_abs",
+        table = pd.DataFrame(columns=["node", "op_type", "scope", "value", *METRICS, "local_ok", "local_max_abs",
                                       "suspects"]).astype({"ok": bool})
     else:
         table = pd.DataFrame(rows)

@@ -16,7 +16,8 @@ import numpy as np
 from ..runtime.conditions import beyond_fp16
 
 _ERRORS = ("max_abs", "mean_abs", "p99_abs", "max_rel", "rel_l2", "cosine", "min_atol", "min_rtol")
-_COLUMNS = ("shape_mismatch", *_ERRORS, "nan_ref", "nan_cand", "inf_ref", "inf_cand", "nonfinite_mismatch",
+#: Every key error_metrics returns, in order (``ok`` only with tolerances given).
+COLUMNS = ("shape_mismatch", *_ERRORS, "nan_ref", "nan_cand", "inf_ref", "inf_cand", "nonfinite_mismatch",
             "fp16_overflow", "ok")
 
 
@@ -103,7 +104,7 @@ def _norm(values: np.ndarray) -> float:
 
 
 def _ordered(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: row[key] for key in _COLUMNS if key in row}
+    return {key: row[key] for key in COLUMNS if key in row}
 
 
 def _cosine(r: np.ndarray, c: np.ndarray, norm_r: float, norm_c: float) -> float:

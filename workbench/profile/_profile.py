@@ -30,7 +30,7 @@ from ..model import open as open_model
 from ..runtime._inputs import check_inputs, input_specs, random_inputs
 from ..runtime._optimize import LEVELS, check_level, optimized, session_options
 from ..runtime._providers import ALIASES, resolve
-from ..runtime._session import session_error
+from ..runtime._session import check_runnable, session_error
 from ._events import _FIX, Trace, args_table, core_table, event_table, read_trace
 from ._fused import MAPPINGS, map_nodes
 
@@ -478,6 +478,7 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     if not providers:
         raise ProviderError("Profiling times onnxruntime's kernels: the reference evaluator has none. "
                             "Use provider='cpu' (or another of wb.providers()).")
+    check_runnable(m.proto.graph)
     feeds = check_inputs(m, random_inputs(m, dims=dims) if inputs is None else inputs)
     folder = Path(tempfile.mkdtemp(prefix="workbench-profile-"))  # removed with the Profile
     options = session_options(optimization)

@@ -11,13 +11,13 @@ import numpy as np
 import onnx
 import pandas as pd
 
-from ..errors import DebuggerError, GraphError, InputError
+from ..errors import DebuggerError, InputError
 from ..model._tensors import tensor_stats
 from ..model._walk import subgraphs
 from ._capture import Store, capture, default_budget
 from ._inputs import check_inputs, random_inputs
 from ._providers import REFERENCE, resolve
-from ._session import Runner, fed_weights, light_model, make_runner, onnx_dtype, value_bytes
+from ._session import Runner, check_runnable, fed_weights, light_model, make_runner, onnx_dtype, value_bytes
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -111,11 +111,11 @@ class Debugger:
         self.breakpoints: list[Breakpoint] = []
         self._listeners: list[weakref.WeakMethod] = []
 
+        if body is None:
+            check_runnable(graph)
         started = time.perf_counter()
         run_feeds = {**feeds, **{n: self._weight(n) for n in fed_weights(graph)}}
         sizes = value_bytes(light_model(model, graph, names, outer), feeds)
-        if body is None:
-            _check_graph(graph)
         problems = model.problems
         runs = capture(lambda window: make_runner(light_model(model, graph, window, outer), self._providers,
                                                   problems=problems, isolate=self.isolate),
@@ -400,28 +400,6 @@ class Debugger:
                    f"{memory['spilled'] / 2**20:,.0f} MiB spilled to disk" if memory["spilled"] else "")
         return (f"Debugger({len(self._records)} nodes on {self.provider}, {self.optimization}{spilled}; "
                 f"at {self.position + 1}/{len(self._records)}: {where})")
-
-
-def _check_graph(graph: onnx.GraphProto) -> None:
-    """Raises :class:`GraphError` for what a run by value names cannot represent: a value written by
-    two nodes (the capture would keep one of them, silently), or a graph output produced by nothing
-    (the capture asks for node outputs only, so no runtime would notice)."""
-    produced = {i.name for i in graph.input} | {t.name for t in graph.initializer}
-    twice = []
-    for node in graph.node:
-        for name in node.output:
-            if name and name in produced and name not in twice:
-                twice.append(name)
-            produced.add(name)
-    if twice:
-        raise GraphError(f"The value(s) {twice[:5]} are written more than once (by two nodes, or by a node and a "
-                         "graph input or initializer): ONNX graphs assign each value once, and a run would show only "
-                         "one of the writes. Fix: rename the outputs so each is written once (see Model.problems).")
-    missing = [o.name for o in graph.output if o.name not in produced]
-    if missing:
-        raise GraphError(f"The graph output(s) {missing} are produced by no node, graph input or initializer, so "
-                         "the model cannot run. Fix: connect them to the node that should compute them, or remove "
-                         "them from graph.output (see Model.problems for what onnx.checker found).")
 
 
 def _values_read(node: onnx.NodeProto) -> set[str]:

@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .. import errors
 from ..errors import SessionError, WorkbenchError
 
 
@@ -46,7 +47,9 @@ def run_in_worker(function: Callable[..., None], *args: Any) -> None:
             return
         if failure.exists():
             error = json.loads(failure.read_text(encoding="utf-8"))
-            raise SessionError(error["message"] if error["ours"] else f"{error['type']}: {error['message']}")
+            if error["ours"]:  # a typed error keeps its type and its words
+                raise getattr(errors, error["type"], SessionError)(error["message"])
+            raise SessionError(f"{error['type']}: {error['message']}")
         code = done.returncode
         cause = (f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals()
                  else f"exit code {code}")
@@ -71,7 +74,9 @@ def serve(call_file: str) -> None:
         function(*call["args"])
     except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
         ours = isinstance(exc, WorkbenchError)
-        message = str(exc) if ours else f"{exc}\n{traceback.format_exc(limit=4)}"
+        if not ours:
+            traceback.print_exc()  # the worker's stderr, for whoever debugs it; the message stays clean
+        message = str(exc)
         Path(call["failure"]).write_text(json.dumps({"type": type(exc).__name__, "message": message,
                                                      "ours": ours}), encoding="utf-8")
         sys.exit(1)
@@ -79,7 +84,12 @@ def serve(call_file: str) -> None:
 
 class IsolatedRunner:
     """A runner (``run(output_names, feeds) -> arrays``) whose every run happens in a worker
-    process; see :func:`workbench.runtime._session.make_runner` for what runs there."""
+    process; see :func:`workbench.runtime._session.make_runner` for what runs there.
+
+    Each run costs an interpreter start and a session (~0.5 s): fine for capturing a run,
+    slow for many single-node runs (``Debugger.run_node``, ``compare``'s local errors).
+    A feed passed again as the same array object (the model's weights) is written once.
+    """
 
     def __init__(self, light: Any, providers: list[str], threads: int = 0, problems: Sequence[str] = ()) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="workbench-isolated-"))
@@ -87,19 +97,29 @@ class IsolatedRunner:
         self._model = self._folder / "model.onnx"
         self._model.write_bytes(light.SerializeToString())
         self._options = {"providers": list(providers), "threads": threads, "problems": list(problems)}
-        self._runs = 0
+        self._written: dict[str, tuple[Any, str]] = {}  # feed name: (the array, its file)
 
     def __call__(self, names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        run = self._folder / f"run{self._runs}"
-        self._runs += 1
-        run.mkdir()
-        inputs = {}
-        for i, (name, value) in enumerate(feeds.items()):
-            np.save(run / f"in{i}.npy", np.asarray(value), allow_pickle=True)
-            inputs[name] = f"in{i}.npy"
-        run_in_worker(_run_model, str(self._model), self._options, list(names), inputs, str(run))
-        # our own files, in a folder only this user can read: object arrays (strings) may be pickled
-        return [np.load(run / f"out{i}.npy", mmap_mode="r", allow_pickle=True) for i in range(len(names))]
+        with tempfile.TemporaryDirectory(dir=self._folder) as run:
+            inputs = {name: self._file(name, value, Path(run)) for name, value in feeds.items()}
+            run_in_worker(_run_model, str(self._model), self._options, list(names), inputs, run)
+            # our own files, in a folder only this user can read: object arrays (strings) may be
+            # pickled. Loaded, not mapped: the folder goes when this run returns.
+            return [np.load(Path(run) / f"out{i}.npy", allow_pickle=True) for i in range(len(names))]
+
+    def _file(self, name: str, value: np.ndarray, run: Path) -> str:
+        """The file holding feed ``name``: written once for an array seen before, else per run."""
+        kept = self._written.get(name)
+        if kept is not None and kept[0] is value:
+            return kept[1]
+        if isinstance(value, np.memmap) or value.nbytes > (1 << 20):  # a weight: kept for the next runs
+            path = str(self._folder / f"feed{len(self._written)}.npy")
+            np.save(path, np.asarray(value), allow_pickle=True)
+            self._written[name] = (value, path)
+            return path
+        path = str(run / f"{len(os.listdir(run))}.npy")
+        np.save(path, np.asarray(value), allow_pickle=True)
+        return path
 
 
 def _run_model(model: str, options: dict, names: list[str], inputs: dict[str, str], folder: str) -> None:
@@ -109,6 +129,14 @@ def _run_model(model: str, options: dict, names: list[str], inputs: dict[str, st
     from ._session import make_runner
 
     run = make_runner(onnx.load(model), options["providers"], options["threads"], problems=options["problems"])
-    feeds = {name: np.load(os.path.join(folder, file), allow_pickle=True) for name, file in inputs.items()}
+    feeds = {name: _load(file) for name, file in inputs.items()}
     for i, value in enumerate(run(names, feeds)):
         np.save(os.path.join(folder, f"out{i}.npy"), np.asarray(value), allow_pickle=True)
+
+
+def _load(file: str) -> np.ndarray:
+    """A feed, memory-mapped; arrays of Python objects (strings) cannot be, and are read."""
+    try:
+        return np.load(file, mmap_mode="r")
+    except ValueError:
+        return np.load(file, allow_pickle=True)

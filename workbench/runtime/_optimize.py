@@ -25,11 +25,13 @@ def check_level(level: str) -> str:
 
 
 def session_options(level: str) -> "onnxruntime.SessionOptions":  # noqa: F821
-    """Fresh session options at optimization ``level``."""
+    """Fresh session options at optimization ``level``, logging errors only: what goes wrong
+    reaches the user as a :class:`~workbench.errors.SessionError`, not as stderr lines."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, LEVELS[check_level(level)])
+    options.log_severity_level = 3
     return options
 
 

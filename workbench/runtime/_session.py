@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper
 
-from ..errors import SessionError, WorkbenchError
+from ..errors import GraphError, SessionError, WorkbenchError
+from ._optimize import session_options
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -140,6 +141,28 @@ def session_error(exc: BaseException, action: str, problems: Sequence[str] = ())
     return SessionError(f"{action}: {said.rstrip('.')}.{checker} Fix: {fix}.")
 
 
+def check_runnable(graph: onnx.GraphProto) -> None:
+    """Raises :class:`GraphError` for what a run by value names cannot represent: a value written by
+    two nodes (the capture would keep one of them, silently), or a graph output produced by nothing
+    (the capture asks for node outputs only, so no runtime would notice)."""
+    produced = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    twice = []
+    for node in graph.node:
+        for name in node.output:
+            if name and name in produced and name not in twice:
+                twice.append(name)
+            produced.add(name)
+    if twice:
+        raise GraphError(f"The value(s) {twice[:5]} are written more than once (by two nodes, or by a node and a "
+                         "graph input or initializer): ONNX graphs assign each value once, and a run would show only "
+                         "one of the writes. Fix: rename the outputs so each is written once (see Model.problems).")
+    missing = [o.name for o in graph.output if o.name not in produced]
+    if missing:
+        raise GraphError(f"The graph output(s) {missing} are produced by no node, graph input or initializer, so "
+                         "the model cannot run. Fix: connect them to the node that should compute them, or remove "
+                         "them from graph.output (see Model.problems for what onnx.checker found).")
+
+
 def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
                 problems: Sequence[str] = (), isolate: bool = False) -> Runner:
     """A function ``run(output_names, feeds) -> arrays`` over onnxruntime, or the reference evaluator.
@@ -171,9 +194,7 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
                 raise session_error(exc, "The ONNX reference evaluator could not run the model", problems) from exc
 
         return run_reference
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3
+    options = session_options("disabled")
     # No arena: it would keep the run's peak working memory allocated after the run,
     # on top of the captured values the budget accounts for.
     options.enable_cpu_mem_arena = False
@@ -189,13 +210,18 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
     def run(names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         try:
             # OrtValues wrap the arrays: onnxruntime would otherwise copy every weight on every run.
-            values = {k: ort.OrtValue.ortvalue_from_numpy(np.asarray(v, order="C"))
-                      for k, v in feeds.items() if k in wanted}
+            # Strings cannot be wrapped; they go as arrays (they are never weights worth sparing).
+            values = {k: _ort_value(ort, v) for k, v in feeds.items() if k in wanted}
             return session.run(list(names), values)
         except Exception as exc:  # noqa: BLE001
             raise session_error(exc, "onnxruntime could not run the model", problems) from exc
 
     return run
+
+
+def _ort_value(ort: Any, value: np.ndarray) -> Any:
+    array = np.asarray(value, order="C")
+    return array if array.dtype.kind in "OUS" else ort.OrtValue.ortvalue_from_numpy(array)
 
 
 def onnx_dtype(array: np.ndarray) -> int:

@@ -25,6 +25,7 @@ from onnx import TensorProto, helper
 
 import workbench as wb
 from workbench import errors
+from workbench.runtime import _session
 
 pytestmark = pytest.mark.filterwarnings("ignore::workbench.errors.ModelCheckWarning")
 
@@ -106,6 +107,14 @@ def test_bad_input(file: str, entry: str) -> None:
             assert "Fix:" in message
         if isinstance(exc, errors.SessionError):
             assert "onnx.checker found" in message  # what the checker said, or that it found nothing
+            assert case["fix"] in message.split("Fix: ")[-1], f"{file}: {entry} gave the wrong fix: {message}"
+
+
+def test_every_fix_is_given_by_a_case() -> None:
+    """The fixes a session error can give are those the corpus makes it give: none is untested."""
+    given = {case["fix"] for case in CASES.values() if "fix" in case}
+    for pattern, fix in _session._FIXES:
+        assert any(phrase in fix for phrase in given), f"no corpus case gets the fix for {pattern!r}"
 
 
 # ---- checks that need no file ------------------------------------------------------------------
@@ -115,7 +124,7 @@ def test_session_errors_carry_the_runtimes_words_and_the_checkers() -> None:
         wb.debug(BAD / "cycle.onnx", isolate=False)  # in this process, so that the cause is chained
     message = str(info.value)
     assert message.startswith("onnxruntime could not load the model: ")
-    assert "not acyclic" in message and "topologically sorted" in message and "Fix: remove the cycle" in message
+    assert "not acyclic" in message and "topologically sorted" in message and "remove any cycle" in message
     assert "[ONNXRuntimeError]" not in message
     assert isinstance(info.value, RuntimeError)  # code catching RuntimeError (as ORT's errors are) still works
     assert type(info.value.__cause__).__module__.startswith("onnxruntime")  # the original is chained

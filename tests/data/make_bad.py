@@ -107,10 +107,12 @@ def model_cases() -> list[dict]:
     rng = random.Random(8)
     cases: list[dict] = []
 
-    def add(file, problem, content, **expected):
+    def add(file, problem, content, fix=None, **expected):
         expected.setdefault("reference", expected["debug"])  # the reference evaluator fails where ORT does,
         expected = {e: expected[e] for e in MODEL_ENTRY_POINTS}  # unless told otherwise
-        cases.append({"file": file, "problem": problem, "content": content, "expected": expected})
+        assert (fix is None) == ("SessionError" not in expected.values()), file
+        cases.append({"file": file, "problem": problem, "content": content, "expected": expected,
+                      **({"fix": fix} if fix else {})})
 
     def refused(error):  # refused at open: every entry point that takes a model refuses it the same way
         return {e: error for e in MODEL_ENTRY_POINTS}
@@ -153,12 +155,14 @@ def model_cases() -> list[dict]:
     # ---- broken graphs that still open (checker problems) -------------------------------
     add("cycle.onnx", "two nodes feed each other (a -> b -> a): not a DAG",
         _model([helper.make_node("Add", ["x", "b"], ["a"], name="node_a"),
-                helper.make_node("Relu", ["a"], ["b"], name="node_b")], [_vi("x")], [_vi("b")]), **runs_fail())
+                helper.make_node("Relu", ["a"], ["b"], name="node_b")], [_vi("x")], [_vi("b")]),
+        fix="remove any cycle", **runs_fail())
     add("self_loop.onnx", "a node reads its own output",
-        _model([helper.make_node("Add", ["x", "y"], ["y"], name="self")], [_vi("x")], [_vi("y")]), **runs_fail())
+        _model([helper.make_node("Add", ["x", "y"], ["y"], name="self")], [_vi("x")], [_vi("y")]),
+        fix="remove any cycle", **runs_fail())
     add("dangling_input.onnx", "a node reads 'ghost', which no node, input or initializer produces",
         _model([helper.make_node("Add", ["x", "ghost"], ["y"], name="add")], [_vi("x")], [_vi("y")]),
-        **runs_fail())
+        **runs_fail(), fix="connect a dangling value")
     add("dangling_output.onnx", "the graph output 'z' is produced by no node",
         _model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [_vi("x")], [_vi("z")]),
         open="ok", view="ok", debug="GraphError", compare="GraphError", profile="GraphError")
@@ -169,42 +173,46 @@ def model_cases() -> list[dict]:
     add("duplicate_node_names.onnx", "two nodes share the name 'n' (the checker allows it; onnxruntime does not)",
         _model([helper.make_node("Relu", ["x"], ["h"], name="n"),
                 helper.make_node("Neg", ["h"], ["y"], name="n")], [_vi("x")], [_vi("y")]),
-        **runs_fail(reference="ok"))
+        **runs_fail(reference="ok"), fix="unique name")
     m = good_model()
     del m.graph.initializer[:]
     add("missing_initializer.onnx", "the weight 'W' that Add reads is not stored (initializer dropped)", m,
-        **runs_fail())
+        **runs_fail(), fix="add the missing initializer")
     m = good_model()
     m.graph.initializer[0].raw_data = m.graph.initializer[0].raw_data[:8]
     add("short_initializer.onnx", "the weight 'W' is declared [1,4] float but holds 8 bytes, not 16", m,
-        **runs_fail("SessionError"))
+        **runs_fail("SessionError"), fix="does not fill its declared shape")
     add("unknown_op.onnx", "an op 'Frobnicate' the default domain does not have",
         _model([helper.make_node("Frobnicate", ["x"], ["y"], name="frob")], [_vi("x")], [_vi("y")]),
-        **runs_fail())
+        **runs_fail(), fix="custom-op library")
     add("unknown_domain.onnx", "an op of the custom domain 'com.example.secret' no runtime registers",
         _model([helper.make_node("Secret", ["x"], ["y"], name="secret", domain="com.example.secret")],
                [_vi("x")], [_vi("y")], extra_opsets=[helper.make_opsetid("com.example.secret", 1)]),
-        **runs_fail())
+        **runs_fail(), fix="custom-op library")
     add("op_needs_newer_opset.onnx", "uses Gelu (opset 20) while importing opset 13",
         _model([helper.make_node("Gelu", ["x"], ["y"], name="gelu")], [_vi("x")], [_vi("y")], opset=13),
-        **runs_fail())
+        **runs_fail(), fix="upgrade onnxruntime")
     add("wrong_attribute_type.onnx", "Transpose's 'perm' is a string, not a list of ints",
         _model([helper.make_node("Transpose", ["x"], ["y"], name="transpose", perm="1,0")],
-               [_vi("x")], [_vi("y", (4, 1))]), **runs_fail())
+               [_vi("x")], [_vi("y", (4, 1))]), **runs_fail(), fix="node's attributes")
     add("unknown_attribute.onnx", "Relu with an attribute 'bogus' it does not have",
         _model([helper.make_node("Relu", ["x"], ["y"], name="relu", bogus=3)], [_vi("x")], [_vi("y")]),
-        **runs_fail(reference="ok"))
+        **runs_fail(reference="ok"), fix="node's attributes")
     add("missing_required_attribute.onnx", "Cast without its required 'to' attribute",
-        _model([helper.make_node("Cast", ["x"], ["y"], name="cast")], [_vi("x")], [_vi("y")]), **runs_fail())
+        _model([helper.make_node("Cast", ["x"], ["y"], name="cast")], [_vi("x")], [_vi("y")]),
+        fix="node's attributes", **runs_fail())
     add("shape_mismatch.onnx", "Add of [1,4] and [1,3]: shapes cannot broadcast",
         _model([helper.make_node("Add", ["x", "W"], ["y"], name="add")], [_vi("x")], [_vi("y")],
-               [numpy_helper.from_array(np.ones((1, 3), np.float32), "W")]), **runs_fail())
+               [numpy_helper.from_array(np.ones((1, 3), np.float32), "W")]), **runs_fail(), fix="fix the shapes")
     add("no_nodes.onnx", "a graph with no nodes whose output is produced by nothing",
         _model([], [_vi("x")], [_vi("y")]),
         open="ok", view="ok", debug="GraphError", compare="GraphError", profile="GraphError")
+    add("no_kernel_for_type.onnx", "Erf on float64: valid ONNX, but onnxruntime's CPU provider has no float64 Erf",
+        _model([helper.make_node("Erf", ["x"], ["y"], name="erf")], [_vi("x", (2,), TensorProto.DOUBLE)],
+               [_vi("y", (2,), TensorProto.DOUBLE)]), **runs_fail(reference="ok"), fix="cast the inputs")
     add("untyped_input.onnx", "the graph input 'x' has no type", _model(
         [helper.make_node("Relu", ["x"], ["y"], name="relu")], [onnx.ValueInfoProto(name="x")], [_vi("y")]),
-        **runs_fail())
+        **runs_fail(), fix="give every graph input a type")
 
     # ---- huge declared shapes: nothing may allocate them ---------------------------------
     add("huge_input_shape.onnx", "an input declared [1000000, 1000000] (10^12 floats, 4 TB)",
@@ -217,13 +225,15 @@ def model_cases() -> list[dict]:
     huge_w = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[10**6, 10**6])
     add("huge_initializer.onnx", "an initializer declared [1000000, 1000000] with no data",
         _model([helper.make_node("Add", ["x", "W"], ["y"], name="add")], [_vi("x")], [_vi("y")], [huge_w]),
-        open="ok", view="ok", debug="TensorDataError", compare="TensorDataError", profile="SessionError")
+        open="ok", view="ok", debug="TensorDataError", compare="TensorDataError", profile="SessionError",
+        fix="fix the shapes")
     add("huge_constant_of_shape.onnx", "ConstantOfShape asked for a [10^7, 10^7] float tensor (364 TiB) at run time",
         _model([helper.make_node("ConstantOfShape", ["s"], ["big"], name="fill"),
                 helper.make_node("ReduceMax", ["big"], ["y"], name="max", keepdims=0)], [_vi("x")],
                [_vi("y", (), TensorProto.FLOAT)],
                [numpy_helper.from_array(np.array([10**7, 10**7], np.int64), "s")]),
-        open="ok", view="ok", debug="SessionError", compare="SessionError", profile="SessionError")
+        open="ok", view="ok", debug="SessionError", compare="SessionError", profile="SessionError",
+        fix="too large for this machine")
 
     # ---- external data ------------------------------------------------------------------
     add("external_missing.onnx", "weights in 'missing.bin', which is not there",
@@ -307,12 +317,13 @@ def write(folder: Path = BAD) -> list[dict]:
             if not isinstance(content, tuple):  # links: make_links, below
                 target.write_bytes(_bytes(content) if isinstance(content, onnx.ModelProto) else content)
             entries.append({"file": case["file"], "kind": kind, "problem": case["problem"],
-                            "expected": case["expected"]})
+                            "expected": case["expected"], **({"fix": case["fix"]} if "fix" in case else {})})
     make_links(folder)
     (folder / "external_short.bin").write_bytes(b"\0\0\0")  # a companion of the external-data cases
     manifest = {"about": "Bad-input corpus of issue 8, written by tests/data/make_bad.py; run by "
                          "tests/test_bad_inputs.py. 'expected' maps each entry point to the "
-                         "workbench.errors class it must raise, or 'ok'.",
+                         "workbench.errors class it must raise, or 'ok'; 'fix', where a run "
+                         "fails, is what every SessionError's 'Fix:' for that case says.",
                 "entry_points": {"open": "wb.open(path)", "view": "wb.open(path).view_index.payload()",
                                  "debug": "wb.debug(path)", "reference": "wb.debug(path, provider='reference')",
                                  "compare": "wb.compare(path, None, candidate='reference')",

@@ -25,13 +25,15 @@ def check_level(level: str) -> str:
 
 
 def session_options(level: str) -> "onnxruntime.SessionOptions":  # noqa: F821
-    """Fresh session options at optimization ``level``, logging errors only: what goes wrong
-    reaches the user as a :class:`~workbench.errors.SessionError`, not as stderr lines."""
+    """Fresh session options at optimization ``level``, logging fatal errors only: what goes
+    wrong reaches the user as a :class:`~workbench.errors.SessionError`, not as stderr lines
+    (onnxruntime logs each failure as an error before raising it, and a failed profiling
+    session logs one more when it is destroyed)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, LEVELS[check_level(level)])
-    options.log_severity_level = 3
+    options.log_severity_level = 4
     return options
 
 

@@ -101,42 +101,53 @@ def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
 
 #: onnxruntime's prefix on its exception messages: "[ONNXRuntimeError] : 1 : FAIL : ".
 _ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : (\w+) : ")
-#: What to do, by what the runtime said (first match wins).
+#: What to do, by what the runtime or the checker said (first match wins). Each pattern is one
+#: that a case of the bad-input corpus (tests/data/make_bad.py) produces; the case names its fix.
 _FIXES = [
     (r"same node name", "give every node a unique name, e.g. for i, node in enumerate(model.graph.node): "
      "node.name = f'{node.op_type}_{i}'"),
-    (r"not acyclic|cycle", "remove the cycle: every node must read only values produced before it"),
-    (r"is not a graph input, initializer, or output of a previous node|Unable to find input",
-     "a node reads a value that no earlier node, graph input or initializer produces: connect it to its producer "
-     "(nodes in topological order, no cycles), add the missing initializer, or declare it a graph input"),
-    (r"does not have type information", "give every graph input a type and shape "
-     "(onnx.helper.make_tensor_value_info(name, elem_type, shape))"),
+    (r"not acyclic|is not a graph input, initializer, or output of a previous node|is not output of any previous",
+     "every node must read only graph inputs, initializers and outputs of the nodes before it: connect a "
+     "dangling value to its producer, add the missing initializer or graph input, sort the nodes "
+     "topologically, and remove any cycle"),
+    (r"does not have type information|Field 'type' of 'value_info' is required",
+     "give every graph input a type and shape (onnx.helper.make_tensor_value_info(name, elem_type, shape))"),
     (r"Deserialize tensor|buffer size mismatch|raw_data size|cannot reshape array of size",
      "a weight's stored data does not fill its declared shape and type: the file is corrupted, export it again"),
-    (r"is unknown, known functions|No registered schema|No Op registered|Could not find an implementation|not a registered function|no kernel|"
-     r"Unrecognized op|Unknown op|Unable to find|Op type not registered|opset_import|Fatal error",
+    (r"No Op registered|No registered schema|is unknown, known functions|not a registered function|Fatal error",
      "the runtime has no implementation of an op the model uses: check its op type and domain "
      "(Model.ops), upgrade onnxruntime, or register the custom-op library that provides it "
      "(SessionOptions.register_custom_ops_library)"),
-    (r"[Aa]llocat|bad_alloc|out of memory|[Mm]emory",
-     "a value is too large for this machine: check the shapes the model declares and computes "
+    (r"Could not find an implementation",
+     "the runtime has no kernel for this op at these input types: cast the inputs to a type the op's kernels "
+     "take (Model.nodes shows each node's input types), or run on a provider that has one"),
+    (r"[Aa]llocat|bad_alloc", "a value is too large for this machine: check the shapes the model declares and computes "
      "(Model.nodes.output_shapes), or use smaller inputs"),
     (r"[Aa]ttribute", "fix the node's attributes (their names and types must match the op's schema)"),
-    (r"[Ss]hape|[Dd]imension|broadcast", "fix the shapes: the inputs' or weights' shapes do not fit the op"),
+    (r"[Ss]hape|[Dd]imension", "fix the shapes: the inputs' or weights' shapes do not fit the op"),
 ]
 
 
-def session_error(exc: BaseException, action: str, problems: Sequence[str] = ()) -> SessionError:
+def session_error(exc: BaseException, action: str, problems: Sequence[str] = (),
+                  checker_first: bool = False) -> SessionError:
     """A :class:`SessionError` for ``exc`` raised by a runtime while it ``action``:
-    the runtime's words, what ``onnx.checker`` said (``problems``), and a fix."""
+    the runtime's words, what ``onnx.checker`` said (``problems``), and a fix.
+
+    The fix is chosen by the runtime's words, then the checker's; ``checker_first`` turns
+    that round, for a runtime whose words name the symptom rather than the cause.
+    """
     said = " ".join(_ORT_PREFIX.sub("", str(exc).strip()).split()) or type(exc).__name__
+    inner = exc.__cause__ or exc.__context__  # the reference evaluator wraps numpy's words in its own
+    if inner is not None and str(inner).strip() and str(inner).strip() not in said:
+        said = f"{said.rstrip('.')}: {' '.join(str(inner).split())}"
     said = re.sub(r"^Load model from .*? failed: ?", "", said)  # the path: the user knows it
     if len(said) > 600:
         said = said[:600] + "…"
     found = "; ".join(" ".join(p.split()).rstrip(".") for p in problems)
     checker = f" onnx.checker found: {found}." if problems else " onnx.checker found no problem with the model."
-    fix = next((text for pattern, text in _FIXES if re.search(pattern, said)),
-               "correct the model and export it again, or try provider='reference' to see whether another "
+    texts = (found, said) if checker_first else (said, found)
+    fix = next((text for words in texts for pattern, text in _FIXES if words and re.search(pattern, words)),
+               "correct the model and export it again, or run it on another provider to see whether that "
                "runtime accepts it")
     return SessionError(f"{action}: {said.rstrip('.')}.{checker} Fix: {fix}.")
 
@@ -182,7 +193,8 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
         try:
             evaluator = ReferenceEvaluator(light)
         except Exception as exc:  # noqa: BLE001 - any failure of the evaluator becomes one typed error
-            raise session_error(exc, "The ONNX reference evaluator could not load the model", problems) from exc
+            raise session_error(exc, "The ONNX reference evaluator could not load the model", problems,
+                                checker_first=True) from exc
         accepted = set(evaluator.input_names)
 
         def run_reference(names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
@@ -191,7 +203,8 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
             except WorkbenchError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                raise session_error(exc, "The ONNX reference evaluator could not run the model", problems) from exc
+                raise session_error(exc, "The ONNX reference evaluator could not run the model", problems,
+                                    checker_first=True) from exc
 
         return run_reference
     options = session_options("disabled")

@@ -221,6 +221,8 @@ def test_bert_export_at_all_maps_kernel_time_to_authored_nodes(request, export: 
         assert "layers.0" in nodes.at[name, "scope"] or "layers.1" in nodes.at[name, "scope"]
     layer = p.scopes.loc[[s for s in p.scopes.index if s.endswith("layers.0")][0]]
     assert 0.2 < layer["share"] < 0.8 and layer["nodes"] > 10
+    whole = p.scopes.loc["(model)"]  # the root is named, not an empty label
+    assert whole["depth"] == 0 and whole["median_us"] == pytest.approx(p.authored.sum()) and "" not in p.scopes.index
 
 
 def test_compare_disabled_with_all(bert_disabled, bert_all) -> None:
@@ -237,6 +239,7 @@ def test_compare_disabled_with_all(bert_disabled, bert_all) -> None:
     assert by_op.at["FusedMatMul", "a_us"] == 0
     by_scope = profile_compare(bert_disabled, bert_all, by="scope")
     assert "encoder/layer.0" in by_scope.index
+    assert by_scope.at["(model)", "a_us"] == pytest.approx(bert_disabled.authored.sum())
     assert by_op.attrs == {"a": bert_disabled.label, "b": bert_all.label}
     with pytest.raises(ValueError, match="by must be one of"):
         profile_compare(bert_disabled, bert_all, by="provider")

@@ -117,11 +117,10 @@ def read_trace(path: str | os.PathLike) -> Trace:
     if len(lines) > 2 and lines[0].strip() == "[" and lines[-1].strip() == "]":
         trace = Trace.from_lines([line.strip() for line in lines[1:-1]])
     if trace is None:
+        events = _parse(text, path)
         try:
-            trace = Trace.from_events(_parse(text, path))
+            trace = Trace.from_events(events)
         except (ValueError, TypeError, KeyError) as exc:
-            if isinstance(exc, ProfileError):
-                raise
             raise ProfileError(f"{str(path)!r} holds trace events with fields of the wrong type ({exc}): 'ts' and "
                                f"'dur' must be numbers, 'name' a string, 'args' an object. {_FIX}") from None
     if not (trace.columns["cat"] == "Node").any():

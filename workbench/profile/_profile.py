@@ -43,6 +43,8 @@ CPU = "CPUExecutionProvider"
 SPREAD_LIMIT = 1.5
 #: The machine is "loaded" when the 1-minute load average exceeds this share of its cores.
 LOAD_LIMIT = 0.75
+#: The row of :attr:`Profile.scopes` that is the whole model (every scope rolled up).
+MODEL_SCOPE = "(model)"
 
 
 class Profile:
@@ -287,7 +289,7 @@ class Profile:
     def scopes(self) -> pd.DataFrame:
         """Time per module/scope of the authored graph, rolled up the hierarchy.
 
-        Index: scope path (``""`` is the whole model). Columns: ``depth``, ``median_us`` (the
+        Index: scope path (``"(model)"`` is the whole model). Columns: ``depth``, ``median_us`` (the
         scope and everything inside it, from :attr:`authored`), ``self_us`` (its own nodes
         only), ``share`` and ``nodes`` (authored nodes with time). Kernels mapped to no
         authored node are the row ``"(unmapped)"``.
@@ -299,16 +301,18 @@ class Profile:
         for path, time in zip(scope, authored):
             parts = path.split("/") if path else []
             for depth in range(len(parts) + 1):
-                key = "/".join(parts[:depth])
+                key = "/".join(parts[:depth]) or MODEL_SCOPE
                 total[key] = total.get(key, 0.0) + time
                 count[key] = count.get(key, 0) + 1
         table = pd.DataFrame({"median_us": pd.Series(total, dtype=float), "nodes": pd.Series(count, dtype=int)})
-        table["self_us"] = authored.groupby(scope.to_numpy()).sum().reindex(table.index).fillna(0.0)
-        table["depth"] = [len(k.split("/")) if k else 0 for k in table.index]
+        own = authored.groupby(scope.replace("", MODEL_SCOPE).to_numpy()).sum()
+        table["self_us"] = own.reindex(table.index).fillna(0.0)
+        table["depth"] = [0 if k == MODEL_SCOPE else len(k.split("/")) for k in table.index]
         unmapped = self.nodes.loc[self.nodes["mapping"] == "unmapped", "self_us"].sum()
         if unmapped:
             table.loc["(unmapped)"] = {"median_us": unmapped, "nodes": 0, "self_us": unmapped, "depth": 0}
-        table["share"] = table["median_us"] / (table.at["", "median_us"] + unmapped if "" in table.index else unmapped)
+        whole = table.at[MODEL_SCOPE, "median_us"] if MODEL_SCOPE in table.index else 0.0
+        table["share"] = table["median_us"] / (whole + unmapped)
         table.index.name = "scope"
         return table.sort_index()[["depth", "median_us", "self_us", "share", "nodes"]]
 

@@ -66,11 +66,11 @@ def random_inputs(model: "Model", *, dims: Mapping[str, int] | None = None, seed
     """
     dims = dict(dims or {})
     rng = np.random.default_rng(seed)
-    feeds = {}
     specs = input_specs(model)
+    shapes: dict[str, tuple[int, ...]] = {}
     total, limit = 0, _random_limit()
     for name, (dtype, shape) in specs.items():
-        concrete = tuple(d if isinstance(d, int) else int(dims.get(d, 1)) if d else 1 for d in shape)
+        concrete = shapes[name] = tuple(d if isinstance(d, int) else int(dims.get(d, 1)) if d else 1 for d in shape)
         if any(d < 0 for d in concrete):
             raise InputError(f"input {name!r} is declared with a negative dimension {list(shape)}, so no input can "
                              "fit it. Fix the model's input shape (onnx.tools.update_model_dims), or pass dims= "
@@ -82,8 +82,9 @@ def random_inputs(model: "Model", *, dims: Mapping[str, int] | None = None, seed
                              f"{total / 2**30:,.1f} GiB, over the {limit / 2**30:,.1f} GiB allowed (a quarter of "
                              "memory). Pass dims= with smaller sizes for symbolic dimensions, pass inputs yourself, "
                              "or fix the shape the model declares.")
-    for name, (dtype, shape) in specs.items():
-        concrete = tuple(d if isinstance(d, int) else int(dims.get(d, 1)) if d else 1 for d in shape)
+    feeds = {}
+    for name, (dtype, _) in specs.items():
+        concrete = shapes[name]
         if dtype == np.bool_:
             feeds[name] = rng.random(concrete) < 0.5
         elif np.issubdtype(dtype, np.integer):

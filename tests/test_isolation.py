@@ -9,7 +9,7 @@ import pytest
 
 import workbench as wb
 from workbench.errors import SessionError
-from workbench.runtime._isolate import run_in_worker
+from workbench.runtime._isolate import Worker, shared_worker
 
 
 def _abort() -> None:
@@ -20,11 +20,27 @@ def _fail() -> None:
     raise ValueError("the runtime said no")
 
 
-def test_a_crash_in_the_worker_is_an_error_here() -> None:
+def _chatter() -> None:
+    print("stray output")  # what native code may write to stdout: not a reply
+    os.write(1, b"{\"type\": \"ValueError\"}\n")
+
+
+def test_a_crash_in_the_worker_is_an_error_here_and_the_next_call_gets_a_new_worker() -> None:
+    worker = Worker()
+    worker.call(_chatter)
+    first = worker.pid
+    assert first is not None and first != os.getpid()
+    worker.call(_chatter)
+    assert worker.pid == first  # kept between calls
     with pytest.raises(SessionError, match=r"crashed \(signal SIGABRT\).*this process is unharmed"):
-        run_in_worker(_abort)
+        worker.call(_abort)
+    assert worker.pid is None
     with pytest.raises(SessionError, match="ValueError: the runtime said no"):
-        run_in_worker(_fail)
+        worker.call(_fail)
+    assert worker.pid not in (None, first)
+    folder = worker._folder
+    del worker
+    assert not folder.exists()
 
 
 def test_isolated_debugging_gives_the_same_values() -> None:
@@ -35,9 +51,11 @@ def test_isolated_debugging_gives_the_same_values() -> None:
     for node_id in here.steps:
         for name in m.node(node_id).output:
             np.testing.assert_array_equal(isolated.tensor(name), here.tensor(name))
-    node = here.steps[3]
-    np.testing.assert_array_equal(isolated.run_node(node)[m.node(node).output[0]],
-                                  here.run_node(node)[m.node(node).output[0]])
+    worker = shared_worker().pid
+    for node in here.steps:  # each node its own session, in the one worker
+        output = m.node(node).output[0]
+        np.testing.assert_array_equal(isolated.run_node(node)[output], here.run_node(node)[output])
+    assert shared_worker().pid == worker is not None
 
 
 @pytest.mark.filterwarnings("ignore::workbench.errors.ModelCheckWarning")
@@ -79,7 +97,7 @@ def test_a_typed_error_in_the_worker_keeps_its_type() -> None:
     from workbench.errors import InputError
 
     with pytest.raises(InputError, match="wrong feed"):
-        run_in_worker(_input_error)
+        Worker().call(_input_error)
 
 
 def _input_error() -> None:

@@ -2,9 +2,12 @@
 then raises :class:`~workbench.errors.SessionError` here instead of killing this process —
 in a notebook, the kernel and everything in it.
 
-The worker is a fresh interpreter (``python -c``, with this process's import path). Feeds go to it, and outputs come back, as
-``.npy`` files in a private temporary folder, memory-mapped on this side: no pickles of
-large arrays cross the process boundary.
+One worker serves every isolated run of this process: a Python interpreter (``python -c``,
+with this process's import path) started on first use, which keeps each model's session
+between runs, and is started again after it crashed. Feeds go to it, and outputs come back,
+as ``.npy`` files in a private temporary folder: no pickles of large arrays cross the process
+boundary. Calls and replies are one line of JSON each, over the worker's stdin and a
+duplicate of its stdout (stray output of native code goes to its log instead).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 import weakref
 from pathlib import Path
@@ -27,68 +31,145 @@ import numpy as np
 from .. import errors
 from ..errors import SessionError, WorkbenchError
 
+#: Sessions the worker keeps, most recently used last; older ones are closed.
+SESSIONS_KEPT = 16
 
-def run_in_worker(function: Callable[..., None], *args: Any) -> None:
-    """Calls ``function(*args)`` in a fresh Python process and waits for it.
 
-    ``function`` must be importable (defined at a module's top level) and ``args`` plain
-    JSON. Its exception comes back as :class:`SessionError` with the same message (a
-    :class:`WorkbenchError` keeps its words); a native crash as :class:`SessionError`
-    naming the signal and the worker's last words.
+class Worker:
+    """A Python process that runs calls for this one, kept between calls.
+
+    :meth:`call` runs an importable function there with JSON arguments. Its exception comes
+    back as :class:`SessionError` with the same message (a :class:`WorkbenchError` keeps its
+    type and words); a native crash as :class:`SessionError` naming the signal and the
+    worker's last words, after which the next call starts a new worker.
     """
-    with tempfile.TemporaryDirectory(prefix="workbench-worker-") as folder:
-        call, failure = Path(folder) / "call.json", Path(folder) / "error.json"
-        call.write_text(json.dumps({"module": function.__module__, "name": function.__qualname__,
-                                    "args": list(args), "failure": str(failure)}), encoding="utf-8")
+
+    def __init__(self) -> None:
+        self._folder = Path(tempfile.mkdtemp(prefix="workbench-worker-"))
+        self._state: dict[str, Any] = {"process": None}  # shared with the finalizer, which must not hold self
+        self._lock = threading.Lock()
+        weakref.finalize(self, _stop, self._state, self._folder)
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id while it runs, else None."""
+        process = self._state["process"]
+        return process.pid if process is not None and process.poll() is None else None
+
+    def call(self, function: Callable[..., None], *args: Any) -> None:
+        """Calls ``function(*args)`` in the worker and waits for it (see the class)."""
+        request = json.dumps({"module": function.__module__, "name": function.__qualname__, "args": list(args)})
+        with self._lock:
+            process = self._state["process"]
+            if process is None or process.poll() is not None:
+                process = self._start()
+            try:
+                process.stdin.write(request + "\n")
+                process.stdin.flush()
+                reply = process.stdout.readline()
+            except (BrokenPipeError, OSError):
+                reply = ""
+            except BaseException:  # interrupted while waiting: the reply would answer the next call
+                _stop(self._state, patience=0)
+                raise
+            if not reply:
+                raise self._crashed(process)
+        answer = json.loads(reply)
+        if "type" in answer:
+            if answer["ours"]:  # a typed error keeps its type and its words
+                raise getattr(errors, answer["type"], SessionError)(answer["message"])
+            raise SessionError(f"{answer['type']}: {answer['message']}")
+
+    def _start(self) -> subprocess.Popen:
+        log = open(self._folder / "worker.log", "wb")  # noqa: SIM115 - the child keeps it; closed below
         # The worker sees this process's import path, so that it imports the same code.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)}
-        done = subprocess.run([sys.executable, "-c", _WORKER, str(call)], env=env, capture_output=True, text=True)
-        if done.returncode == 0:
-            return
-        if failure.exists():
-            error = json.loads(failure.read_text(encoding="utf-8"))
-            if error["ours"]:  # a typed error keeps its type and its words
-                raise getattr(errors, error["type"], SessionError)(error["message"])
-            raise SessionError(f"{error['type']}: {error['message']}")
-        code = done.returncode
+        try:
+            process = subprocess.Popen([sys.executable, "-c", _PROGRAM], env=env, stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
+        finally:
+            log.close()
+        self._state["process"] = process
+        return process
+
+    def _crashed(self, process: subprocess.Popen) -> SessionError:
+        _stop(self._state)
+        code = process.returncode
         cause = (f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals()
                  else f"exit code {code}")
-        last = " ".join(done.stderr.strip().splitlines()[-3:])[-400:]
-        raise SessionError(f"The runtime crashed ({cause}) while running the model in a worker process; this "
-                           "process is unharmed. The model likely holds something the runtime cannot handle: "
-                           "check Model.problems, try provider='reference', and report the crash to the runtime "
-                           "with the model attached." + (f" The worker's last words: {last}" if last else ""))
+        lines = (self._folder / "worker.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        last = " ".join(lines[-3:])[-400:]
+        return SessionError(f"The runtime crashed ({cause}) while running the model in a worker process; this "
+                            "process is unharmed. The model likely holds something the runtime cannot handle: "
+                            "check Model.problems, try provider='reference', and report the crash to the runtime "
+                            "with the model attached." + (f" The worker's last words: {last}" if last else ""))
 
 
-#: The worker's program: run the call described in the JSON file named on its command line.
-_WORKER = "import sys; from workbench.runtime._isolate import serve; serve(sys.argv[1])"
+def _stop(state: dict[str, Any], folder: Path | None = None, patience: float = 5.0) -> None:
+    """Ends the worker (it exits when its input closes; killed if it has not after ``patience``
+    seconds) and removes ``folder``."""
+    process = state["process"]
+    state["process"] = None
+    if process is not None:
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            process.wait(timeout=patience)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def serve(call_file: str) -> None:
-    """The worker's side of :func:`run_in_worker`: import the function, call it, report failure."""
-    call = json.loads(Path(call_file).read_text(encoding="utf-8"))
-    try:
-        function = importlib.import_module(call["module"])
-        for part in call["name"].split("."):
-            function = getattr(function, part)
-        function(*call["args"])
-    except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
-        ours = isinstance(exc, WorkbenchError)
-        if not ours:
-            traceback.print_exc()  # the worker's stderr, for whoever debugs it; the message stays clean
-        message = str(exc)
-        Path(call["failure"]).write_text(json.dumps({"type": type(exc).__name__, "message": message,
-                                                     "ours": ours}), encoding="utf-8")
-        sys.exit(1)
+_shared: Worker | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_worker() -> Worker:
+    """The worker every isolated run of this process uses (started on its first call)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Worker()
+        return _shared
+
+
+#: The worker's program.
+_PROGRAM = "from workbench.runtime._isolate import serve; serve()"
+
+
+def serve() -> None:
+    """The worker's side of :meth:`Worker.call`: for each line of stdin, import the function,
+    call it, and reply with one line: ``{}``, or the error's type and message."""
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # anything else printed, by Python or native code, goes to the log
+    for line in sys.stdin:
+        call = json.loads(line)
+        reply: dict[str, Any] = {}
+        try:
+            function = importlib.import_module(call["module"])
+            for part in call["name"].split("."):
+                function = getattr(function, part)
+            function(*call["args"])
+        except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+            ours = isinstance(exc, WorkbenchError)
+            if not ours:
+                traceback.print_exc()  # the worker's log, for whoever debugs it; the message stays clean
+            reply = {"type": type(exc).__name__, "message": str(exc), "ours": ours}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
 
 
 class IsolatedRunner:
-    """A runner (``run(output_names, feeds) -> arrays``) whose every run happens in a worker
-    process; see :func:`workbench.runtime._session.make_runner` for what runs there.
+    """A runner (``run(output_names, feeds) -> arrays``) whose every run happens in the shared
+    worker process; see :func:`workbench.runtime._session.make_runner` for what runs there.
 
-    Each run costs an interpreter start and a session (~0.5 s): fine for capturing a run,
-    slow for many single-node runs (``Debugger.run_node``, ``compare``'s local errors).
-    A feed passed again as the same array object (the model's weights) is written once.
+    The worker keeps the session between runs; a feed passed again as the same array object
+    (the model's weights) is written once.
     """
 
     def __init__(self, light: Any, providers: list[str], threads: int = 0, problems: Sequence[str] = ()) -> None:
@@ -102,7 +183,7 @@ class IsolatedRunner:
     def __call__(self, names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         with tempfile.TemporaryDirectory(dir=self._folder) as run:
             inputs = {name: self._file(name, value, Path(run)) for name, value in feeds.items()}
-            run_in_worker(_run_model, str(self._model), self._options, list(names), inputs, run)
+            shared_worker().call(_run_model, str(self._model), self._options, list(names), inputs, run)
             # our own files, in a folder only this user can read: object arrays (strings) may be
             # pickled. Loaded, not mapped: the folder goes when this run returns.
             return [np.load(Path(run) / f"out{i}.npy", allow_pickle=True) for i in range(len(names))]
@@ -122,13 +203,23 @@ class IsolatedRunner:
         return path
 
 
+#: The worker's sessions, by model file: the runner of each, most recently used last.
+_sessions: dict[str, Callable[..., list[np.ndarray]]] = {}
+
+
 def _run_model(model: str, options: dict, names: list[str], inputs: dict[str, str], folder: str) -> None:
-    """The worker's side: load the light model, run it, write every output."""
+    """The worker's side: run the light model (its session made once, then kept), write every output."""
     import onnx
 
     from ._session import make_runner
 
-    run = make_runner(onnx.load(model), options["providers"], options["threads"], problems=options["problems"])
+    for gone in [path for path in _sessions if not os.path.exists(path)]:  # its runner was dropped
+        del _sessions[gone]
+    run = _sessions.pop(model, None) or make_runner(onnx.load(model), options["providers"], options["threads"],
+                                                    problems=options["problems"])
+    _sessions[model] = run
+    while len(_sessions) > SESSIONS_KEPT:
+        del _sessions[next(iter(_sessions))]
     feeds = {name: _load(file) for name, file in inputs.items()}
     for i, value in enumerate(run(names, feeds)):
         np.save(os.path.join(folder, f"out{i}.npy"), np.asarray(value), allow_pickle=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -104,3 +105,33 @@ def _input_error() -> None:
     from workbench.errors import InputError
 
     raise InputError("wrong feed")
+
+
+def _sabotage_profiling_runs() -> None:
+    """In the worker: its next profiling run aborts the process, as a crashing kernel would."""
+    from workbench.profile import _record
+
+    _record._run = lambda folder: os.abort()
+
+
+def test_isolated_profiling_times_the_same_kernels_and_survives_a_crash() -> None:
+    m = wb.samples.open("tiny_cnn")
+    feeds = wb.random_inputs(m)
+    here, isolated = wb.profile(m, feeds, runs=2, warmup=1), wb.profile(m, feeds, runs=2, warmup=1, isolate=True)
+    assert not here.isolated and isolated.isolated
+    assert list(isolated.nodes.index) == list(here.nodes.index) and len(isolated.runs) == 2
+    assert isolated.mapping_rate["count"] == here.mapping_rate["count"] == 1.0
+    shared_worker().call(_sabotage_profiling_runs)
+    before = set(os.listdir(tempfile.gettempdir()))
+    with pytest.raises(SessionError, match=r"crashed \(signal SIGABRT\)"):
+        wb.profile(m, feeds, runs=2, warmup=0, isolate=True)
+    assert not {f for f in set(os.listdir(tempfile.gettempdir())) - before if f.startswith("workbench-profile-")}
+    assert len(wb.profile(m, feeds, runs=1, warmup=0, isolate=True).runs) == 1  # a new worker, not sabotaged
+
+
+@pytest.mark.filterwarnings("ignore::workbench.errors.ModelCheckWarning")
+def test_profiling_isolates_models_that_fail_the_checker() -> None:
+    proto = wb.samples.proto("tiny_cnn")
+    proto.metadata_props.add(key="k", value="1")
+    proto.metadata_props.add(key="k", value="2")  # a checker complaint onnxruntime does not mind
+    assert wb.profile(wb.open(proto), runs=1, warmup=0).isolated

@@ -28,11 +28,12 @@ from ..errors import ModelCheckWarning, ProfileError, ProviderError
 from ..model import Model
 from ..model import open as open_model
 from ..runtime._inputs import check_inputs, input_specs, random_inputs
-from ..runtime._optimize import LEVELS, check_level, optimized, session_options
+from ..runtime._optimize import LEVELS, check_level, optimized
 from ..runtime._providers import ALIASES, resolve
-from ..runtime._session import check_runnable, session_error
+from ..runtime._session import check_runnable
 from ._events import _FIX, Trace, args_table, core_table, event_table, read_trace
 from ._fused import MAPPINGS, map_nodes
+from ._record import record
 
 if TYPE_CHECKING:
     from ..widgets import GraphView
@@ -59,7 +60,7 @@ class Profile:
     def __init__(self, trace: Trace, *, model: Model | None, optimized: Model | None, warmup: int = 0,
                  label: str = "profile", notes: Sequence[str] = (), assignment: pd.DataFrame | None = None,
                  requested: Sequence[str] | None = None, file: str | os.PathLike | None = None,
-                 workdir: str | os.PathLike | None = None) -> None:
+                 workdir: str | os.PathLike | None = None, isolated: bool = False) -> None:
         self._trace = trace
         #: The model as authored (what ``authored`` and the graph overlay refer to).
         self.model = model
@@ -74,6 +75,8 @@ class Profile:
         self.file = None if file is None else Path(file)
         self._assignment = assignment
         self._requested = list(requested) if requested else None
+        #: Whether the session ran in a worker process (``profile(isolate=...)``).
+        self.isolated = isolated
         if workdir is not None:  # the recorded file and the optimized model's weights go with the profile
             weakref.finalize(self, shutil.rmtree, workdir, ignore_errors=True)
         if self._timed.empty:
@@ -457,7 +460,7 @@ def _shapes(value: Any) -> list[tuple]:
 # ---- making profiles ----------------------------------------------------------------------------
 def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: str | Sequence[str] = "cpu",
             optimization: str = "all", runs: int = 20, warmup: int = 3, threads: int = 0,
-            dims: Mapping[str, int] | None = None) -> Profile:
+            dims: Mapping[str, int] | None = None, isolate: bool | None = None) -> Profile:
     """Runs ``model`` under onnxruntime's profiler and returns per-kernel timings.
 
     Args:
@@ -470,6 +473,10 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
         warmup: runs before them, dropped (first-run allocations, cold caches).
         threads: intra-op threads (0: onnxruntime's default, one per core).
         dims: sizes of symbolic input dimensions for the random inputs.
+        isolate: run the session in a worker process, so that a native crash of onnxruntime
+            raises :class:`~workbench.errors.SessionError` instead of killing this process.
+            By default, models that fail ``onnx.checker`` are isolated. The kernels' timings
+            are the same either way: the session runs alike in the worker.
 
     One session at a time: two sessions' thread pools competing for the cores skew both.
     Progress shows when the runs take more than a few seconds.
@@ -485,19 +492,13 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     check_runnable(m.proto.graph)
     feeds = check_inputs(m, random_inputs(m, dims=dims) if inputs is None else inputs)
     folder = Path(tempfile.mkdtemp(prefix="workbench-profile-"))  # removed with the Profile
-    options = session_options(optimization)
-    options.enable_profiling = True
-    options.profile_file_prefix = str(folder / "onnxruntime_profile")
-    options.intra_op_num_threads = threads
-    # The graph this very session optimized and ran; its weights go to a side file, since
-    # only the graph's structure is read back.
-    options.optimized_model_filepath = str(folder / "optimized.onnx")
-    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", "optimized.onnx.data")
-    options.add_session_config_entry("session.record_ep_graph_assignment_info", "1")
+    isolated = bool(m.problems) if isolate is None else isolate
     notes = _load_warnings("start")
     try:
-        session, path = _record(m, feeds, options, providers, warmup + runs)
-        trace = read_trace(path)
+        recorded = record(str(m.path) if m.path is not None else m.proto.SerializeToString(), feeds,
+                          level=optimization, threads=threads, providers=providers, problems=m.problems,
+                          count=warmup + runs, folder=folder, isolate=isolated)
+        trace = read_trace(recorded["file"])
     except ProfileError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise ProfileError(f"onnxruntime timed no kernel in {runs + warmup} run(s) of {m.name or 'the model'} at "
@@ -509,32 +510,13 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
         raise
     notes += [n for n in _load_warnings("end") if n not in notes]
     short = next((k for k, v in ALIASES.items() if v == providers[0]), providers[0])
+    rows = recorded["assignment"]
+    assignment = None if rows is None else pd.DataFrame(
+        rows, columns=["node", "op_type", "provider"]).drop_duplicates("node").set_index("node")
     return Profile(trace, model=m, optimized=_open_optimized(folder / "optimized.onnx"),
                    warmup=warmup, label=f"{m.name or 'model'} on {short}, optimization {optimization!r}",
-                   notes=notes, assignment=_assignment(session), requested=session.get_providers(), file=path,
-                   workdir=folder)
-
-
-def _record(m: Model, feeds: Mapping[str, np.ndarray], options: Any, providers: list[str],
-            count: int) -> tuple[Any, str]:
-    """Runs ``m`` ``count`` times in one profiling session; returns the session and its profile
-    file. Runtime failures become :class:`~workbench.errors.SessionError`."""
-    import onnxruntime as ort
-    from tqdm.auto import tqdm
-
-    source = str(m.path) if m.path is not None else m.proto.SerializeToString()
-    try:
-        session = ort.InferenceSession(source, options, providers=providers)
-    except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
-        raise session_error(exc, "onnxruntime could not load the model to profile it", m.problems) from exc
-    try:
-        for _ in tqdm(range(count), desc="profiling", unit="run", delay=2, leave=False):
-            session.run(None, feeds)
-    except Exception as exc:  # noqa: BLE001
-        raise session_error(exc, "onnxruntime could not run the model to profile it", m.problems) from exc
-    finally:
-        path = session.end_profiling()
-    return session, path
+                   notes=notes, assignment=assignment, requested=recorded["providers"], file=recorded["file"],
+                   workdir=folder, isolated=isolated)
 
 
 def _load_warnings(when: str) -> list[str]:
@@ -553,18 +535,6 @@ def _open_optimized(path: Path) -> Model:
     with warnings.catch_warnings():  # contrib ops (com.microsoft) are not the checker's business here
         warnings.simplefilter("ignore", ModelCheckWarning)
         return open_model(path)
-
-
-def _assignment(session: Any) -> pd.DataFrame | None:
-    """onnxruntime's record of which provider took which node (onnxruntime ≥ 1.23), else None."""
-    import onnxruntime as ort
-
-    try:
-        subgraphs = session.get_provider_graph_assignment_info()
-    except (AttributeError, ort.capi.onnxruntime_pybind11_state.Fail):
-        return None
-    rows = [(n.name, n.op_type, sub.ep_name) for sub in subgraphs for n in sub.get_nodes()]
-    return pd.DataFrame(rows, columns=["node", "op_type", "provider"]).drop_duplicates("node").set_index("node")
 
 
 def read_profile(path: str | os.PathLike, model: Any = None, optimized: Model | str | os.PathLike | None = None, *,

@@ -1,0 +1,108 @@
+"""Recording a profile: one onnxruntime session with profiling on, opened, run and ended —
+in this process, or (``isolate``) in the worker process of :mod:`workbench.runtime._isolate`,
+so that a native crash of the runtime raises an error instead of killing the kernel.
+
+The session lives between the calls in :data:`_live`, in whichever process runs it; the
+calls take only paths and plain values, so the same three steps serve both. Feeds go as
+``.npy`` files in the recording's folder, loaded once when the session opens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..runtime._isolate import shared_worker
+from ..runtime._optimize import session_options
+from ..runtime._session import session_error
+
+#: Open profiling sessions, by their recording folder: (session, feeds, the checker's problems).
+_live: dict[str, tuple[Any, dict[str, np.ndarray], list[str]]] = {}
+
+
+def record(source: str | bytes, feeds: Mapping[str, np.ndarray], *, level: str, threads: int,
+           providers: Sequence[str], problems: Sequence[str], count: int, folder: Path,
+           isolate: bool) -> dict[str, Any]:
+    """Runs the model (a file, or serialized) ``count`` times in one profiling session that
+    saves its optimized graph to ``folder/optimized.onnx``.
+
+    Returns ``{"file": the profile, "providers": the session's, "assignment": rows of
+    (node, op_type, provider) or None}``. Runtime failures (and crashes, isolated) raise
+    :class:`~workbench.errors.SessionError`. Progress shows when the runs take over 2 s.
+    """
+    from tqdm.auto import tqdm
+
+    call: Callable[..., None] = shared_worker().call if isolate else _here
+    if isinstance(source, bytes) and isolate:  # the worker reads files
+        (folder / "model.onnx").write_bytes(source)
+        source = str(folder / "model.onnx")
+    files = {}
+    for i, (name, value) in enumerate(feeds.items()):
+        files[name] = str(folder / f"feed{i}.npy")
+        np.save(files[name], np.asarray(value), allow_pickle=True)
+    call(_open, str(folder), source, level, threads, list(providers), list(problems), files)
+    try:
+        for _ in tqdm(range(count), desc="profiling", unit="run", delay=2, leave=False):
+            call(_run, str(folder))
+    finally:
+        call(_end, str(folder))
+    return json.loads((folder / "record.json").read_text(encoding="utf-8"))
+
+
+def _here(function: Callable[..., None], *args: Any) -> None:
+    function(*args)
+
+
+def _open(folder: str, source: str | bytes, level: str, threads: int, providers: list[str], problems: list[str],
+          files: dict[str, str]) -> None:
+    import onnxruntime as ort
+
+    options = session_options(level)
+    options.enable_profiling = True
+    options.profile_file_prefix = os.path.join(folder, "onnxruntime_profile")
+    options.intra_op_num_threads = threads
+    # The graph this very session optimized and ran; its weights go to a side file, since
+    # only the graph's structure is read back.
+    options.optimized_model_filepath = os.path.join(folder, "optimized.onnx")
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", "optimized.onnx.data")
+    options.add_session_config_entry("session.record_ep_graph_assignment_info", "1")
+    try:
+        session = ort.InferenceSession(source, options, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
+        raise session_error(exc, "onnxruntime could not load the model to profile it", problems) from exc
+    feeds = {name: np.load(file, allow_pickle=True) for name, file in files.items()}
+    _live[folder] = (session, feeds, problems)
+
+
+def _run(folder: str) -> None:
+    session, feeds, problems = _live[folder]
+    try:
+        session.run(None, feeds)
+    except Exception as exc:  # noqa: BLE001
+        raise session_error(exc, "onnxruntime could not run the model to profile it", problems) from exc
+
+
+def _end(folder: str) -> None:
+    """Ends profiling and writes ``record.json``; nothing to do where the session is gone (its
+    worker crashed)."""
+    if folder not in _live:
+        return
+    session, _, _ = _live.pop(folder)
+    record = {"file": session.end_profiling(), "providers": session.get_providers(),
+              "assignment": _assignment(session)}
+    Path(folder, "record.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+def _assignment(session: Any) -> list[tuple[str, str, str]] | None:
+    """onnxruntime's record of which provider took which node (onnxruntime ≥ 1.23), else None."""
+    import onnxruntime as ort
+
+    try:
+        subgraphs = session.get_provider_graph_assignment_info()
+    except (AttributeError, ort.capi.onnxruntime_pybind11_state.Fail):
+        return None
+    return [(n.name, n.op_type, sub.ep_name) for sub in subgraphs for n in sub.get_nodes()]

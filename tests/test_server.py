@@ -198,3 +198,34 @@ def test_files_over_the_size_limit_are_refused_unread(server: Server) -> None:
     assert status == 413
     assert "'big.onnx' is 2.0 MB, over this server's limit of 2.0 MB" in body["message"]
     assert "wb.open(path)" in body["message"]
+
+
+CORPUS = Path(__file__).parent / "data" / "bad"
+CORPUS_MODELS = sorted(case["file"] for case in json.loads((CORPUS / "cases.json").read_text(encoding="utf-8"))["cases"]
+                       if case["kind"] == "model")
+
+
+@pytest.fixture(scope="module")
+def corpus(server: Server) -> Path:
+    """The bad-input corpus, copied under the server root (links kept as links)."""
+    shutil.copytree(CORPUS, server.root / "bad", symlinks=True)
+    return server.root / "bad"
+
+
+@pytest.mark.filterwarnings("ignore::workbench.errors.ModelCheckWarning")
+@pytest.mark.parametrize("file", CORPUS_MODELS)
+def test_the_file_viewer_answers_every_bad_model_with_a_message(server: Server, corpus: Path, file: str) -> None:
+    """What the file viewer gets for each corpus model: the view where the model opens, else the
+    error wb.open raises, naming the file as the user does; links out of the root are refused."""
+    path = f"bad/{file}"
+    status, body = server.get(path=path)
+    if (corpus / file).is_symlink():
+        assert status in (403, 404) and path in body["message"], body
+        return
+    full = os.path.realpath(corpus / file)
+    try:
+        wb.open(full)
+    except errors.WorkbenchError as expected:
+        assert (status, body) == (400, {"message": str(expected).replace(full, path)})
+    else:
+        assert status == 200 and body["title"] and body["groups"], body

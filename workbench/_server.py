@@ -120,11 +120,14 @@ class ViewHandler(APIHandler):
     async def _reply(self) -> dict[str, Any]:
         path = self.get_query_argument("path", "")
         full = confine(self.contents_manager.root_dir, path)
-        if not self.contents_manager.allow_hidden and await ensure_async(self.contents_manager.is_hidden(path)):
-            raise RouteError(403, f"{path!r} is hidden; the server does not serve hidden files.")
-        if not os.path.isfile(full):
-            raise RouteError(404, f"No file {path!r} under the server root.")
-        stat = os.stat(full)
+        try:
+            if not self.contents_manager.allow_hidden and await ensure_async(self.contents_manager.is_hidden(path)):
+                raise RouteError(403, f"{path!r} is hidden; the server does not serve hidden files.")
+            if not os.path.isfile(full):
+                raise RouteError(404, f"No file {path!r} under the server root.")
+            stat = os.stat(full)
+        except OSError as error:  # a link to itself, a file gone meanwhile, no permission
+            raise RouteError(404, f"{path!r} cannot be read ({error.strerror}).") from None
         limit = int(self.settings.get("onnx_workbench_max_bytes", MAX_MODEL_BYTES))
         if stat.st_size > limit:
             raise RouteError(413, f"{path!r} is {stat.st_size / 1e6:,.1f} MB, over this server's limit of "

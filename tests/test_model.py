@@ -63,6 +63,20 @@ def test_nodes_table_columns_and_values() -> None:
     assert sized.flops == 2 * sized.macs
 
 
+def test_attribute_text_shows_string_lists_and_cuts_long_lists() -> None:
+    from onnx import helper
+
+    from workbench.model._cost import attribute_values
+    from workbench.model._model import format_attribute
+
+    node = helper.make_node("LabelEncoder", ["x"], ["y"], domain="ai.onnx.ml", keys_strings=["cat", "dog"],
+                            values_int64s=list(range(40)))
+    values = attribute_values(node)
+    texts = {attr.name: format_attribute(attr, values) for attr in node.attribute}
+    assert texts["keys_strings"] == "['cat', 'dog']"
+    assert texts["values_int64s"] == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, … (40 in all)]"
+
+
 def test_matmul_flops_cover_batched_attention() -> None:
     m = wb.open(wb.samples.proto("tiny_bert"), dims={"batch": 2, "sequence": 8})
     scores = m.nodes[(m.nodes.op_type == "MatMul") & (m.nodes.scope == "encoder/layer.0/attention")]

@@ -37,6 +37,8 @@ Shape = tuple  # of int (static), str (symbolic) or None (unknown) per dimension
 # Integer initializers this small are shapes, axes or indices, not weights.
 _INDEX_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
 _ATTR_SUMMARY_CHARS = 80
+#: Items of a list attribute shown before it is cut short.
+_LIST_ITEMS = 16
 _NODE_COLUMNS = ("id", "name", "op_type", "domain", "inputs", "outputs", "scope", "output_dtypes",
                  "output_shapes", "attributes", "params", "flops", "macs", "parent", "graph")
 
@@ -357,11 +359,16 @@ def format_attribute(attr: onnx.AttributeProto, values: dict) -> str:
         return f"<{len(attr.graphs)} graphs>"
     if attr.type == onnx.AttributeProto.TENSOR:
         return f"<tensor {tensor_dtype(attr.t.data_type)} {list(attr.t.dims)}>"
-    value = values.get(attr.name, f"<{onnx.AttributeProto.AttributeType.Name(attr.type).lower()}>")
+    if attr.type == onnx.AttributeProto.STRINGS:
+        value = [s.decode("utf-8", "replace") for s in attr.strings]
+    else:
+        value = values.get(attr.name, f"<{onnx.AttributeProto.AttributeType.Name(attr.type).lower()}>")
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if isinstance(value, float):
         value = f"{value:g}"
+    if isinstance(value, list) and len(value) > _LIST_ITEMS:  # label tables can hold thousands
+        return f"{str(value[:_LIST_ITEMS])[:-1]}, … ({len(value):,} in all)]"
     return str(value)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -24,12 +25,15 @@ import pandas as pd
 
 from .._figures import new_figure
 from ..model import Model
+from ..errors import DebuggerError
 from ..model import open as open_model
 from ..runtime import Debugger, debug
 from ..runtime._inputs import check_inputs, random_inputs
 from ..runtime._optimize import check_level, optimized
 from ._metrics import COLUMNS as METRICS
 from ._metrics import error_metrics
+from ._sklearn import convert, is_sklearn, sklearn_values
+from ._sklearn import feeds as sklearn_feeds
 from ._torch import is_onnx_program, is_torch_module, module_values, torch_values
 
 if TYPE_CHECKING:
@@ -227,14 +231,16 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
       backends (``reference`` defaults to ``provider``);
     - ``compare(model, inputs, candidate=Run(model, optimization="all"))``: the graph
       onnxruntime optimizes and runs, against the graph as authored;
-    - ``compare(saved_arrays, inputs, onnx=model)``: arrays saved by any framework, by name.
+    - ``compare(saved_arrays, inputs, onnx=model)``: arrays saved by any framework, by name;
+    - ``compare(estimator, X, onnx=model)``: a fitted scikit-learn estimator or pipeline vs its
+      skl2onnx conversion (made here when ``onnx`` is left out), step by step.
 
     ``rtol``/``atol`` apply as in ``numpy.allclose``; ``tolerances`` overrides them per op
     type, e.g. ``{"Softmax": (1e-3, 1e-5)}``. ``inputs`` default to ``wb.random_inputs``.
     ``provider`` runs the ONNX side of a torch or saved-array comparison.
     """
     tolerances = dict(tolerances or {})
-    if is_onnx_program(source) or is_torch_module(source) or isinstance(source, Mapping):
+    if is_onnx_program(source) or is_torch_module(source) or is_sklearn(source) or isinstance(source, Mapping):
         if reference is not None:
             raise ValueError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
                              "reference is the source itself. Use provider= for the ONNX side.")
@@ -252,6 +258,14 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         feeds = _feeds(model, inputs, dims)
         cand = debug(model, feeds, provider=provider)
         ref_values, ref_label = module_values(source, feeds, model), "torch (module outputs)"
+    elif is_sklearn(source):
+        if inputs is None:
+            raise ValueError("Comparing a scikit-learn model needs its input data: compare(estimator, X, onnx=model).")
+        model = _as_model(onnx) if onnx is not None else convert(source, inputs)
+        feeds = _feeds(model, sklearn_feeds(model, inputs), dims)
+        cand = debug(model, feeds, provider=provider)
+        data = next(iter(inputs.values())) if isinstance(inputs, Mapping) and len(inputs) == 1 else inputs
+        ref_values, ref_label = sklearn_values(source, data, model, partial(_shape, cand)), "scikit-learn"
     elif isinstance(source, Mapping):
         if onnx is None:
             raise ValueError("Comparing saved arrays needs the ONNX model: compare(arrays, inputs, onnx=model).")
@@ -329,6 +343,14 @@ def _as_model(source: Any) -> Model:
 
 def _feeds(model: Model, inputs: Mapping[str, Any] | None, dims: Mapping[str, int] | None) -> dict[str, np.ndarray]:
     return check_inputs(model, random_inputs(model, dims=dims) if inputs is None else inputs)
+
+
+def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:
+    """The shape of value ``name`` in ``run``; None where the run has no such value."""
+    try:
+        return np.shape(run.tensor(name))
+    except DebuggerError:
+        return None
 
 
 def _values(run: Debugger) -> dict[str, np.ndarray]:

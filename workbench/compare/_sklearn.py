@@ -1,0 +1,134 @@
+"""The scikit-learn side of a comparison: every step of a fitted estimator, named as skl2onnx
+names its output in the ONNX graph.
+
+skl2onnx turns each step of a pipeline (and each transformer of a ``ColumnTransformer`` or
+``FeatureUnion``) into one operator of its topology, whose outputs are ONNX values. Converting
+the estimator again with ``intermediate=True``, with the model's own input names and types,
+gives that topology; its operators point at the very step objects, so each step's output
+(``transform``, or ``predict`` and ``predict_proba`` of the final estimator) is computed by
+scikit-learn and stored under the ONNX name. A model converted with other options than the
+defaults may name its values otherwise: what does not align is listed, not guessed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..model import Model
+
+#: ONNX element type → the skl2onnx tensor type of that name.
+_TYPES = {1: "FloatTensorType", 11: "DoubleTensorType", 7: "Int64TensorType", 6: "Int32TensorType",
+          8: "StringTensorType", 9: "BooleanTensorType"}
+
+
+def is_sklearn(source: Any) -> bool:
+    """Whether ``source`` is a scikit-learn estimator (checked without importing sklearn)."""
+    return hasattr(source, "get_params") and any(c.__module__.startswith("sklearn.") for c in type(source).__mro__)
+
+
+def _skl2onnx() -> Any:
+    try:
+        import skl2onnx
+    except ImportError:
+        raise ImportError("Comparing a scikit-learn model needs skl2onnx: pip install 'onnx-workbench[sklearn]' "
+                          "(or pip install skl2onnx).") from None
+    return skl2onnx
+
+
+def convert(estimator: Any, X: Any) -> Model:
+    """``estimator`` converted by skl2onnx (default options), with ``X``'s type and width."""
+    from ..model import open as open_model
+
+    skl2onnx = _skl2onnx()
+    sample = X[:1] if not hasattr(X, "iloc") else X.iloc[:1]
+    return open_model(skl2onnx.to_onnx(estimator, sample))
+
+
+def feeds(model: Model, X: Any) -> dict[str, Any]:
+    """The model's feeds for ``X``: the array (or a DataFrame's values) for a one-input model;
+    a DataFrame's columns by input name for a model with one input per column."""
+    names = [i.name for i in model.proto.graph.input]
+    if isinstance(X, Mapping):
+        return dict(X)
+    if len(names) == 1:
+        return {names[0]: np.asarray(X)}
+    if hasattr(X, "columns") and set(names) <= set(X.columns):
+        return {name: X[[name]].to_numpy() for name in names}
+    raise ValueError(f"The model has {len(names)} inputs {names}: pass X as a DataFrame with those columns, or the "
+                     "inputs by name.")
+
+
+def sklearn_values(estimator: Any, X: Any, model: Model,
+                   shape_of: Callable[[str], tuple[int, ...] | None]) -> dict[str, np.ndarray]:
+    """Every step's output for ``X``, by the ONNX name skl2onnx gives it in ``model``.
+
+    ``shape_of(name)`` is the candidate's shape of a value (None if it has none): scikit-learn's
+    ``(n,)`` predictions are reshaped to the graph's ``(n, 1)`` where the sizes agree.
+    """
+    skl2onnx = _skl2onnx()
+    from skl2onnx.common import data_types
+
+    types = []
+    for value in model.proto.graph.input:
+        tensor = value.type.tensor_type
+        kind = _TYPES.get(tensor.elem_type)
+        if kind is None:
+            raise ValueError(f"The model's input {value.name!r} has a type skl2onnx does not take as an input "
+                             f"(element type {tensor.elem_type}); compare saved arrays instead: "
+                             "compare(arrays, inputs, onnx=model).")
+        types.append((value.name, getattr(data_types, kind)([None, *[d.dim_value or None
+                                                                      for d in tensor.shape.dim[1:]]])))
+    opsets = {o.domain: o.version for o in model.proto.opset_import if o.domain in ("", "ai.onnx.ml")}
+    _, topology = skl2onnx.convert_sklearn(estimator, initial_types=types, intermediate=True,
+                                           target_opset=opsets or None)
+    outputs: dict[int, list[str]] = {}
+    for operator in topology.unordered_operator_iterator():
+        outputs.setdefault(id(operator.raw_operator), [v.onnx_name for v in operator.outputs])
+    values: dict[str, np.ndarray] = {}
+    _walk(estimator, X, outputs, values)
+    for name, value in list(values.items()):
+        shape = shape_of(name)
+        if shape is not None and value.shape != shape and value.size == int(np.prod(shape)):
+            values[name] = value.reshape(shape)
+    return values
+
+
+def _walk(estimator: Any, X: Any, outputs: Mapping[int, list[str]], values: dict[str, np.ndarray]) -> Any:
+    """Computes ``estimator`` on ``X`` step by step, storing each step's output under its ONNX
+    names; returns what it passes on (a transformer's output)."""
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.compose import ColumnTransformer
+    from sklearn.utils import _safe_indexing
+
+    names = outputs.get(id(estimator), [])
+    if isinstance(estimator, Pipeline):
+        for _, step in estimator.steps:
+            if step is not None and step != "passthrough":
+                X = _walk(step, X, outputs, values)
+        return X
+    if isinstance(estimator, ColumnTransformer):
+        for _, transformer, columns in estimator.transformers_:
+            if transformer not in ("drop", "passthrough"):
+                _walk(transformer, _safe_indexing(X, columns, axis=1), outputs, values)
+    elif isinstance(estimator, FeatureUnion):
+        for _, transformer in estimator.transformer_list:
+            if transformer not in ("drop", "passthrough"):
+                _walk(transformer, X, outputs, values)
+    if hasattr(estimator, "transform") and not hasattr(estimator, "predict"):
+        out = _dense(estimator.transform(X))
+        if names:
+            values[names[0]] = out
+        return out
+    results = [_dense(estimator.predict(X))]
+    if hasattr(estimator, "predict_proba") and len(names) > 1:
+        results.append(_dense(estimator.predict_proba(X)))
+    elif hasattr(estimator, "transform") and len(names) > 1:  # clusterers: label, then distances
+        results.append(_dense(estimator.transform(X)))
+    values.update(zip(names, results))
+    return results[0]
+
+
+def _dense(value: Any) -> np.ndarray:
+    return np.asarray(value.toarray() if hasattr(value, "toarray") else value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from onnx import helper
 
@@ -28,6 +29,24 @@ def test_scopes_from_torchscript_style_names() -> None:
     # layer1's blocks are identical; layer2's first block has a downsample, so no repeat there.
     assert tree.find("layer1/0").repeat == tree.find("layer1/1").repeat == "0…1 × 2"
     assert tree.find("layer2/0").repeat == ""
+
+
+def test_scopes_from_tensorflow_style_names() -> None:
+    """tf2onnx names nodes by TensorFlow's name scopes, with no leading slash."""
+    names = ["functional/dense_1/MatMul", "functional/dense_1/Relu", "functional/dense_2/MatMul", "Identity"]
+    nodes, previous = [], "x"
+    for name in names:
+        op = name.rsplit("/", 1)[-1]
+        nodes.append(helper.make_node("Relu" if op != "MatMul" else "MatMul",
+                                      [previous] + (["w"] if op == "MatMul" else []), [name + ":0"], name=name))
+        previous = name + ":0"
+    graph = helper.make_graph(nodes, "tf", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info(previous, onnx.TensorProto.FLOAT, [1, 4])],
+                              [onnx.numpy_helper.from_array(np.eye(4, dtype=np.float32), "w")])
+    tree = wb.open(helper.make_model(graph)).scopes
+    assert tree.source == "name"
+    assert tree.find("functional/dense_1").nodes == ["functional/dense_1/MatMul", "functional/dense_1/Relu"]
+    assert tree.find("functional").node_count() == 3 and tree.root.nodes == ["Identity"]
 
 
 def test_a_model_without_scope_information_is_flat() -> None:

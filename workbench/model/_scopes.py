@@ -4,7 +4,8 @@ Where a node's scope comes from, in order of preference:
 
 1. torch dynamo metadata: ``pkg.torch.onnx.name_scopes`` (module paths, the last item
    the FX node name) with ``pkg.torch.onnx.class_hierarchy`` for the module classes;
-2. TorchScript-style names: ``/encoder/layer.0/attention/MatMul`` → ``encoder/layer.0/attention``;
+2. scoped names: ``/encoder/layer.0/attention/MatMul`` → ``encoder/layer.0/attention``
+   (TorchScript), ``model/dense_1/MatMul`` → ``model/dense_1`` (TensorFlow via tf2onnx);
 3. nothing: the model is flat.
 
 Nodes with no scope of their own in a scoped model (mostly Constants) are attached to
@@ -77,8 +78,9 @@ def scope_of(node: onnx.NodeProto) -> NodeScope:
                 previous = module
             classes = _literal_list(meta.get(CLASS_HIERARCHY_KEY, "[]")) or []
             return NodeScope(tuple(segments), "metadata", tuple(classes[1:1 + len(segments)]))
-    if node.name.startswith("/") and node.name.count("/") >= 2:
-        return NodeScope(tuple(s for s in node.name.split("/")[1:-1] if s), "name")
+    segments = tuple(s for s in node.name.split("/")[:-1] if s)  # "/enc/layer.0/MatMul", "model/dense/MatMul"
+    if segments:
+        return NodeScope(segments, "name")
     return NodeScope(None, "none")
 
 

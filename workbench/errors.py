@@ -38,7 +38,8 @@ class ModelFileError(WorkbenchError, FileNotFoundError):
 
 
 class NotOnnxError(WorkbenchError, ValueError):
-    """The bytes are not an ONNX model (another format, or random data)."""
+    """The bytes are not an ONNX model any ONNX tool can read: another format, random data, bodies
+    nested deeper than protobuf parses, or text fields that are not UTF-8."""
 
 
 class TruncatedModelError(NotOnnxError):

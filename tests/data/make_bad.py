@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 import onnx
+from google.protobuf.message import Message
 from onnx import TensorProto, helper, numpy_helper
 
 HERE = Path(__file__).resolve().parent
@@ -33,10 +34,10 @@ OPSET = 17
 IR = 8
 
 
-def _model(nodes, inputs, outputs, initializers=(), opset=OPSET, extra_opsets=(), ir=IR, name="bad"):
+def _model(nodes, inputs, outputs, initializers=(), opset=OPSET, extra_opsets=(), ir=IR, name="bad", functions=()):
     graph = helper.make_graph(list(nodes), name, list(inputs), list(outputs), list(initializers))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset), *extra_opsets],
-                              producer_name="make_bad.py")
+                              producer_name="make_bad.py", functions=list(functions))
     model.ir_version = ir
     return model
 
@@ -55,8 +56,8 @@ def good_model() -> onnx.ModelProto:
                   [_vi("x")], [_vi("y")], [w], name="good")
 
 
-def _bytes(model: onnx.ModelProto) -> bytes:
-    return model.SerializeToString(deterministic=True)
+def _bytes(message: Message) -> bytes:
+    return message.SerializeToString(deterministic=True)
 
 
 def _zip() -> bytes:
@@ -77,6 +78,73 @@ def _external(model: onnx.ModelProto, location: str, length: int = 16) -> onnx.M
     for key, value in (("location", location), ("offset", "0"), ("length", str(length))):
         w.external_data.add(key=key, value=value)
     return model
+
+
+LOCAL = helper.make_opsetid("local", 1)  # the domain of the model-local functions below
+
+
+def _body(nodes, inputs, outputs, name="body"):
+    """An If/Loop/Scan body: a graph of its own (``inputs`` and ``outputs`` are value infos)."""
+    return helper.make_graph(list(nodes), name, list(inputs), list(outputs))
+
+
+def _calls_function(body_nodes) -> onnx.ModelProto:
+    """x -> f(x) -> y, where f is a model-local function (domain 'local') of body ``body_nodes`` (a -> b)."""
+    function = helper.make_function("local", "f", ["a"], ["b"], list(body_nodes),
+                                    [helper.make_opsetid("", OPSET), LOCAL])
+    return _model([helper.make_node("f", ["x"], ["y"], name="call", domain="local")], [_vi("x")], [_vi("y")],
+                  extra_opsets=[LOCAL], functions=[function])
+
+
+def _runs_if(then_nodes, then_outputs=("t",), else_outputs=("e",)) -> onnx.ModelProto:
+    """x -> If(true) -> y: the then_branch is ``then_nodes``, the else_branch negates x once per output."""
+    else_branch = _body([helper.make_node("Neg", ["x"], [name], name=f"neg_{name}") for name in else_outputs],
+                        [], [_vi(name) for name in else_outputs], "else")
+    node = helper.make_node("If", ["go"], ["y"], name="if", else_branch=else_branch,
+                            then_branch=_body(then_nodes, [], [_vi(name) for name in then_outputs], "then"))
+    return _model([node], [_vi("x")], [_vi("y")], [helper.make_tensor("go", TensorProto.BOOL, [], [True])])
+
+
+def _runs_loop(body_nodes, inputs=("i", "cond", "v"), outputs=("cond_out", "v_out")) -> onnx.ModelProto:
+    """x -> Loop(3 times, carrying x) -> y over a body of ``body_nodes``, whose values are named by
+    role: i (iteration number), cond/cond_out (the condition), others float[1,4]."""
+    def info(name):
+        return _vi(name, (), TensorProto.INT64 if name == "i" else TensorProto.BOOL) if name[0] in "ic" else _vi(name)
+
+    body = _body(body_nodes, [info(n) for n in inputs], [info(n) for n in outputs], "loop_body")
+    return _model([helper.make_node("Loop", ["trips", "go", "x"], ["y"], name="loop", body=body)], [_vi("x")],
+                  [_vi("y")], [helper.make_tensor("trips", TensorProto.INT64, [], [3]),
+                               helper.make_tensor("go", TensorProto.BOOL, [], [True])])
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field: its key, its length and ``payload``."""
+    def varint(n: int) -> bytes:
+        out = bytearray()
+        while n > 0x7F:
+            out.append(n & 0x7F | 0x80)
+            n >>= 7
+        return bytes(out + bytes([n]))
+
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def nested_ifs(depth: int) -> bytes:
+    """x -> If(c) nested ``depth`` deep -> y: each level's then_branch holds the next If, its
+    else_branch returns x. Serialized by hand, level by level: protobuf refuses to copy (and so to
+    build) a message nested deeper than it parses."""
+    def identity(level: int) -> onnx.GraphProto:
+        return _body([helper.make_node("Identity", ["x"], [f"e{level}"], name=f"keep{level}")], [],
+                     [_vi(f"e{level}")], f"else{level}")
+
+    graph = _bytes(identity(0))
+    for level in range(1, depth + 1):
+        node = helper.make_node("If", ["c"], [f"y{level}"], name=f"if{level}", else_branch=identity(level))
+        then = onnx.AttributeProto(name="then_branch", type=onnx.AttributeProto.GRAPH)
+        node_bytes = _bytes(node) + _field(5, _bytes(then) + _field(6, graph))  # NodeProto.attribute, its .g
+        graph = _bytes(_body([], [], [_vi(f"y{level}")], f"then{level}")) + _field(1, node_bytes)  # .node
+    main = _model([], [_vi("c", (), TensorProto.BOOL), _vi("x")], [_vi(f"y{depth}")], name="nested")
+    return _bytes(main) + _field(7, _field(1, node_bytes))  # merged into ModelProto.graph: its one node
 
 
 def _profile_lines() -> str:
@@ -142,6 +210,8 @@ def model_cases() -> list[dict]:
     add("hdf5.onnx", "a Keras HDF5 header", b"\x89HDF\r\n\x1a\n" + b"\0" * 56, **refused("NotOnnxError"))
     add("no_graph.onnx", "a ModelProto with an IR version but no graph",
         onnx.ModelProto(ir_version=IR).SerializeToString(), **refused("NotOnnxError"))
+    add("invalid_utf8_name.onnx", "a node name whose bytes are not UTF-8 ('rel\\x80'): one byte of the file changed",
+        data.replace(b"relu", b"rel\x80", 1), **refused("NotOnnxError"))
 
     # ---- versions ----------------------------------------------------------------------
     m = good_model()
@@ -213,6 +283,53 @@ def model_cases() -> list[dict]:
     add("untyped_input.onnx", "the graph input 'x' has no type", _model(
         [helper.make_node("Relu", ["x"], ["y"], name="relu")], [onnx.ValueInfoProto(name="x")], [_vi("y")]),
         **runs_fail(), fix="give every graph input a type")
+
+    # ---- subgraphs (If/Loop/Scan bodies) and model-local functions -------------------------
+    add("nested_if_31.onnx", "If inside If, 31 levels deep: the deepest nesting protobuf parses",
+        nested_ifs(31), open="ok", view="ok", debug="ok", compare="ok", profile="ok")
+    add("nested_if_100.onnx", "If inside If, 100 levels deep: deeper than protobuf parses (100 nested messages)",
+        nested_ifs(100), **refused("NotOnnxError"))
+    add("function_cycle.onnx", "a model-local function whose body has a cycle (p -> q -> p)",
+        _calls_function([helper.make_node("Add", ["a", "q"], ["p"], name="p"),
+                         helper.make_node("Relu", ["p"], ["q"], name="q"),
+                         helper.make_node("Identity", ["q"], ["b"], name="out")]),
+        **runs_fail(), fix="remove any cycle")
+    add("function_recursive.onnx", "a model-local function that calls itself",
+        _calls_function([helper.make_node("f", ["a"], ["b"], name="again", domain="local")]),
+        **runs_fail(), fix="must not call itself")
+    add("function_dangling.onnx", "a model-local function whose body reads 'ghost', which nothing produces",
+        _calls_function([helper.make_node("Add", ["a", "ghost"], ["b"], name="add")]),
+        **runs_fail(), fix="connect a dangling value")
+    add("if_body_dangling.onnx", "an If's then_branch reads 'ghost', which no node outside or inside it produces",
+        _runs_if([helper.make_node("Add", ["x", "ghost"], ["t"], name="add")]),
+        **runs_fail(), fix="connect a dangling value")
+    add("loop_body_dangling.onnx", "a Loop body reads 'ghost', which no node outside or inside it produces",
+        _runs_loop([helper.make_node("Identity", ["cond"], ["cond_out"], name="keep"),
+                    helper.make_node("Add", ["v", "ghost"], ["v_out"], name="add")]),
+        **runs_fail(), fix="connect a dangling value")
+    scan_body = _body([helper.make_node("Add", ["s", "ghost"], ["s_out"], name="add"),
+                       helper.make_node("Identity", ["xi"], ["yi"], name="keep")],
+                      [_vi("s", (4,)), _vi("xi", (4,))], [_vi("s_out", (4,)), _vi("yi", (4,))], "scan_body")
+    add("scan_body_dangling.onnx", "a Scan body reads 'ghost', which no node outside or inside it produces",
+        _model([helper.make_node("Scan", ["s0", "x"], ["s_final", "y"], name="scan", body=scan_body,
+                                 num_scan_inputs=1)],
+               [_vi("s0", (4,)), _vi("x", (3, 4))], [_vi("s_final", (4,)), _vi("y", (3, 4))]),
+        **runs_fail(), fix="connect a dangling value")
+    add("loop_body_duplicate_output.onnx", "two nodes of a Loop body write the same value 'v_out'",
+        _runs_loop([helper.make_node("Identity", ["cond"], ["cond_out"], name="keep"),
+                    helper.make_node("Relu", ["v"], ["v_out"], name="relu"),
+                    helper.make_node("Neg", ["v"], ["v_out"], name="neg")]),
+        **runs_fail("GraphError"))
+    m = _runs_if([helper.make_node("Neg", ["x"], ["h"], name="neg")], then_outputs=("h",))
+    m.graph.node.insert(0, helper.make_node("Relu", ["x"], ["h"], name="relu"))
+    add("if_body_writes_outer.onnx", "an If's then_branch writes 'h', a value the main graph computed before it",
+        m, **runs_fail("GraphError"))
+    add("loop_body_wrong_arity.onnx", "a Loop passes 3 values (iteration, condition, x) to a body that takes 1 "
+        "and returns 1", _runs_loop([helper.make_node("Relu", ["v"], ["v_out"], name="relu")], ("v",), ("v_out",)),
+        **runs_fail("GraphError"))
+    add("if_branch_output_count.onnx", "an If whose then_branch returns 1 value and else_branch 2",
+        _runs_if([helper.make_node("Relu", ["x"], ["t"], name="relu")], else_outputs=("e", "e2")),
+        **runs_fail("GraphError"))
 
     # ---- huge declared shapes: nothing may allocate them ---------------------------------
     add("huge_input_shape.onnx", "an input declared [1000000, 1000000] (10^12 floats, 4 TB)",

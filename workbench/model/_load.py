@@ -8,6 +8,7 @@ regular file inside the model's folder, long enough for the bytes they claim).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -16,12 +17,17 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from .. import errors
-from ._walk import iter_graphs
+from ._walk import iter_graphs, subgraphs
 
 #: What :func:`workbench.open` accepts.
 ModelSource = Union[str, os.PathLike, bytes, bytearray, memoryview, onnx.ModelProto, object]
 
 PROTOBUF_LIMIT = 2**31  # protobuf cannot parse a message of 2 GiB or more
+#: The deepest nesting of If/Loop/Scan bodies protobuf parses: it reads 100 levels of nested messages,
+#: and the dimensions of a body's values k bodies deep lie 7 + 3k levels down (model, graph, then node,
+#: attribute and graph per body, then value info, type, tensor type, shape and dimension).
+MAX_NESTING = (100 - 7) // 3
+_TOO_DEEP = re.compile(r"MaxDepth|recursion limit|nesting", re.IGNORECASE)  # protobuf's words for it
 
 # Magic numbers of formats people mistake for ONNX, and what to do instead.
 _OTHER_FORMATS: list[tuple[int, bytes, str]] = [
@@ -64,6 +70,9 @@ def load(source: ModelSource) -> Loaded:
             f"Cannot open an object of type {type(source).__name__}. Pass a path to an "
             ".onnx file, its bytes, an onnx.ModelProto or a torch.onnx.ONNXProgram."
         )
+    what = repr(str(loaded.path)) if loaded.path else "The model"
+    _check_nesting(loaded.proto, what)
+    _check_text(loaded.proto, what)
     _check_versions(loaded.proto)
     loaded.external_bytes = _check_external_data(loaded.proto, loaded.path)
     return loaded
@@ -117,6 +126,8 @@ def _parse(data: bytes, what: str) -> onnx.ModelProto:
     try:
         proto.ParseFromString(data)
     except DecodeError as exc:
+        if _TOO_DEEP.search(str(exc)):
+            raise errors.NotOnnxError(_too_deep(what)) from exc
         if _starts_like_onnx(data):
             raise errors.TruncatedModelError(
                 f"{what} starts like an ONNX model but is truncated or corrupted "
@@ -133,6 +144,45 @@ def _parse(data: bytes, what: str) -> onnx.ModelProto:
             f"(first bytes: {data[:8]!r})."
         )
     return proto
+
+
+def _check_text(proto: onnx.ModelProto, what: str) -> None:
+    """Refuses a model with a text field (e.g. ``onnx.NodeProto.name``) whose bytes are not UTF-8:
+    protobuf parses them, and hands them over as ``bytes`` where every reader expects ``str``."""
+    stack: list = [proto]
+    while stack:
+        message = stack.pop()
+        if isinstance(message, onnx.TensorProto):  # listing its fields would copy its data: names only
+            stack.extend(message.external_data)
+            fields = [(message.DESCRIPTOR.fields_by_name[n], getattr(message, n)) for n in ("name", "doc_string")]
+        else:
+            fields = message.ListFields()
+        for field, value in fields:
+            if field.type == field.TYPE_STRING:
+                if any(isinstance(v, bytes) for v in (value if field.is_repeated else [value])):
+                    raise errors.NotOnnxError(
+                        f"{what} is corrupted: a value of its field {field.full_name} is not UTF-8 text, as every "
+                        "name and string of an ONNX model is. Copy or export it again."
+                    )
+            elif field.type == field.TYPE_MESSAGE:
+                stack.extend(value if field.is_repeated else [value])
+
+
+def _too_deep(what: str) -> str:
+    return (f"{what} nests If/Loop/Scan bodies deeper than protobuf parses (100 levels of nested messages: "
+            f"about {MAX_NESTING} bodies, one inside another), so no ONNX tool (onnx, onnxruntime) can read it. "
+            "Export the model with fewer nested control-flow bodies, e.g. by unrolling or merging nested Ifs.")
+
+
+def _check_nesting(proto: onnx.ModelProto, what: str) -> None:
+    """Refuses a model (built in memory: parsed ones cannot be) whose bodies nest deeper than
+    protobuf parses; every walk over the model's graphs can then recurse safely."""
+    stack = [(graph_nodes, 0) for graph_nodes in (proto.graph.node, *(f.node for f in proto.functions))]
+    while stack:
+        nodes, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise errors.NotOnnxError(_too_deep(what))
+        stack.extend((body.node, depth + 1) for node in nodes for _, body in subgraphs(node))
 
 
 def _starts_like_onnx(data: bytes) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -19,6 +19,7 @@ import onnxruntime as ort
 from onnx import helper
 
 from ..errors import GraphError, SessionError, WorkbenchError
+from ..model._walk import iter_graphs, subgraphs
 from ._optimize import session_options
 
 if TYPE_CHECKING:
@@ -99,17 +100,25 @@ def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
     return light
 
 
-#: onnxruntime's prefix on its exception messages: "[ONNXRuntimeError] : 1 : FAIL : ".
-_ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : (\w+) : ")
+#: What leads onnxruntime's words and says nothing to the user: its prefix ("[ONNXRuntimeError] :
+#: 1 : FAIL : ") and the path it loaded (the user knows it).
+_ORT_PREFIX = re.compile(r"^(?:\[ONNXRuntimeError\] : \d+ : \w+ : |Load model from .*? failed: ?)+")
+#: The C++ source line and function that raised, wherever in the words, and the prefix after it:
+#: "/onnxruntime_src/…/bfc_arena.cc:360 void* onnxruntime::BFCArena::AllocateRawInternal(…) ".
+_ORT_SOURCE = re.compile(r"(?:/\S*/)?\w+\.(?:cc|h):\d+ (?:(?:[\w:<>*&]+ )?[\w:~<>]+\([^)]*\) |\w+ )"
+                         r"(?:\[ONNXRuntimeError\] : \d+ : \w+ : )?")
 #: What to do, by what the runtime or the checker said (first match wins). Each pattern is one
 #: that a case of the bad-input corpus (tests/data/make_bad.py) produces; the case names its fix.
 _FIXES = [
     (r"same node name", "give every node a unique name, e.g. for i, node in enumerate(model.graph.node): "
      "node.name = f'{node.op_type}_{i}'"),
-    (r"not acyclic|is not a graph input, initializer, or output of a previous node|is not output of any previous",
+    (r"not acyclic|is not a graph input, initializer, or output of a previous node"
+     r"|is (?:not|neither) output of any previous",
      "every node must read only graph inputs, initializers and outputs of the nodes before it: connect a "
      "dangling value to its producer, add the missing initializer or graph input, sort the nodes "
      "topologically, and remove any cycle"),
+    (r"must not be recursive", "a model-local function must not call itself, directly or through other functions: "
+     "replace the recursion by a Loop, or unroll it into nodes"),
     (r"does not have type information|Field 'type' of 'value_info' is required",
      "give every graph input a type and shape (onnx.helper.make_tensor_value_info(name, elem_type, shape))"),
     (r"Deserialize tensor|buffer size mismatch|raw_data size|cannot reshape array of size",
@@ -136,11 +145,11 @@ def session_error(exc: BaseException, action: str, problems: Sequence[str] = (),
     The fix is chosen by the runtime's words, then the checker's; ``checker_first`` turns
     that round, for a runtime whose words name the symptom rather than the cause.
     """
-    said = " ".join(_ORT_PREFIX.sub("", str(exc).strip()).split()) or type(exc).__name__
+    said = _ORT_PREFIX.sub("", " ".join(str(exc).split()))
+    said = " ".join(_ORT_SOURCE.sub(" ", said).split()) or type(exc).__name__
     inner = exc.__cause__ or exc.__context__  # the reference evaluator wraps numpy's words in its own
     if inner is not None and str(inner).strip() and str(inner).strip() not in said:
         said = f"{said.rstrip('.')}: {' '.join(str(inner).split())}"
-    said = re.sub(r"^Load model from .*? failed: ?", "", said)  # the path: the user knows it
     if len(said) > 600:
         said = said[:600] + "…"
     found = "; ".join(" ".join(p.split()).rstrip(".") for p in problems)
@@ -153,25 +162,65 @@ def session_error(exc: BaseException, action: str, problems: Sequence[str] = (),
 
 
 def check_runnable(graph: onnx.GraphProto) -> None:
-    """Raises :class:`GraphError` for what a run by value names cannot represent: a value written by
-    two nodes (the capture would keep one of them, silently), or a graph output produced by nothing
-    (the capture asks for node outputs only, so no runtime would notice)."""
-    produced = {i.name for i in graph.input} | {t.name for t in graph.initializer}
-    twice = []
-    for node in graph.node:
-        for name in node.output:
-            if name and name in produced and name not in twice:
-                twice.append(name)
-            produced.add(name)
+    """Raises :class:`GraphError` for what a run by value names cannot represent, or no runtime says
+    clearly: a value written twice, in the graph or in an If/Loop/Scan body (the capture would keep one
+    of the writes, silently); a graph output produced by nothing (the capture asks for node outputs only,
+    so no runtime would notice); an If or Loop whose bodies take or return other counts of values than
+    the node passes and expects (the reference evaluator fails on it with an IndexError, or not at all)."""
+    twice = list(dict.fromkeys(_written_twice(graph)))
     if twice:
-        raise GraphError(f"The value(s) {twice[:5]} are written more than once (by two nodes, or by a node and a "
-                         "graph input or initializer): ONNX graphs assign each value once, and a run would show only "
-                         "one of the writes. Fix: rename the outputs so each is written once (see Model.problems).")
+        raise GraphError(f"The value(s) {twice[:5]} are written more than once (by two nodes, by a node and a "
+                         "graph input or initializer, or in an If/Loop/Scan body by a node and a value of the "
+                         "enclosing graph): ONNX graphs assign each value once, and a run would show only one of "
+                         "the writes. Fix: rename the outputs so each is written once (see Model.problems).")
+    produced = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    produced.update(name for node in graph.node for name in node.output)
     missing = [o.name for o in graph.output if o.name not in produced]
     if missing:
         raise GraphError(f"The graph output(s) {missing} are produced by no node, graph input or initializer, so "
                          "the model cannot run. Fix: connect them to the node that should compute them, or remove "
                          "them from graph.output (see Model.problems for what onnx.checker found).")
+    mismatch = next((m for g in iter_graphs(graph) for node in g.node if (m := _body_mismatch(node))), None)
+    if mismatch:
+        raise GraphError(f"{mismatch}, so no runtime can run it. Fix: make the bodies fit their node: an If's two "
+                         "branches return one value per output of the If; a Loop body takes the iteration number, "
+                         "the condition and one value per Loop input after the first two, and returns the condition, "
+                         "the carried values and any scan outputs: one more value than the Loop has outputs.")
+
+
+def _written_twice(graph: onnx.GraphProto, enclosing: tuple[set[str], ...] = ()) -> Iterator[str]:
+    """The values written more than once in ``graph`` and its bodies: by two nodes, by a node and an input
+    or initializer, or in a body by a node and a value its enclosing graphs define before it (as
+    ``onnx.checker`` rules: a body reads the values around it, and assigns none of them)."""
+    produced = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    scopes = (*enclosing, produced)
+    for node in graph.node:
+        for _, body in subgraphs(node):
+            yield from _written_twice(body, scopes)
+        for name in node.output:
+            if name and any(name in scope for scope in scopes):
+                yield name
+            produced.add(name)
+
+
+def _body_mismatch(node: onnx.NodeProto) -> str | None:
+    """How an If's or a Loop's bodies differ from the node in the counts of values they take and
+    return (onnx's shape inference rules), in words; None when they fit, or for other nodes."""
+    bodies = dict(subgraphs(node)) if node.domain in ("", "ai.onnx") else {}
+    label = f"{node.op_type} {node.name!r}" if node.name else f"unnamed {node.op_type}"
+    if node.op_type == "If" and {"then_branch", "else_branch"} <= bodies.keys():
+        counts = [len(node.output), len(bodies["then_branch"].output), len(bodies["else_branch"].output)]
+        if len(set(counts)) > 1:
+            return (f"The {label} has {counts[0]} output(s), but its then_branch returns {counts[1]} value(s) and "
+                    f"its else_branch {counts[2]}")
+    if node.op_type == "Loop" and "body" in bodies:
+        body = bodies["body"]
+        initialized = {t.name for t in body.initializer}  # inputs with a default: the body may go without them
+        takes = {len(body.input), sum(i.name not in initialized for i in body.input)}
+        if len(node.input) not in takes or len(body.output) != len(node.output) + 1:
+            return (f"The {label} passes {len(node.input)} value(s) to its body and has {len(node.output)} "
+                    f"output(s), but its body takes {len(body.input)} input(s) and returns {len(body.output)}")
+    return None
 
 
 def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,

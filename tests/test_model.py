@@ -175,6 +175,19 @@ def test_summary_card_contents() -> None:
         assert "input_ids" in text and "143,428" in text
 
 
+def test_summary_card_shows_description_and_metadata_cut_short() -> None:
+    proto = wb.samples.proto("tiny_cnn")
+    proto.doc_string = "exported for the demo " * 40
+    onnx.helper.set_model_props(proto, {"license": "MIT", "config": "{" + "x" * 1000 + "}"})
+    data = wb.open(proto)._repr_mimebundle_()[wb.graph.VIEW_MIME_TYPE]["summary"]
+    assert len(data["description"]) == 500 and data["description"].endswith("…")
+    assert data["metadata"][0] == ["license", "MIT"]
+    assert data["metadata"][1][0] == "config" and len(data["metadata"][1][1]) == 200
+    text = wb.open(proto)._repr_html_()
+    assert "metadata (2)" in text and "exported for the demo" in text
+    assert "metadata: license = MIT" in repr(wb.open(proto))
+
+
 def test_summary_card_escapes_html_from_the_model() -> None:
     payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
     graph = helper.make_graph(

@@ -37,6 +37,10 @@ export interface ISummary {
   subgraphs: string[];
   functions: string[];
   problems: string[];
+  /** The model's doc string, cut to 500 characters (absent before it was added). */
+  description?: string;
+  /** The model's metadata properties as [key, value], values cut to 200 characters. */
+  metadata?: Array<[string, string]>;
 }
 
 /** Formats a count with thousands separators, e.g. 1234567 -> "1,234,567". */
@@ -99,6 +103,11 @@ export function renderSummary(summary: ISummary): HTMLElement {
   card.appendChild(
     html('div', 'jp-OnnxWorkbench-title', summary.name || '(unnamed model)')
   );
+  if (summary.description) {
+    card.appendChild(
+      html('div', 'jp-OnnxWorkbench-description', summary.description)
+    );
+  }
   const opsets = Object.entries(summary.opsets)
     .map(([domain, version]) => `${domain || 'ai.onnx'} ${version}`)
     .join(', ');
@@ -154,6 +163,18 @@ export function renderSummary(summary: ISummary): HTMLElement {
       section.appendChild(list);
       card.appendChild(section);
     }
+  }
+  const metadata = summary.metadata ?? [];
+  if (metadata.length) {
+    const section = html('div', 'jp-OnnxWorkbench-section');
+    section.appendChild(html('h4', undefined, `metadata (${metadata.length})`));
+    const props = html('dl', 'jp-OnnxWorkbench-facts jp-OnnxWorkbench-metadata');
+    for (const [key, value] of metadata) {
+      props.appendChild(html('dt', undefined, key));
+      props.appendChild(html('dd', undefined, value));
+    }
+    section.appendChild(props);
+    card.appendChild(section);
   }
   for (const problem of summary.problems) {
     card.appendChild(html('div', 'jp-OnnxWorkbench-problem', problem));

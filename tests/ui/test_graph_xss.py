@@ -77,8 +77,8 @@ def runnable_model() -> onnx.ModelProto:
     """A valid model of standard ops (onnxruntime runs it) whose names, symbolic dimension,
     weight, scopes, doc strings, stack trace and model strings are payloads.
 
-    No surface shows the graph's and the model's doc strings or the model's metadata props;
-    they are payloads too, in case one ever does."""
+    The card shows the model's doc string and metadata props; no surface shows the graph's doc
+    string, a payload too, in case one ever does."""
     matmul = helper.make_node("MatMul", [IMG, WEIGHT], [HIDDEN], name=MATMUL)
     helper.set_metadata_props(matmul, {STACK_TRACE_KEY: STACK})
     nodes = [
@@ -242,7 +242,7 @@ def assert_hostile_view(viewer: Viewer) -> None:
 
 def assert_card(card: Locator) -> None:
     """The summary card shows the model's name, producer, opset domains, inputs and outputs
-    (with the symbolic dimension), op types and local functions as text."""
+    (with the symbolic dimension), op types, local functions, doc string and metadata as text."""
     expect(card.locator(".jp-OnnxWorkbench-title")).to_have_text(SCRIPT)
     facts = card.locator(".jp-OnnxWorkbench-facts")
     expect(facts.locator("dt:text-is('producer') + dd")).to_have_text(f"{SVG} {IMG}")
@@ -255,6 +255,10 @@ def assert_card(card: Locator) -> None:
     ops = card.locator(".jp-OnnxWorkbench-ops td.jp-OnnxWorkbench-name")
     expect(ops).to_have_text(["Relu", FUNCTION, "Identity", "MatMul", CUSTOM_OP])  # by count, then name
     expect(card.locator("li")).to_have_text([f"{FUNCTION_DOMAIN}.{FUNCTION} (1 nodes)"])
+    expect(card.locator(".jp-OnnxWorkbench-description")).to_have_text(IMG)  # the model's doc string
+    metadata = card.locator(".jp-OnnxWorkbench-metadata")
+    expect(metadata.locator("dt")).to_have_text([IMG, "note"])
+    expect(metadata.locator("dd")).to_have_text([SCRIPT, SVG])
 
 
 # ---- the model's own displays ------------------------------------------------------------------

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 SUMMARY_SCHEMA_VERSION = 1
 _TOP_OPS = 8
+#: Characters of the model's doc string, and of each metadata value, shown on the card.
+_DESCRIPTION_CHARS = 500
+_METADATA_CHARS = 200
 
 
 def _value(model: "Model", info: Any) -> dict:
@@ -46,7 +49,14 @@ def summary_data(model: "Model") -> dict:
         "subgraphs": model.subgraph_list(),
         "functions": [f"{f.domain}.{f.name} ({len(f.node)} nodes)" for f in proto.functions],
         "problems": list(model.problems),
+        "description": _cut(proto.doc_string, _DESCRIPTION_CHARS),
+        "metadata": [[prop.key, _cut(prop.value, _METADATA_CHARS)] for prop in proto.metadata_props],
     }
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (exporters store whole configs and licences here)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _fmt_bytes(n: int | None) -> str:
@@ -82,6 +92,9 @@ def summary_text(data: dict) -> str:
     for title in ("inputs", "outputs"):
         lines.append(f"  {title}:")
         lines += [f"    {v['name']}: {v['dtype']} {_fmt_shape(v['shape'])}" for v in data[title]]
+    if data["description"]:
+        lines.append(f"  description: {data['description']}")
+    lines += [f"  metadata: {key} = {value}" for key, value in data["metadata"]]
     lines.append("  top ops: " + ", ".join(f"{op} {n}" for op, n in data["top_ops"]))
     for title in ("subgraphs", "functions"):
         if data[title]:
@@ -108,10 +121,14 @@ def card_html(data: dict) -> str:
         for title, key in (("subgraphs", "subgraphs"), ("local functions", "functions"))
         if data[key]
     )
+    description = f"<p>{e(data['description'])}</p>" if data["description"] else ""
+    metadata = "".join(f"<tr><th style='text-align:left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in data["metadata"])
+    if metadata:
+        metadata = f"<h4>metadata ({len(data['metadata'])})</h4><table>{metadata}</table>"
     problems = "".join(f"<p style='color:#c00'>{e(p)}</p>" for p in data["problems"])
     return (
         "<div class='onnx-workbench-summary'>"
-        f"<h3>{e(data['name'] or '(unnamed model)')}</h3><table>{facts}</table>"
+        f"<h3>{e(data['name'] or '(unnamed model)')}</h3>{description}<table>{facts}</table>"
         f"{values('inputs')}{values('outputs')}<h4>top op types</h4><table>{ops}</table>"
-        f"{extra}{problems}</div>"
+        f"{extra}{metadata}{problems}</div>"
     )

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -371,8 +372,10 @@ def test_a_failed_save_leaves_nothing(tmp_path: Path, cnn: wb.Model) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(HAS_PYARROW, reason="pyarrow is installed here")
-def test_parquet_without_pyarrow_says_what_to_install(tmp_path: Path, cnn: wb.Model) -> None:
+def test_parquet_without_pyarrow_says_what_to_install(tmp_path: Path, cnn: wb.Model,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as where it is not installed
+    assert _tables.default_format() == "csv"
     with pytest.raises(AnalysisError, match="needs pyarrow.*pip install pyarrow.*results_format='csv'"):
         save_analysis(tmp_path / "a", model=cnn, results={"ops": cnn.ops}, results_format="parquet")
     # an analysis saved where pyarrow was: loading its tables needs it, verifying does not

@@ -234,6 +234,7 @@ def assert_hostile_view(viewer: Viewer) -> None:
     with viewer.relayout():
         details.locator(".jp-OnnxWorkbench-enter").click()
     expect(crumbs.last).to_have_attribute("data-group", FUNCTION_ROOT)
+    expect(crumbs.last).to_have_text(f"{FUNCTION_DOMAIN}.{FUNCTION}")  # the function's name, a payload
     expect(fact(show_details(viewer, INNER_ID), "name")).to_have_text(INNER)
     with viewer.relayout():
         crumbs.first.click()

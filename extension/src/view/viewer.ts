@@ -328,8 +328,7 @@ export class GraphViewer {
   /** Shows the body of a subgraph or function (a root group) in place of the current graph. */
   enter(groupId: string, label?: string): Promise<void> {
     this.rootViews.set(this.rootId, { ...this.transform });
-    const group = this.groups.get(groupId);
-    this.roots.push({ id: groupId, label: group?.path || label || group?.label || groupId });
+    this.roots.push({ id: groupId, label: rootLabel(this.groups.get(groupId), label) ?? groupId });
     return this.showRoot();
   }
 
@@ -423,7 +422,7 @@ export class GraphViewer {
       const group = this.groups.get(top);
       this.roots = [this.roots[0]];
       if (top !== this.roots[0].id) {
-        this.roots.push({ id: top, label: group?.path || group?.label || top });
+        this.roots.push({ id: top, label: rootLabel(group) ?? top });
       }
       this.needsInitialView = true;
       this.renderBreadcrumb();
@@ -1236,4 +1235,15 @@ export class GraphViewer {
       event.stopPropagation();
     }
   };
+}
+
+/**
+ * A body's name in the breadcrumb: a function's own name (`domain.name`), a subgraph's
+ * path, else what the caller calls it.
+ */
+function rootLabel(group: IGroup | undefined, label?: string): string | undefined {
+  if (group?.kind === 'function') {
+    return group.label;
+  }
+  return group?.path || label || group?.label;
 }

@@ -381,6 +381,20 @@ def test_plots_are_figures(bert_all, bert_export) -> None:
         p.plot.timeline(run=7)
 
 
+def test_roofline_with_measured_roofs(bert_all) -> None:
+    roofs = wb.measure_roofs()
+    assert roofs["peak_gflops"] > 1 and roofs["bandwidth_gbs"] > 0.5  # any machine that runs the suite
+    axes = bert_all.plot.roofline(**roofs).axes[0]
+    x, y = axes.get_lines()[0].get_data()
+    assert np.isclose(y.max(), roofs["peak_gflops"]) and np.allclose(y[:5], roofs["bandwidth_gbs"] * x[:5])
+    points = axes.collections[0].get_offsets()
+    assert (points[:, 1] <= roofs["peak_gflops"] * 3).all()  # under the roof (a unit error would be 1000x)
+    with pytest.raises(ValueError, match="needs both roofs"):
+        bert_all.plot.roofline(peak_gflops=100)
+    with pytest.raises(wb.errors.ProviderError, match="CPU only"):
+        wb.measure_roofs("reference")
+
+
 @pytest.mark.parametrize("content, problem", [
     ("", "is empty"),
     ("   \n", "is empty"),

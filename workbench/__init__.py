@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import errors, graph, samples
 from .runtime import conditions, debug, providers, random_inputs
 from .compare import Run, compare
-from .profile import profile, profile_compare, read_profile
+from .profile import measure_roofs, profile, profile_compare, read_profile
 from .analysis import load_analysis, save_analysis, verify_analysis
 from .model import Model, Scope, ScopeTree, open
 
@@ -32,7 +32,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 __all__ = [
-    "Model", "Run", "Scope", "ScopeTree", "compare", "conditions", "debug", "errors", "graph", "load_analysis", "open",
-    "profile", "profile_compare", "providers", "random_inputs", "read_profile", "samples", "save_analysis",
+    "Model", "Run", "Scope", "ScopeTree", "compare", "conditions", "debug", "errors", "graph", "load_analysis",
+    "measure_roofs", "open", "profile", "profile_compare", "providers", "random_inputs", "read_profile", "samples", "save_analysis",
     "verify_analysis", "__version__",
 ]

@@ -17,5 +17,7 @@ from ..errors import ProfileError
 from ._fused import MAPPINGS
 from ._plot import ProfilePlots
 from ._profile import Profile, profile, profile_compare, read_profile
+from ._roofs import measure_roofs
 
-__all__ = ["MAPPINGS", "Profile", "ProfileError", "ProfilePlots", "profile", "profile_compare", "read_profile"]
+__all__ = ["MAPPINGS", "Profile", "ProfileError", "ProfilePlots", "measure_roofs", "profile", "profile_compare",
+           "read_profile"]

@@ -94,10 +94,19 @@ class ProfilePlots:
         axes.set_title(f"Run {run} ({latency:,.0f} µs) — {self._profile.label}")
         return figure
 
-    def roofline(self) -> "matplotlib.figure.Figure":
+    def roofline(self, peak_gflops: float | None = None, bandwidth_gbs: float | None = None
+                 ) -> "matplotlib.figure.Figure":
         """Achieved GFLOP/s against arithmetic intensity (FLOPs per byte touched), one point per
-        kernel with known FLOPs, sized by its time. The machine's peaks are not known here:
-        compare points with each other, or draw your hardware's roofs on the axes."""
+        kernel with known FLOPs, sized by its time.
+
+        With the machine's roofs — ``peak_gflops`` and ``bandwidth_gbs``, from
+        :func:`workbench.measure_roofs` (``roofline(**wb.measure_roofs())``) or a datasheet —
+        the roofline ``min(peak, bandwidth × intensity)`` is drawn with its ridge point, and
+        each kernel's distance below it is how far it is from what this machine can do.
+        """
+        if bool(peak_gflops) != bool(bandwidth_gbs):
+            raise ValueError("A roofline needs both roofs: peak_gflops and bandwidth_gbs (wb.measure_roofs() "
+                             "measures both on this machine's CPU).")
         nodes = self._profile.nodes
         nodes = nodes[(nodes["flops"] > 0) & (nodes["bytes"] > 0) & (nodes["gflops"] > 0)]
         figure = new_figure(8, 5)
@@ -116,9 +125,19 @@ class ProfilePlots:
                           xytext=(4, 4), textcoords="offset points")
         axes.set_xscale("log")
         axes.set_yscale("log")
+        if peak_gflops and bandwidth_gbs:
+            ridge = peak_gflops / bandwidth_gbs
+            low, high = min(intensity.min(), ridge) / 4, max(intensity.max(), ridge) * 4
+            xs = np.geomspace(low, high, 200)
+            axes.plot(xs, np.minimum(peak_gflops, bandwidth_gbs * xs), color="black", linewidth=1.2,
+                      label=f"roofline: {peak_gflops:,.0f} GFLOP/s, {bandwidth_gbs:,.0f} GB/s")
+            axes.axvline(ridge, color="grey", linestyle=":", linewidth=1)
+            axes.annotate(f"ridge {ridge:.2g} FLOP/B", (ridge, peak_gflops), fontsize="x-small",
+                          xytext=(4, -12), textcoords="offset points")
         axes.set_xlabel("arithmetic intensity (FLOP / byte)")
         axes.set_ylabel("achieved GFLOP/s (median)")
-        axes.legend(handles=_legend(dict(list(palette.items())[:10])), fontsize="small", loc="lower right")
+        handles = _legend(dict(list(palette.items())[:10])) + axes.get_lines()[:1]
+        axes.legend(handles=handles, fontsize="small", loc="best")
         axes.set_title(f"Roofline — {self._profile.label}")
         return figure
 

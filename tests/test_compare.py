@@ -150,3 +150,30 @@ def test_module_against_its_torchscript_export(torchscript_export) -> None:
     assert report.root_cause.node == gelu.name and report.root_cause.scope == "layers.2/mlp/mlp.1"
     with pytest.raises(ValueError, match="needs its ONNX export"):
         wb.compare(module, feeds)
+
+
+class _Reused(torch.nn.Module):
+    """One GELU module called twice: a scope per call in a TorchScript export (act, act_1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner, self.head, self.act = torch.nn.Linear(8, 8), torch.nn.Linear(8, 4), torch.nn.GELU()
+
+    def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+        return self.head(self.act(self.inner(self.act(x))))
+
+
+def test_a_module_called_twice_aligns_call_by_call() -> None:
+    import io
+
+    torch.manual_seed(0)
+    module, x = _Reused().eval(), torch.randn(2, 8)
+    buffer = io.BytesIO()
+    torch.onnx.export(module, (x,), buffer, dynamo=False, input_names=["x"], output_names=["y"])
+    proto = onnx.load_from_string(buffer.getvalue())
+    clean = wb.compare(module, {"x": x.numpy()}, onnx=proto)
+    assert list(clean.table.scope) == ["act", "inner", "act_1", "head"] and not clean.unaligned
+    second = next(n for n in proto.graph.node if n.name == "/act_1/Gelu")
+    next(a for a in second.attribute if a.name == "approximate").s = b"tanh"
+    report = wb.compare(module, {"x": x.numpy()}, onnx=proto)
+    assert report.root_cause.node == "/act_1/Gelu" and report.table.set_index("scope").at["act", "ok"]

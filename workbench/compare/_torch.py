@@ -91,9 +91,10 @@ def module_values(module: Any, inputs: Mapping[str, np.ndarray], model: "Model")
     """Each submodule's output, keyed by the ONNX value leaving that module's scope in ``model``.
 
     A module's output aligns with the last value of the same shape that its scope hands to
-    the rest of the graph. Modules called more than once, modules whose output is not a
-    tensor (or a tuple starting with one), and modules with no such value are left out. The
-    graph's outputs align with the whole module's outputs, in order.
+    the rest of the graph. A module called more than once is a scope per call in a
+    TorchScript export (``act``, ``act_1``, …): its calls align with those, in order. Modules
+    whose output is not a tensor (or a tuple starting with one), and modules with no such
+    value are left out. The graph's outputs align with the whole module's outputs, in order.
     """
     import torch
 
@@ -117,13 +118,15 @@ def module_values(module: Any, inputs: Mapping[str, np.ndarray], model: "Model")
     results = result if isinstance(result, (tuple, list)) else [result]
     values = {o.name: _numpy(r) for o, r in zip(model.proto.graph.output, results) if isinstance(r, torch.Tensor)}
     leaving = _values_leaving_scopes(model)
+    modules = {name for name, _ in module.named_modules()}
     for name, caught in outputs.items():
-        if len(caught) != 1:
+        calls = [name] + [f"{name}_{i}" for i in range(1, len(caught))]
+        if any(call in modules for call in calls[1:]):  # "act_1" is a module of its own: calls are ambiguous
             continue
-        shape = caught[0].shape
-        matches = [v for v in leaving.get(name, ()) if _fits(model.value_info(v)[1], shape)]
-        if matches:
-            values.setdefault(matches[-1], caught[0])
+        for call, output in zip(calls, caught):
+            matches = [v for v in leaving.get(call, ()) if _fits(model.value_info(v)[1], output.shape)]
+            if matches:
+                values.setdefault(matches[-1], output)
     return values
 
 

@@ -148,24 +148,49 @@ def _parse(data: bytes, what: str) -> onnx.ModelProto:
 
 def _check_text(proto: onnx.ModelProto, what: str) -> None:
     """Refuses a model with a text field (e.g. ``onnx.NodeProto.name``) whose bytes are not UTF-8:
-    protobuf parses them, and hands them over as ``bytes`` where every reader expects ``str``."""
+    protobuf parses them, and hands them over as ``bytes`` where every reader expects ``str``.
+
+    Every message is walked; nodes, weights and tensor value infos (nearly all of a model's
+    messages) by their fields directly, the rest by protobuf's ``ListFields`` (all of them that
+    way: 17 ms on onnx's light densenet121, against 13 ms)."""
     stack: list = [proto]
     while stack:
         message = stack.pop()
-        if isinstance(message, onnx.TensorProto):  # listing its fields would copy its data: names only
+        if isinstance(message, onnx.NodeProto):
+            texts = [message.name, message.op_type, message.domain, message.doc_string, message.overload,
+                     *message.input, *message.output]
+            for attr in message.attribute:
+                texts += (attr.name, attr.ref_attr_name, attr.doc_string)
+                if attr.type not in _PLAIN_ATTRIBUTES:  # graphs, tensors, types: walked as messages
+                    stack.append(attr)
+            stack.extend(message.metadata_props)
+        elif isinstance(message, onnx.TensorProto):  # listing its fields would copy its data
+            texts = [message.name, message.doc_string]
             stack.extend(message.external_data)
-            fields = [(message.DESCRIPTOR.fields_by_name[n], getattr(message, n)) for n in ("name", "doc_string")]
+            stack.extend(message.metadata_props)
+        elif isinstance(message, onnx.ValueInfoProto) and message.type.WhichOneof("value") == "tensor_type":
+            tensor = message.type.tensor_type
+            texts = [message.name, message.doc_string, message.type.denotation]
+            texts += [text for d in tensor.shape.dim for text in (d.dim_param, d.denotation)]
+            stack.extend(message.metadata_props)
         else:
-            fields = message.ListFields()
-        for field, value in fields:
-            if field.type == field.TYPE_STRING:
-                if any(isinstance(v, bytes) for v in (value if field.is_repeated else [value])):
-                    raise errors.NotOnnxError(
-                        f"{what} is corrupted: a value of its field {field.full_name} is not UTF-8 text, as every "
-                        "name and string of an ONNX model is. Copy or export it again."
-                    )
-            elif field.type == field.TYPE_MESSAGE:
-                stack.extend(value if field.is_repeated else [value])
+            texts = []
+            for field, value in message.ListFields():
+                if field.type == field.TYPE_STRING:
+                    texts += value if field.is_repeated else [value]
+                elif field.type == field.TYPE_MESSAGE:
+                    stack.extend(value if field.is_repeated else [value])
+        if bytes in map(type, texts):
+            raise errors.NotOnnxError(
+                f"{what} is corrupted: a name or text in its {type(message).__name__} is not UTF-8 text, as every "
+                "name and string of an ONNX model is. Copy or export it again."
+            )
+
+
+#: Attribute types with nothing but numbers and bytes inside.
+_PLAIN_ATTRIBUTES = {onnx.AttributeProto.INT, onnx.AttributeProto.INTS, onnx.AttributeProto.FLOAT,
+                     onnx.AttributeProto.FLOATS, onnx.AttributeProto.STRING, onnx.AttributeProto.STRINGS,
+                     onnx.AttributeProto.UNDEFINED}
 
 
 def _too_deep(what: str) -> str:

@@ -168,10 +168,12 @@ export function renderSummary(summary: ISummary): HTMLElement {
   if (metadata.length) {
     const section = html('div', 'jp-OnnxWorkbench-section');
     section.appendChild(html('h4', undefined, `metadata (${metadata.length})`));
-    const props = html('dl', 'jp-OnnxWorkbench-facts jp-OnnxWorkbench-metadata');
+    const props = html('table', 'jp-OnnxWorkbench-metadata');
     for (const [key, value] of metadata) {
-      props.appendChild(html('dt', undefined, key));
-      props.appendChild(html('dd', undefined, value));
+      const row = html('tr');
+      row.appendChild(html('th', undefined, key));
+      row.appendChild(html('td', undefined, value));
+      props.appendChild(row);
     }
     section.appendChild(props);
     card.appendChild(section);

@@ -258,8 +258,8 @@ def assert_card(card: Locator) -> None:
     expect(card.locator("li")).to_have_text([f"{FUNCTION_DOMAIN}.{FUNCTION} (1 nodes)"])
     expect(card.locator(".jp-OnnxWorkbench-description")).to_have_text(IMG)  # the model's doc string
     metadata = card.locator(".jp-OnnxWorkbench-metadata")
-    expect(metadata.locator("dt")).to_have_text([IMG, "note"])
-    expect(metadata.locator("dd")).to_have_text([SCRIPT, SVG])
+    expect(metadata.locator("th")).to_have_text([IMG, "note"])
+    expect(metadata.locator("td")).to_have_text([SCRIPT, SVG])
 
 
 # ---- the model's own displays ------------------------------------------------------------------
@@ -275,7 +275,7 @@ def test_hostile_strings_in_notebook_output(lab_page: LabPage) -> None:
         assert_card(output.locator(".jp-OnnxWorkbench-summary"))
         assert_hostile_view(viewer)
         show_details(viewer, SVG)
-        lab_page.page.screenshot(path="/tmp/xss_notebook.png")
+        lab_page.screenshot("xss-notebook.png", lab_page.page)
         assert_inert(lab_page, output)
     finally:
         notebook.close()
@@ -289,7 +289,7 @@ def test_hostile_strings_in_file_viewer(lab_page: LabPage) -> None:
     viewer = lab_page.viewer_in(content)
     assert_hostile_view(viewer)
     show_details(viewer, SVG)
-    lab_page.page.screenshot(path="/tmp/xss_file_viewer.png")
+    lab_page.screenshot("xss-file-viewer.png", lab_page.page)
     assert_inert(lab_page, content)
     tab_label = lab_page.page.locator("li.lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel")
     expect(tab_label).to_have_text(HOSTILE_FILE)
@@ -391,6 +391,6 @@ def test_hostile_strings_in_profile(lab_page: LabPage, notebook: Notebook) -> No
     expect(title(viewer.node(RELU))).to_have_text(f"Relu\n{RELU}")
     expect(fact(show_details(viewer, RELU), "name")).to_have_text(RELU)
     notebook.cells.nth(PROFILE_VIEW_CELL).scroll_into_view_if_needed()
-    lab_page.page.screenshot(path="/tmp/xss_profile.png")
+    lab_page.screenshot("xss-profile.png", lab_page.page)
     assert_inert(lab_page, notebook.output(PROFILE_VIEW_CELL))
     lab_page.assert_no_errors()

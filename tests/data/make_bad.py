@@ -353,20 +353,18 @@ def model_cases() -> list[dict]:
         fix="too large for this machine")
 
     # ---- external data ------------------------------------------------------------------
-    add("external_missing.onnx", "weights in 'missing.bin', which is not there",
-        _external(good_model(), "missing.bin"), **refused("ExternalDataError"))
-    add("external_parent.onnx", "weights at '../x.bin': outside the model's folder",
-        _external(good_model(), "../x.bin"), **refused("ExternalDataError"))
-    add("external_absolute.onnx", "weights at the absolute path '/etc/passwd'",
-        _external(good_model(), "/etc/passwd"), **refused("ExternalDataError"))
-    add("external_dev_zero.onnx", "weights at '/dev/zero' (a device: endless zeros)",
-        _external(good_model(), "/dev/zero"), **refused("ExternalDataError"))
-    add("external_symlink_out.onnx", "weights in 'external_zero.bin', a symlink in the folder to /dev/zero",
-        _external(good_model(), "external_zero.bin"), **refused("ExternalDataError"))
-    add("external_truncated.onnx", "weights claim 16 bytes of 'external_short.bin', which holds 3",
-        _external(good_model(), "external_short.bin"), **refused("ExternalDataError"))
-    add("external_folder.onnx", "weights at '.', the model's folder itself", _external(good_model(), "."),
-        **refused("ExternalDataError"))
+    for file, problem, location in [
+        ("external_missing.onnx", "weights in 'missing.bin', which is not there", "missing.bin"),
+        ("external_parent.onnx", "weights at '../x.bin': outside the model's folder", "../x.bin"),
+        ("external_absolute.onnx", "weights at the absolute path '/etc/passwd'", "/etc/passwd"),
+        ("external_dev_zero.onnx", "weights at '/dev/zero' (a device: endless zeros)", "/dev/zero"),
+        ("external_symlink_out.onnx", "weights in 'external_zero.bin', a symlink in the folder to /dev/zero",
+         "external_zero.bin"),
+        ("external_truncated.onnx", "weights claim 16 bytes of 'external_short.bin', which holds 3",
+         "external_short.bin"),
+        ("external_folder.onnx", "weights at '.', the model's folder itself", "."),
+    ]:
+        add(file, problem, _external(good_model(), location), **refused("ExternalDataError"))
 
     # ---- symlinks -----------------------------------------------------------------------
     add("symlink_outside_dangling.onnx", "a symlink to '../../outside/model.onnx', which does not exist",

@@ -523,6 +523,18 @@ def module_lab_page(
         yield lab_page
 
 
+@pytest.fixture(scope="module")
+def notebook(module_lab_page: LabPage, request: pytest.FixtureRequest) -> Iterator[Notebook]:
+    """The test module's notebook, kernel running: the code cells of its ``CELLS`` in a file
+    named by its ``NOTEBOOK``, with the cells listed in its ``RUN_FIRST`` (if any) already run."""
+    module = request.module
+    nb = module_lab_page.open_notebook(module.NOTEBOOK, module.CELLS)
+    for index in getattr(module, "RUN_FIRST", ()):
+        nb.run(index)
+    yield nb
+    nb.close()
+
+
 @pytest.fixture
 def lab_page(module_lab_page: LabPage) -> LabPage:
     """The module's page, its error list emptied for this test."""

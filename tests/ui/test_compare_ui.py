@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest
 from playwright.sync_api import expect
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.ui.conftest import LabPage, Notebook
 
 CAUSE = "/layer1/0/out/conv/Conv_7"
@@ -25,12 +22,7 @@ CELLS = [
     "report",
 ]
 
-
-@pytest.fixture(scope="module")
-def notebook(module_lab_page: LabPage) -> Iterator[Notebook]:
-    nb = module_lab_page.open_notebook("compare.ipynb", CELLS)
-    yield nb
-    nb.close()
+NOTEBOOK = "compare.ipynb"  # opened by the `notebook` fixture (tests/ui/conftest.py)
 
 
 def test_report_colours_the_graph_by_error_and_selects_the_root_cause(lab_page: LabPage, notebook: Notebook) -> None:

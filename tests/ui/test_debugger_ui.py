@@ -7,14 +7,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import pytest
 from playwright.sync_api import expect
 
 import workbench as wb
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from playwright.sync_api import Locator
 
     from tests.ui.conftest import LabPage, Notebook, Viewer
@@ -27,13 +24,7 @@ DEBUG_CELL, PRINT_CELL = range(len(CELLS))
 STEPS = wb.debug(wb.samples.open("tiny_cnn")).steps
 BREAKPOINT = "/layer2/0/Add_24"  # a later node, drawn at first paint
 
-
-@pytest.fixture(scope="module")
-def notebook(module_lab_page: LabPage) -> Iterator[Notebook]:
-    """A notebook whose first cell shows a debugger of tiny_cnn; kernel running."""
-    nb = module_lab_page.open_notebook("debugger.ipynb", CELLS)
-    yield nb
-    nb.close()
+NOTEBOOK = "debugger.ipynb"  # opened by the `notebook` fixture (tests/ui/conftest.py)
 
 
 class DebuggerWidget:

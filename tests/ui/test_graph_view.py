@@ -6,14 +6,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import pytest
 from playwright.sync_api import expect
 
 import workbench as wb
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.ui.conftest import LabPage, Notebook, Viewer
 
 CELLS = [
@@ -30,13 +27,7 @@ def number(value: float) -> str:
     """A statistic as the details panel writes it (JavaScript's ``toPrecision(4)``)."""
     return str(int(value)) if float(value).is_integer() else f"{value:#.4g}"
 
-
-@pytest.fixture(scope="module")
-def notebook(module_lab_page: LabPage) -> Iterator[Notebook]:
-    """A notebook displaying tiny_bert, tiny_cnn and control_flow, its kernel running."""
-    nb = module_lab_page.open_notebook("graph_view.ipynb", CELLS)
-    yield nb
-    nb.close()
+NOTEBOOK = "graph_view.ipynb"  # opened by the `notebook` fixture (tests/ui/conftest.py)
 
 
 def test_notebook_draws_model(lab_page: LabPage, notebook: Notebook) -> None:

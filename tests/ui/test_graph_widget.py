@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest
 from playwright.sync_api import expect
 
 import workbench as wb
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from playwright.sync_api import Locator
 
     from tests.ui.conftest import LabPage, Notebook, Viewer
@@ -27,13 +24,7 @@ CELLS = [
 VIEW_CELL, PRINT_CELL, SELECT_CELL, OVERLAY_CELL = range(len(CELLS))
 
 
-
-@pytest.fixture(scope="module")
-def notebook(module_lab_page: LabPage) -> Iterator[Notebook]:
-    """A notebook whose cells show a GraphView of tiny_cnn and talk to it; kernel running."""
-    nb = module_lab_page.open_notebook("graph_widget.ipynb", CELLS)
-    yield nb
-    nb.close()
+NOTEBOOK = "graph_widget.ipynb"  # opened by the `notebook` fixture (tests/ui/conftest.py)
 
 
 def fresh_view(notebook: Notebook) -> Viewer:

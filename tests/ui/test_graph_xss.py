@@ -20,8 +20,6 @@ from workbench.graph._details import STACK_TRACE_KEY
 from workbench.model._scopes import CLASS_HIERARCHY_KEY, NAME_SCOPES_KEY
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from playwright.sync_api import Locator
 
     from tests.ui.conftest import LabPage, Notebook, Viewer
@@ -298,7 +296,7 @@ def test_hostile_strings_in_file_viewer(lab_page: LabPage) -> None:
 
 # ---- the widgets, on the runnable model ----------------------------------------------------------
 
-WIDGET_CELLS = [
+CELLS = [
     f"import numpy as np, onnx, workbench as wb\nm = wb.open({RUNNABLE!r})",
     f"v = m.view()\nv.set_overlay({{{MATMUL!r}: 1.0, {RELU!r}: 2.0}}, label={IMG!r})\nv",
     "dbg = wb.debug(m)\ndbg",
@@ -309,16 +307,10 @@ WIDGET_CELLS = [
     "p = wb.profile(m, runs=2, warmup=1)\np",
     "p.view()",
 ]
-OPEN_CELL, VIEW_CELL, DEBUG_CELL, COMPARE_CELL, PROFILE_CELL, PROFILE_VIEW_CELL = range(len(WIDGET_CELLS))
+OPEN_CELL, VIEW_CELL, DEBUG_CELL, COMPARE_CELL, PROFILE_CELL, PROFILE_VIEW_CELL = range(len(CELLS))
 
-
-@pytest.fixture(scope="module")
-def notebook(module_lab_page: LabPage) -> Iterator[Notebook]:
-    """A notebook that opens the runnable model (first cell run) and shows its widgets."""
-    nb = module_lab_page.open_notebook("xss_widgets.ipynb", WIDGET_CELLS)
-    nb.run(OPEN_CELL)
-    yield nb
-    nb.close()
+NOTEBOOK = "xss_widgets.ipynb"  # opened by the `notebook` fixture (tests/ui/conftest.py)
+RUN_FIRST = (OPEN_CELL,)
 
 
 def test_hostile_strings_in_graph_widget(lab_page: LabPage, notebook: Notebook) -> None:

@@ -11,8 +11,6 @@ import pytest
 from playwright.sync_api import expect
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from playwright.sync_api import Locator
 
     from tests.ui.conftest import LabPage, Notebook
@@ -35,13 +33,7 @@ CELLS = [
 ]
 PROFILE_CELL, VIEW_CELL, EXPECTED_CELL, REVEAL_CELL = range(len(CELLS))
 
-
-@pytest.fixture(scope="module")
-def notebook(module_lab_page: LabPage) -> Iterator[Notebook]:
-    """A notebook that profiles tiny_bert and shows ``p.view()``; kernel running."""
-    nb = module_lab_page.open_notebook("profile.ipynb", CELLS)
-    yield nb
-    nb.close()
+NOTEBOOK = "profile.ipynb"  # opened by the `notebook` fixture (tests/ui/conftest.py)
 
 
 def test_profile_view_colours_nodes_by_latency_and_its_legend_matches_the_table(

@@ -400,14 +400,18 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: p
     """
     cases: dict[str, dict[str, np.ndarray]] = {}
     model = cand.model
-    producer = {o: node_id for node_id in cand.steps for o in model.node(node_id).output if o}
+    steps = cand.steps
+    position = {node_id: i for i, node_id in enumerate(steps)}
+    producer = {o: node_id for node_id in steps for o in model.node(node_id).output if o}
     driven = dict(ref_values)
-    first = cand.steps.index(table.node[~table.ok].iloc[0])
-    off = set(table.node[~table.ok])
-    for node_id in cand.steps[first:]:
+    off_rows: dict[str, list[Any]] = {}  # node id: the labels of its rows that are off
+    for index, node_id in table.node[~table.ok].items():
+        off_rows.setdefault(node_id, []).append(index)
+    local_ok, local_max_abs, suspects_of = {}, {}, {}
+    for node_id in steps[position[next(iter(off_rows))]:]:
         node = model.node(node_id)
         outputs = [o for o in node.output if o]
-        if node_id not in off and all(o in ref_values for o in outputs):
+        if node_id not in off_rows and all(o in ref_values for o in outputs):
             continue
         try:
             local = cand.run_node(node_id, driven)
@@ -415,28 +419,28 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: p
             continue
         cases[node_id] = cand.node_inputs(node_id, driven)
         driven.update({k: v for k, v in local.items() if k not in ref_values})
-        if node_id not in off:
+        if node_id not in off_rows:
             continue
         node_rtol, node_atol = tolerances.get(node.op_type, (rtol, atol))
-        suspects = tuple(_unaligned_ancestors(model, node_id, producer, ref_values))
-        for index in table.index[(table.node == node_id) & ~table.ok]:
+        suspects = tuple(_unaligned_ancestors(model, node_id, producer, ref_values, position))
+        for index in off_rows[node_id]:
             name = table.at[index, "value"]
             metrics = error_metrics(ref_values[name], local[name], rtol=node_rtol, atol=node_atol)
-            table.at[index, "local_ok"], table.at[index, "local_max_abs"] = metrics["ok"], metrics["max_abs"]
-            table.at[index, "suspects"] = suspects
+            local_ok[index], local_max_abs[index], suspects_of[index] = metrics["ok"], metrics["max_abs"], suspects
+    for column, found in (("local_ok", local_ok), ("local_max_abs", local_max_abs), ("suspects", suspects_of)):
+        table[column] = [found.get(index, value) for index, value in table[column].items()]
     return cases
 
 
 def _unaligned_ancestors(model: Model, node_id: str, producer: Mapping[str, str],
-                         ref_values: Mapping[str, np.ndarray]) -> list[str]:
+                         ref_values: Mapping[str, np.ndarray], position: Mapping[str, int]) -> list[str]:
     """Nodes feeding ``node_id`` through values the reference does not have, nearest last."""
-    found: list[str] = []
+    found: set[str] = set()
     stack = [n for n in model.node(node_id).input if n and n not in ref_values and n in producer]
     while stack:
         parent = producer[stack.pop()]
         if parent in found:
             continue
-        found.append(parent)
+        found.add(parent)
         stack.extend(n for n in model.node(parent).input if n and n not in ref_values and n in producer)
-    order = {n: i for i, n in enumerate(producer.values())}
-    return sorted(found, key=lambda n: order.get(n, 0))
+    return sorted(found, key=position.__getitem__)

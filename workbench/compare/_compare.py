@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -261,11 +261,12 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
     elif is_sklearn(source):
         if inputs is None:
             raise ValueError("Comparing a scikit-learn model needs its input data: compare(estimator, X, onnx=model).")
-        model = _as_model(onnx) if onnx is not None else convert(source, inputs)
+        data = next(iter(inputs.values())) if isinstance(inputs, Mapping) and len(inputs) == 1 else inputs
+        model, topology = convert(source, data) if onnx is None else (_as_model(onnx), None)
         feeds = _feeds(model, sklearn_feeds(model, inputs), dims)
         cand = debug(model, feeds, provider=provider)
-        data = next(iter(inputs.values())) if isinstance(inputs, Mapping) and len(inputs) == 1 else inputs
-        ref_values, ref_label = sklearn_values(source, data, model, partial(_shape, cand)), "scikit-learn"
+        ref_values = sklearn_values(source, data, model, partial(_shape, cand), topology)
+        ref_label = "scikit-learn"
     elif isinstance(source, Mapping):
         if onnx is None:
             raise ValueError("Comparing saved arrays needs the ONNX model: compare(arrays, inputs, onnx=model).")
@@ -284,6 +285,7 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         else:
             ref = Run(source, provider if reference is None else reference)
         model = _as_model(ref.model)
+        ref = replace(ref, model=model)  # opened once: capture() would open a path again
         feeds = _feeds(model, inputs, dims)
         ref_run = ref.capture(feeds)
         if isinstance(candidate, (str, list, tuple)):

@@ -37,13 +37,17 @@ def _skl2onnx() -> Any:
     return skl2onnx
 
 
-def convert(estimator: Any, X: Any) -> Model:
-    """``estimator`` converted by skl2onnx (default options), with ``X``'s type and width."""
+def convert(estimator: Any, X: Any) -> tuple[Model, Any]:
+    """``estimator`` converted by skl2onnx (default options), with ``X``'s type and width, and
+    the conversion's topology (which names each step's output)."""
+    from skl2onnx.algebra.type_helper import guess_initial_types
+
     from ..model import open as open_model
 
     skl2onnx = _skl2onnx()
-    sample = X[:1] if not hasattr(X, "iloc") else X.iloc[:1]
-    return open_model(skl2onnx.to_onnx(estimator, sample))
+    proto, topology = skl2onnx.convert_sklearn(estimator, initial_types=guess_initial_types(X[:1]),
+                                               intermediate=True)
+    return open_model(proto), topology
 
 
 def feeds(model: Model, X: Any) -> dict[str, Any]:
@@ -60,13 +64,31 @@ def feeds(model: Model, X: Any) -> dict[str, Any]:
                      "inputs by name.")
 
 
-def sklearn_values(estimator: Any, X: Any, model: Model,
-                   shape_of: Callable[[str], tuple[int, ...] | None]) -> dict[str, np.ndarray]:
+def sklearn_values(estimator: Any, X: Any, model: Model, shape_of: Callable[[str], tuple[int, ...] | None],
+                   topology: Any = None) -> dict[str, np.ndarray]:
     """Every step's output for ``X``, by the ONNX name skl2onnx gives it in ``model``.
 
+    ``topology`` is the conversion's, where :func:`convert` made ``model``; else the estimator
+    is converted again with the model's input names, types and opsets to get it.
     ``shape_of(name)`` is the candidate's shape of a value (None if it has none): scikit-learn's
     ``(n,)`` predictions are reshaped to the graph's ``(n, 1)`` where the sizes agree.
     """
+    if topology is None:
+        topology = _topology(estimator, model)
+    outputs: dict[int, list[str]] = {}
+    for operator in topology.unordered_operator_iterator():
+        outputs.setdefault(id(operator.raw_operator), [v.onnx_name for v in operator.outputs])
+    values: dict[str, np.ndarray] = {}
+    _walk(estimator, X, outputs, values)
+    for name, value in list(values.items()):
+        shape = shape_of(name)
+        if shape is not None and value.shape != shape and value.size == int(np.prod(shape)):
+            values[name] = value.reshape(shape)
+    return values
+
+
+def _topology(estimator: Any, model: Model) -> Any:
+    """skl2onnx's topology for ``estimator`` converted with ``model``'s inputs and opsets."""
     skl2onnx = _skl2onnx()
     from skl2onnx.common import data_types
 
@@ -83,16 +105,7 @@ def sklearn_values(estimator: Any, X: Any, model: Model,
     opsets = {o.domain: o.version for o in model.proto.opset_import if o.domain in ("", "ai.onnx.ml")}
     _, topology = skl2onnx.convert_sklearn(estimator, initial_types=types, intermediate=True,
                                            target_opset=opsets or None)
-    outputs: dict[int, list[str]] = {}
-    for operator in topology.unordered_operator_iterator():
-        outputs.setdefault(id(operator.raw_operator), [v.onnx_name for v in operator.outputs])
-    values: dict[str, np.ndarray] = {}
-    _walk(estimator, X, outputs, values)
-    for name, value in list(values.items()):
-        shape = shape_of(name)
-        if shape is not None and value.shape != shape and value.size == int(np.prod(shape)):
-            values[name] = value.reshape(shape)
-    return values
+    return topology
 
 
 def _walk(estimator: Any, X: Any, outputs: Mapping[int, list[str]], values: dict[str, np.ndarray]) -> Any:

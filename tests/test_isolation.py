@@ -94,6 +94,24 @@ def test_isolated_runs_write_weights_once_and_keep_no_run_files() -> None:
     assert sorted(p.name for p in runner._folder.iterdir()) == ["feed0.npy", "model.onnx"]
 
 
+def test_kept_feeds_follow_their_names_when_arrays_change() -> None:
+    """Large feeds are kept in files between runs; a name that comes with a new array gets it,
+    and no other name's file is touched."""
+    from onnx import TensorProto, helper
+
+    from workbench.runtime._isolate import IsolatedRunner
+
+    shape = [512, 1024]  # 2 MiB each: kept
+    graph = helper.make_graph([helper.make_node("Sub", ["a", "b"], ["y"])], "g",
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in "ab"],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+    runner = IsolatedRunner(helper.make_model(graph), ["CPUExecutionProvider"])
+    a1, a2, b1, b2 = (np.full(shape, v, np.float32) for v in (1, 2, 10, 20))
+    for a, b in ((a1, b1), (a2, b1), (a2, b2), (a1, b2)):
+        (difference,) = runner(["y"], {"a": a, "b": b})
+        assert np.all(difference == a[0, 0] - b[0, 0])
+
+
 def test_a_typed_error_in_the_worker_keeps_its_type() -> None:
     from workbench.errors import InputError
 

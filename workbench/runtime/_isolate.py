@@ -168,8 +168,9 @@ class IsolatedRunner:
     """A runner (``run(output_names, feeds) -> arrays``) whose every run happens in the shared
     worker process; see :func:`workbench.runtime._session.make_runner` for what runs there.
 
-    The worker keeps the session between runs; a feed passed again as the same array object
-    (the model's weights) is written once.
+    The worker keeps the session between runs. A large feed (over 1 MiB, or memory-mapped:
+    mostly the model's weights) is kept in a file per feed name, written again only when the
+    name comes with another array object.
     """
 
     def __init__(self, light: Any, providers: list[str], threads: int = 0, problems: Sequence[str] = ()) -> None:
@@ -193,8 +194,9 @@ class IsolatedRunner:
         kept = self._written.get(name)
         if kept is not None and kept[0] is value:
             return kept[1]
-        if isinstance(value, np.memmap) or value.nbytes > (1 << 20):  # a weight: kept for the next runs
-            path = str(self._folder / f"feed{len(self._written)}.npy")
+        if isinstance(value, np.memmap) or value.nbytes > (1 << 20):  # a weight, likely: kept for the next runs
+            # one file per feed name, rewritten when the name comes with another array
+            path = kept[1] if kept is not None else str(self._folder / f"feed{len(self._written)}.npy")
             np.save(path, np.asarray(value), allow_pickle=True)
             self._written[name] = (value, path)
             return path

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..runtime._isolate import shared_worker
-from ..runtime._optimize import session_options
+from ..runtime._optimize import save_optimized_graph, session_options
 from ..runtime._session import session_error
 
 #: Open profiling sessions, by their recording folder: (session, feeds, the checker's problems).
@@ -65,10 +65,7 @@ def _open(folder: str, source: str | bytes, level: str, threads: int, providers:
     options.enable_profiling = True
     options.profile_file_prefix = os.path.join(folder, "onnxruntime_profile")
     options.intra_op_num_threads = threads
-    # The graph this very session optimized and ran; its weights go to a side file, since
-    # only the graph's structure is read back.
-    options.optimized_model_filepath = os.path.join(folder, "optimized.onnx")
-    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", "optimized.onnx.data")
+    save_optimized_graph(options, os.path.join(folder, "optimized.onnx"))  # the graph this very session ran
     options.add_session_config_entry("session.record_ep_graph_assignment_info", "1")
     try:
         session = ort.InferenceSession(source, options, providers=providers)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
+import weakref
 from typing import TYPE_CHECKING, Sequence
 
+from ..errors import WorkbenchError
 from ._providers import resolve
 
 if TYPE_CHECKING:
@@ -47,15 +50,29 @@ def optimized(model: "Model", level: str, provider: str | Sequence[str] = "cpu")
     options = session_options(level)
     base = re.sub(r"[^\w.-]+", "_", model.path.stem if model.path is not None else (model.name or "model"))
     # named for reports, which call a model by its file: "tiny_bert (all).onnx"
-    options.optimized_model_filepath = os.path.join(folder, f"{base} ({level}).onnx")
+    path = os.path.join(folder, f"{base} ({level}).onnx")
+    save_optimized_graph(options, path)
     source = str(model.path) if model.path is not None else model.proto.SerializeToString()
     try:
         ort.InferenceSession(source, options, providers=resolve(provider))
+        result = open_model(path)
     except Exception as exc:  # noqa: BLE001 - onnxruntime's own types become one typed error
+        shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, WorkbenchError):
+            raise
         from ._session import session_error
 
         raise session_error(exc, f"onnxruntime could not optimize the model (level {level!r})",
                             model.problems) from exc
-    result = open_model(options.optimized_model_filepath)
+    weakref.finalize(result, shutil.rmtree, folder, True)  # the graph and its weights go with the Model
     result.proto.graph.name = f"{base} ({level})"
     return result
+
+
+def save_optimized_graph(options: "onnxruntime.SessionOptions", path: str) -> None:  # noqa: F821
+    """Has a session made with ``options`` save the graph it optimizes at ``path``, with its
+    weights in a side file next to it (``<path>.data``): graphs over protobuf's 2 GiB save too,
+    and opening one reads no weight."""
+    options.optimized_model_filepath = path
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                     os.path.basename(path) + ".data")

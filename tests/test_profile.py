@@ -265,6 +265,27 @@ def test_read_profile_reproduces_the_live_profile(bert, bert_all, tmp_path) -> N
     _assert_same_tables(bert_all, rebuilt)
 
 
+def test_fence_events_are_not_nodes_to_find(bert, bert_disabled, tmp_path) -> None:
+    """Builds that fence each kernel (``<node>_fence_before``/``_after`` Node events) still read
+    as the authored graph: no level is rebuilt to look for the fences."""
+    events = []
+    for event in json.loads(bert_disabled.file.read_text()):
+        kernel = event["cat"] == "Node" and event["name"].endswith("_kernel_time")
+        if kernel:
+            name = event["name"].removesuffix("_kernel_time")
+            events.append({**event, "name": f"{name}_fence_before", "dur": 0})
+        events.append(event)
+        if kernel:
+            events.append({**event, "name": f"{name}_fence_after", "dur": 0})
+    path = tmp_path / "fenced.json"
+    path.write_text(json.dumps(events))
+    fenced = read_profile(path, model=bert, warmup=bert_disabled.warmup)
+    assert fenced.optimized is None  # the authored graph has every node: nothing rebuilt
+    assert not any("rebuilt" in warning for warning in fenced.warnings)
+    assert fenced.mapping_rate["count"] == 1.0
+    assert read_profile(path, optimized="all").optimized is None  # a level needs the model to rebuild from
+
+
 def test_chrome_trace_is_valid_json_without_warm_ups(bert_all, tmp_path) -> None:
     path = bert_all.to_chrome_trace(tmp_path / "trace.json")
     events = json.loads(path.read_text())

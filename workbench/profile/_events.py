@@ -46,9 +46,6 @@ class Trace:
         self._args = args
         self._events = events
 
-    def __len__(self) -> int:
-        return len(self._args)
-
     def args(self, index: int) -> dict[str, Any]:
         """The ``args`` of event ``index``."""
         value = self._args[index]
@@ -145,6 +142,16 @@ def _parse(text: str, path: Path) -> list[dict[str, Any]]:
         raise ProfileError(f"{str(path)!r} is JSON but not a list of trace events (objects with 'name', 'cat', "
                            f"'ts', 'dur' and an 'args' object). {_FIX}")
     return data
+
+
+def node_events(trace: Trace) -> dict[str, int]:
+    """The nodes a trace times (fence events left out), by name: the position of each one's
+    first Node event."""
+    names, first = trace.columns["name"], {}
+    for i in np.flatnonzero(trace.columns["cat"] == "Node"):
+        if not names[i].endswith(_FENCES):
+            first.setdefault(names[i].removesuffix(_KERNEL_SUFFIX), int(i))
+    return first
 
 
 def core_table(trace: Trace, warmup: int = 0) -> pd.DataFrame:

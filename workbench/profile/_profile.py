@@ -31,7 +31,7 @@ from ..runtime._inputs import check_inputs, input_specs, random_inputs
 from ..runtime._optimize import LEVELS, check_level, optimized
 from ..runtime._providers import ALIASES, resolve
 from ..runtime._session import check_runnable
-from ._events import _FIX, Trace, args_table, core_table, event_table, read_trace
+from ._events import _FIX, Trace, args_table, core_table, event_table, node_events, read_trace
 from ._fused import MAPPINGS, map_nodes
 from ._record import record
 
@@ -515,7 +515,7 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
         rows, columns=["node", "op_type", "provider"]).drop_duplicates("node").set_index("node")
     return Profile(trace, model=m, optimized=_open_optimized(folder / "optimized.onnx"),
                    warmup=warmup, label=f"{m.name or 'model'} on {short}, optimization {optimization!r}",
-                   notes=notes, assignment=assignment, requested=recorded["providers"], file=recorded["file"],
+                   notes=notes, assignment=assignment, requested=providers, file=recorded["file"],
                    workdir=folder, isolated=isolated)
 
 
@@ -546,7 +546,7 @@ def read_profile(path: str | os.PathLike, model: Any = None, optimized: Model | 
         model: the model as authored (a Model or anything :func:`workbench.open` accepts);
             without it, kernels are not mapped to authored nodes.
         optimized: the graph onnxruntime ran (saved with ``optimized_model_filepath``), or an
-            optimization level that rebuilds it here. By default, it is rebuilt at the level
+            optimization level that rebuilds it here (from ``model``). By default, it is rebuilt at the level
             whose node names match the profile's (``all`` first), on the profile's providers
             where this onnxruntime has them.
         warmup: runs at the start of the file to drop.
@@ -557,13 +557,15 @@ def read_profile(path: str | os.PathLike, model: Any = None, optimized: Model | 
     trace = read_trace(path)
     m = None if model is None else model if isinstance(model, Model) else open_model(model)
     notes: list[str] = []
-    if m is None or isinstance(optimized, Model):
+    if isinstance(optimized, Model):
         graph = optimized
-    elif optimized is None or (isinstance(optimized, str) and optimized in LEVELS):
+    elif optimized is not None and not (isinstance(optimized, str) and optimized in LEVELS):
+        graph = _open_optimized(Path(optimized))
+    elif m is None:  # a level rebuilds the graph from the authored model, which is not given
+        graph = None
+    else:
         levels = [optimized] if optimized else [level for level in reversed(LEVELS) if level != "disabled"]
         graph = _rebuild_optimized(m, trace, levels, notes)
-    else:
-        graph = _open_optimized(Path(optimized))
     label = f"{m.name if m is not None and m.name else 'profile'} from {path.name}"
     return Profile(trace, model=m, optimized=graph, warmup=warmup, label=label, notes=notes, file=path)
 
@@ -582,10 +584,7 @@ def _newest(pattern: str | os.PathLike) -> Path:
 def _rebuild_optimized(model: Model, trace: Trace, levels: Sequence[str], notes: list[str]) -> Model | None:
     """The graph onnxruntime ran for a profile, rebuilt here: at the first of ``levels`` whose
     node names include every profiled name (None when the authored graph already does)."""
-    is_node = np.flatnonzero(trace.columns["cat"] == "Node")
-    first: dict[str, int] = {}
-    for i in is_node:
-        first.setdefault(trace.columns["name"][i].removesuffix("_kernel_time"), int(i))
+    first = node_events(trace)
     names = set(first)
     ids = set(model._by_id)  # node ids without Model.nodes: no shape inference needed here
     if names <= ids:

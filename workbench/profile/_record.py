@@ -2,9 +2,9 @@
 in this process, or (``isolate``) in the worker process of :mod:`workbench.runtime._isolate`,
 so that a native crash of the runtime raises an error instead of killing the kernel.
 
-The session lives between the calls in :data:`_live`, in whichever process runs it; the
-calls take only paths and plain values, so the same three steps serve both. Feeds go as
-``.npy`` files in the recording's folder, loaded once when the session opens.
+The session lives between the calls in :data:`_live`, in whichever process runs it, so the
+same three steps serve both. The worker gets the feeds (and a model held in memory) as files
+in the recording's folder, removed when the recording ends.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..runtime._isolate import shared_worker
+from ..runtime._isolate import load_feed, shared_worker
 from ..runtime._optimize import save_optimized_graph, session_options
 from ..runtime._session import session_error
 
@@ -30,26 +30,33 @@ def record(source: str | bytes, feeds: Mapping[str, np.ndarray], *, level: str, 
     """Runs the model (a file, or serialized) ``count`` times in one profiling session that
     saves its optimized graph to ``folder/optimized.onnx``.
 
-    Returns ``{"file": the profile, "providers": the session's, "assignment": rows of
-    (node, op_type, provider) or None}``. Runtime failures (and crashes, isolated) raise
-    :class:`~workbench.errors.SessionError`. Progress shows when the runs take over 2 s.
+    Returns ``{"file": the profile, "assignment": rows of (node, op_type, provider) or None}``.
+    Runtime failures (and crashes, isolated) raise :class:`~workbench.errors.SessionError`. Progress shows when the runs take over 2 s.
     """
     from tqdm.auto import tqdm
 
     call: Callable[..., None] = shared_worker().call if isolate else _here
-    if isinstance(source, bytes) and isolate:  # the worker reads files
-        (folder / "model.onnx").write_bytes(source)
-        source = str(folder / "model.onnx")
-    files = {}
-    for i, (name, value) in enumerate(feeds.items()):
-        files[name] = str(folder / f"feed{i}.npy")
-        np.save(files[name], np.asarray(value), allow_pickle=True)
-    call(_open, str(folder), source, level, threads, list(providers), list(problems), files)
+    inputs: dict[str, Any] = dict(feeds)
+    sent: list[Path] = []  # files only the worker needs: removed when it is done
+    if isolate:  # the worker reads the model and the feeds from files
+        if isinstance(source, bytes):
+            sent.append(folder / "model.onnx")
+            sent[-1].write_bytes(source)
+            source = str(sent[-1])
+        for i, (name, value) in enumerate(feeds.items()):
+            sent.append(folder / f"feed{i}.npy")
+            np.save(sent[-1], np.asarray(value), allow_pickle=True)
+            inputs[name] = str(sent[-1])
     try:
-        for _ in tqdm(range(count), desc="profiling", unit="run", delay=2, leave=False):
-            call(_run, str(folder))
+        call(_open, str(folder), source, level, threads, list(providers), list(problems), inputs)
+        try:
+            for _ in tqdm(range(count), desc="profiling", unit="run", delay=2, leave=False):
+                call(_run, str(folder))
+        finally:
+            call(_end, str(folder))
     finally:
-        call(_end, str(folder))
+        for path in sent:
+            path.unlink(missing_ok=True)
     return json.loads((folder / "record.json").read_text(encoding="utf-8"))
 
 
@@ -58,7 +65,8 @@ def _here(function: Callable[..., None], *args: Any) -> None:
 
 
 def _open(folder: str, source: str | bytes, level: str, threads: int, providers: list[str], problems: list[str],
-          files: dict[str, str]) -> None:
+          inputs: Mapping[str, str | np.ndarray]) -> None:
+    """Opens the profiling session; ``inputs`` are the feeds, or (in the worker) their files."""
     import onnxruntime as ort
 
     options = session_options(level)
@@ -71,7 +79,7 @@ def _open(folder: str, source: str | bytes, level: str, threads: int, providers:
         session = ort.InferenceSession(source, options, providers=providers)
     except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
         raise session_error(exc, "onnxruntime could not load the model to profile it", problems) from exc
-    feeds = {name: np.load(file, allow_pickle=True) for name, file in files.items()}
+    feeds = {name: load_feed(value) if isinstance(value, str) else value for name, value in inputs.items()}
     _live[folder] = (session, feeds, problems)
 
 
@@ -89,8 +97,7 @@ def _end(folder: str) -> None:
     if folder not in _live:
         return
     session, _, _ = _live.pop(folder)
-    record = {"file": session.end_profiling(), "providers": session.get_providers(),
-              "assignment": _assignment(session)}
+    record = {"file": session.end_profiling(), "assignment": _assignment(session)}
     Path(folder, "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 

@@ -222,12 +222,12 @@ def _run_model(model: str, options: dict, names: list[str], inputs: dict[str, st
     _sessions[model] = run
     while len(_sessions) > SESSIONS_KEPT:
         del _sessions[next(iter(_sessions))]
-    feeds = {name: _load(file) for name, file in inputs.items()}
+    feeds = {name: load_feed(file) for name, file in inputs.items()}
     for i, value in enumerate(run(names, feeds)):
         np.save(os.path.join(folder, f"out{i}.npy"), np.asarray(value), allow_pickle=True)
 
 
-def _load(file: str) -> np.ndarray:
+def load_feed(file: str) -> np.ndarray:
     """A feed, memory-mapped; arrays of Python objects (strings) cannot be, and are read."""
     try:
         return np.load(file, mmap_mode="r")

@@ -24,9 +24,10 @@ import onnx
 import pandas as pd
 
 from .._figures import new_figure
-from ..model import Model
 from ..errors import DebuggerError
+from ..model import Model
 from ..model import open as open_model
+from ..model._load import is_onnx_program
 from ..runtime import Debugger, debug
 from ..runtime._inputs import check_inputs, random_inputs
 from ..runtime._optimize import check_level, optimized
@@ -34,7 +35,7 @@ from ._metrics import COLUMNS as METRICS
 from ._metrics import error_metrics
 from ._sklearn import convert, is_sklearn, sklearn_values
 from ._sklearn import feeds as sklearn_feeds
-from ._torch import is_onnx_program, is_torch_module, module_values, torch_values
+from ._torch import is_torch_module, module_values, torch_values
 
 if TYPE_CHECKING:
     import matplotlib.figure

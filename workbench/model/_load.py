@@ -62,8 +62,7 @@ def load(source: ModelSource) -> Loaded:
         loaded = Loaded(_parse(data, "the bytes given"), None, len(data), 0)
     elif isinstance(source, (str, os.PathLike)):
         loaded = _load_path(Path(source))
-    elif type(source).__name__ == "ONNXProgram" and hasattr(source, "model_proto"):
-        # torch.onnx.ONNXProgram, recognised without importing torch.
+    elif is_onnx_program(source):
         loaded = Loaded(source.model_proto, None, None, 0)
     else:
         raise errors.NotOnnxError(
@@ -71,11 +70,18 @@ def load(source: ModelSource) -> Loaded:
             ".onnx file, its bytes, an onnx.ModelProto or a torch.onnx.ONNXProgram."
         )
     what = repr(str(loaded.path)) if loaded.path else "The model"
-    _check_nesting(loaded.proto, what)
+    if loaded.file_bytes is None:  # built in memory: protobuf's parser never bounded its depth
+        _check_nesting(loaded.proto, what)
     _check_text(loaded.proto, what)
     _check_versions(loaded.proto)
     loaded.external_bytes = _check_external_data(loaded.proto, loaded.path)
     return loaded
+
+
+def is_onnx_program(source: object) -> bool:
+    """Whether ``source`` is a ``torch.onnx.ONNXProgram`` (checked without importing torch)."""
+    # Looked up on the class: torch rebuilds ``model_proto`` on every read (0.6 s on BERT-base).
+    return hasattr(source, "exported_program") and hasattr(type(source), "model_proto")
 
 
 def _load_path(path: Path) -> Loaded:

@@ -25,6 +25,7 @@ from tornado import web
 from .errors import WorkbenchError
 from .graph import LAZY_PAYLOAD_BYTES, ViewIndex, build_view
 from .model import open as open_model
+from .model._load import PROTOBUF_LIMIT
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
@@ -33,7 +34,7 @@ ROUTE = "onnx-workbench/view"
 CACHE_SIZE = 4
 #: The largest model file the route opens (the protobuf part; external weights are not read).
 #: Set ``ServerApp.tornado_settings = {"onnx_workbench_max_bytes": N}`` to change it.
-MAX_MODEL_BYTES = 2 << 30
+MAX_MODEL_BYTES = PROTOBUF_LIMIT
 
 CacheKey = tuple[str, int, int]
 

@@ -29,7 +29,7 @@ from ..model import Model
 from ..model import open as open_model
 from ..runtime._inputs import check_inputs, input_specs, random_inputs
 from ..runtime._optimize import LEVELS, check_level, optimized
-from ..runtime._providers import ALIASES, resolve
+from ..runtime._providers import ALIASES, CPU, resolve
 from ..runtime._session import check_runnable
 from ._events import _FIX, Trace, args_table, core_table, event_table, node_events, read_trace
 from ._fused import MAPPINGS, map_nodes
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from ..widgets import GraphView
     from ._plot import ProfilePlots
 
-CPU = "CPUExecutionProvider"
 #: Run latency varies "widely" when its p90 exceeds the median by this factor.
 SPREAD_LIMIT = 1.5
 #: The machine is "loaded" when the 1-minute load average exceeds this share of its cores.

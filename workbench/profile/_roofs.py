@@ -20,9 +20,8 @@ from onnx import TensorProto, helper
 
 from ..errors import ProviderError
 from ..runtime._optimize import session_options
-from ..runtime._providers import resolve
+from ..runtime._providers import CPU, resolve
 
-CPU = "CPUExecutionProvider"
 #: Elements of the tensor the bandwidth is measured on: 256 MiB of float32.
 STREAM_ELEMENTS = 1 << 26
 

@@ -9,19 +9,13 @@ import numpy as np
 import onnx
 
 from ..errors import InputError
+from ._capture import default_budget
 
 if TYPE_CHECKING:
     from ..model import Model
 
 #: Integer inputs that are not indices of a Gather get values below this.
 _INT_RANGE = 10
-
-
-def _random_limit() -> int:
-    """The most bytes of random inputs made for a model: a quarter of the machine's memory."""
-    from ._capture import default_budget
-
-    return default_budget()
 
 
 def input_specs(model: "Model") -> dict[str, tuple[np.dtype, tuple]]:
@@ -68,7 +62,7 @@ def random_inputs(model: "Model", *, dims: Mapping[str, int] | None = None, seed
     rng = np.random.default_rng(seed)
     specs = input_specs(model)
     shapes: dict[str, tuple[int, ...]] = {}
-    total, limit = 0, _random_limit()
+    total, limit = 0, default_budget()  # a quarter of the machine's memory
     for name, (dtype, shape) in specs.items():
         concrete = shapes[name] = tuple(d if isinstance(d, int) else int(dims.get(d, 1)) if d else 1 for d in shape)
         if any(d < 0 for d in concrete):

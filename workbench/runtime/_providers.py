@@ -8,9 +8,11 @@ import onnxruntime as ort
 
 from ..errors import ProviderError
 
+#: onnxruntime's CPU provider: every build has it, and every session falls back to it.
+CPU = "CPUExecutionProvider"
 #: Short names users type, and the onnxruntime provider each stands for.
 ALIASES = {
-    "cpu": "CPUExecutionProvider",
+    "cpu": CPU,
     "cuda": "CUDAExecutionProvider",
     "tensorrt": "TensorrtExecutionProvider",
     "dml": "DmlExecutionProvider",
@@ -54,6 +56,6 @@ def resolve(provider: str | Sequence[str]) -> list[str]:
                 f"onnxruntime {ort.__version__} has no {name}; available here: {', '.join(available)} "
                 f"(or provider='reference'). To get it: {hint}."
             )
-    if "CPUExecutionProvider" not in names:
-        names.append("CPUExecutionProvider")  # the fallback for ops the accelerator lacks
+    if CPU not in names:
+        names.append(CPU)  # the fallback for ops the accelerator lacks
     return names

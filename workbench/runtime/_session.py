@@ -273,7 +273,7 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
         try:
             # OrtValues wrap the arrays: onnxruntime would otherwise copy every weight on every run.
             # Strings cannot be wrapped; they go as arrays (they are never weights worth sparing).
-            values = {k: _ort_value(ort, v) for k, v in feeds.items() if k in wanted}
+            values = {k: _ort_value(v) for k, v in feeds.items() if k in wanted}
             return session.run(list(names), values)
         except Exception as exc:  # noqa: BLE001
             raise session_error(exc, "onnxruntime could not run the model", problems) from exc
@@ -281,7 +281,7 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
     return run
 
 
-def _ort_value(ort: Any, value: np.ndarray) -> Any:
+def _ort_value(value: np.ndarray) -> Any:
     array = np.asarray(value, order="C")
     return array if array.dtype.kind in "OUS" else ort.OrtValue.ortvalue_from_numpy(array)
 

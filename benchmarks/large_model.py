@@ -52,8 +52,9 @@ def build(folder: Path, side: int = SIDE) -> Path:
     weights, nodes, offset = [], [], 0
     with open(data, "wb") as out:
         for layer in range(LAYERS):
-            for start in range(0, side, 1024):
-                out.write((rng.standard_normal((1024, side), dtype=np.float32) / np.float32(side ** 0.5)).tobytes())
+            for start in range(0, side, 1024):  # 1024 rows at a time: never a whole weight in memory
+                rows = min(1024, side - start)
+                out.write((rng.standard_normal((rows, side), dtype=np.float32) / np.float32(side ** 0.5)).tobytes())
             length = side * side * 4
             tensor = TensorProto(name=f"w{layer}", data_type=TensorProto.FLOAT, dims=[side, side],
                                  data_location=TensorProto.EXTERNAL)
@@ -78,8 +79,6 @@ def _status(key: str) -> int:
 
 def one(step: str, path: str) -> dict:
     """Runs ``step`` on the model at ``path`` in this (fresh) process; returns bytes and seconds."""
-    import json as json_
-
     if step == "onnxruntime":
         import numpy as np
         import onnxruntime as ort
@@ -104,9 +103,9 @@ def one(step: str, path: str) -> dict:
     m.nodes, m._repr_html_()  # noqa: B018
     if step == "view":
         index = m.view_index
-        json_.dumps(index.payload())
+        json.dumps(index.payload())
         for node_id in m.nodes.index:
-            json_.dumps(index.details(node_id))
+            json.dumps(index.details(node_id))
         m.tensors  # noqa: B018
     elif step == "profile":
         wb.profile(m, runs=RUNS - 1, warmup=1).summary()

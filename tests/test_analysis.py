@@ -239,6 +239,7 @@ def test_an_environment_difference_is_named(saved: Path, monkeypatch: pytest.Mon
 
 
 def test_a_changed_model_is_refused_by_load_and_reported_by_verify(saved: Path) -> None:
+    loaded = load_analysis(saved)  # before the change: verifying it later still sees the change
     proto = onnx.load(saved / "model.onnx")
     weight = proto.graph.initializer[0]
     weight.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(weight) * np.float32(1.5), weight.name))
@@ -247,6 +248,7 @@ def test_a_changed_model_is_refused_by_load_and_reported_by_verify(saved: Path) 
         load_analysis(saved)
     v = verify_analysis(saved)
     assert not v.ok and v.model_changed
+    assert loaded.verify().model_changed
     assert v.environment.loc["model.onnx sha256", "kind"] == "model"
     assert "the model copy changed since the analysis was saved" in v.explanation
     (saved / "model.onnx").write_bytes(b"\x08\x07garbage")

@@ -23,7 +23,7 @@ import pandas as pd
 from ..compare import error_metrics
 from ..errors import ProviderError
 from . import _environment
-from ._analysis import Analysis, AnalysisError, _providers, _tolerance, read, run_recipe
+from ._analysis import Analysis, AnalysisError, _check_model_files, _providers, _tolerance, read, run_recipe
 
 #: Differences named in the explanation; the rest are counted (all are in ``Verification.environment``).
 _NAMED = 4
@@ -91,8 +91,12 @@ def verify_analysis(path: str | os.PathLike | Analysis, provider: str | Sequence
         workbench.errors.ProviderError: the provider (the recipe's, or the one given) is not
             available here.
     """
-    folder = path.path if isinstance(path, Analysis) else Path(path)
-    analysis, changed = read(folder, check_model=False)
+    if isinstance(path, Analysis):  # its arrays are read already; the model files may have changed since
+        analysis, folder = path, path.path
+        changed = _check_model_files(folder, analysis.manifest, raise_on_change=False)
+    else:
+        folder = Path(path)
+        analysis, changed = read(folder, check_model=False)
     recipe = analysis.recipe
     rtol = recipe["rtol"] if rtol is None else _tolerance("rtol", rtol)
     atol = recipe["atol"] if atol is None else _tolerance("atol", atol)

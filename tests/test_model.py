@@ -118,6 +118,14 @@ def test_tensor_statistics_count_nonfinite_values() -> None:
     assert row.nonfinite == 2 and row["min"] == -2.0 and row["max"] == 1.0 and row.zeros == pytest.approx(0.2)
 
 
+def test_boolean_values_have_statistics() -> None:
+    """Masks and conditions count as 0/1: the debugger's inspector shows how much of a mask is set."""
+    from workbench.model._tensors import tensor_stats
+
+    stats = tensor_stats(np.array([True, False, True, True]))
+    assert stats["min"] == 0 and stats["max"] == 1 and stats["mean"] == 0.75 and stats["zeros"] == 0.25
+
+
 def test_unnamed_and_duplicate_node_names_get_stable_unique_ids() -> None:
     graph = helper.make_graph(
         [

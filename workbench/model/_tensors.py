@@ -69,8 +69,9 @@ def tensor_stats(array: np.ndarray) -> dict[str, float]:
     """min, max, mean, std, fraction of zeros and count of NaN/Inf, in chunks."""
     flat = array.reshape(-1)
     n = flat.size
-    # kind "V": ml_dtypes' bfloat16 / float8, which convert to float64 like numbers do.
-    if n == 0 or not (np.issubdtype(flat.dtype, np.number) or flat.dtype.kind == "V"):
+    # kind "b": booleans (masks, conditions) count as 0/1; kind "V": ml_dtypes' bfloat16 / float8,
+    # which convert to float64 like numbers do.
+    if n == 0 or not (np.issubdtype(flat.dtype, np.number) or flat.dtype.kind in "bV"):
         return {}
     lo, hi, total, total_sq, zeros, nonfinite = np.inf, -np.inf, 0.0, 0.0, 0, 0
     for start in range(0, n, _CHUNK):

@@ -183,7 +183,9 @@ def save_analysis(path: str | os.PathLike, model: Any, inputs: Mapping[str, Any]
             folder is refused and left as it is.
 
     Raises:
-        AnalysisError: the folder exists, a table cannot be stored, the model cannot be copied or run.
+        AnalysisError: the folder exists, a table cannot be stored, the model cannot be copied or run,
+            a tolerance is not a number of at least 0.
+        ValueError: an unknown optimization level.
         workbench.errors.InputError: inputs that do not fit the model.
         workbench.errors.ProviderError: a provider this onnxruntime does not have.
     """

@@ -1,4 +1,5 @@
-"""Comparing runs value by value: torch vs its ONNX export, ONNX vs ONNX, saved arrays vs ONNX.
+"""Comparing runs value by value: torch or scikit-learn vs its ONNX export, ONNX vs ONNX,
+saved arrays vs ONNX.
 
 ``wb.compare(...)`` returns a :class:`Report` whose ``root_cause`` is the first node that
 is wrong on the reference's own inputs (local error), not merely carrying error from

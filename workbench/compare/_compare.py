@@ -3,8 +3,10 @@
 The candidate is always an ONNX model, captured whole by the debugger (one run, every
 value kept). The reference is its torch source (a ``torch.onnx.ONNXProgram``: the
 exported program runs through ``torch.fx.Interpreter``, whose node names are the ONNX
-value names), another ONNX run (another model, or the same model on another backend),
-or a dict of saved arrays. For every node whose output drifts past tolerance, the node
+value names; or an ``nn.Module``, its submodules' outputs caught by forward hooks), a
+fitted scikit-learn estimator (each step under the name skl2onnx gave its output), another
+ONNX run (another model, or the same model on another backend), or a dict of saved
+arrays. For every node whose output drifts past tolerance, the node
 is also run alone on the *reference's* inputs: that local error says whether the node
 itself is wrong, or only carries error from upstream. The root cause is the first node
 whose local error is over tolerance.
@@ -74,8 +76,9 @@ class Report:
     ``table`` columns: node, op_type, scope, value, the metrics of
     :func:`~workbench.compare.error_metrics`, ``ok`` (within tolerance), ``local_ok`` and
     ``local_max_abs`` (the node alone on the reference's inputs; computed where ``ok`` is
-    False) and ``status``: ``ok``, ``carried`` (off, but right on the reference's inputs)
-    or ``cause`` (off on the reference's own inputs too).
+    False), ``suspects`` (the nodes without a reference value that feed an off node, nearest
+    last: where a fault inside a module may sit) and ``status``: ``ok``, ``carried`` (off, but
+    right on the reference's inputs) or ``cause`` (off on the reference's own inputs too).
     """
 
     table: pd.DataFrame

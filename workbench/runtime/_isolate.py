@@ -39,8 +39,8 @@ class Worker:
     """A Python process that runs calls for this one, kept between calls.
 
     :meth:`call` runs an importable function there with JSON arguments. Its exception comes
-    back as :class:`SessionError` with the same message (a :class:`WorkbenchError` keeps its
-    type and words); a native crash as :class:`SessionError` naming the signal and the
+    back as :class:`SessionError` with its type and message (``ValueError: …``; a
+    :class:`WorkbenchError` keeps its own type and words); a native crash as :class:`SessionError` naming the signal and the
     worker's last words, after which the next call starts a new worker.
     """
 

@@ -38,10 +38,11 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from ..model import Model
+from ..model import as_model
 from ..model import open as open_model
 from ..model._load import PROTOBUF_LIMIT, external_info, external_tensors, resolve_external
 from ..model._summary import _fmt_bytes
-from ..runtime._inputs import check_inputs, random_inputs
+from ..runtime._inputs import make_feeds
 from ..runtime._optimize import LEVELS, check_level, session_options
 from ..runtime._providers import REFERENCE, resolve
 from ..runtime._session import session_error
@@ -196,9 +197,9 @@ def save_analysis(path: str | os.PathLike, model: Any, inputs: Mapping[str, Any]
     tables = _check_results(results)
     fmt = _check_format(results_format)
     _check_target(target, overwrite)
-    m = model if isinstance(model, Model) else open_model(model)
+    m = as_model(model)
     generated = inputs is None
-    feeds = check_inputs(m, random_inputs(m, dims=dims, seed=SEED) if generated else inputs)
+    feeds = make_feeds(m, None if generated else inputs, dims=dims, seed=SEED)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     work = _sibling(target, "partial")

@@ -28,10 +28,10 @@ import pandas as pd
 from .._figures import new_figure
 from ..errors import DebuggerError
 from ..model import Model
-from ..model import open as open_model
+from ..model import as_model
 from ..model._load import is_onnx_program
 from ..runtime import Debugger, debug
-from ..runtime._inputs import check_inputs, random_inputs
+from ..runtime._inputs import make_feeds
 from ..runtime._optimize import check_level, optimized
 from ._metrics import COLUMNS as METRICS
 from ._metrics import error_metrics
@@ -63,7 +63,7 @@ class Run:
 
     def capture(self, feeds: Mapping[str, np.ndarray]) -> Debugger:
         """The debugger over this run (the optimized graph when ``optimization`` is not "disabled")."""
-        model = _as_model(self.model)
+        model = as_model(self.model)
         if check_level(self.optimization) != "disabled":
             model = optimized(model, self.optimization, self.provider)
         return debug(model, feeds, provider=self.provider)
@@ -249,8 +249,8 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
             raise ValueError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
                              "reference is the source itself. Use provider= for the ONNX side.")
     if is_onnx_program(source):
-        model = _as_model(onnx if onnx is not None else source.model_proto)
-        feeds = _feeds(model, inputs, dims)
+        model = as_model(onnx if onnx is not None else source.model_proto)
+        feeds = make_feeds(model, inputs, dims=dims)
         names = [i.name for i in model.proto.graph.input]  # an edited copy keeps the export's inputs
         ref_values, ref_label = torch_values(source, feeds, names), "torch"
         cand = debug(model, feeds, provider=provider)
@@ -258,24 +258,24 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         if onnx is None:
             raise ValueError("Comparing a torch module needs its ONNX export: compare(module, inputs, onnx=model) "
                              "(or pass the ONNXProgram that torch.onnx.export returns).")
-        model = _as_model(onnx)
-        feeds = _feeds(model, inputs, dims)
+        model = as_model(onnx)
+        feeds = make_feeds(model, inputs, dims=dims)
         cand = debug(model, feeds, provider=provider)
         ref_values, ref_label = module_values(source, feeds, model), "torch (module outputs)"
     elif is_sklearn(source):
         if inputs is None:
             raise ValueError("Comparing a scikit-learn model needs its input data: compare(estimator, X, onnx=model).")
         data = next(iter(inputs.values())) if isinstance(inputs, Mapping) and len(inputs) == 1 else inputs
-        model, topology = convert(source, data) if onnx is None else (_as_model(onnx), None)
-        feeds = _feeds(model, sklearn_feeds(model, inputs), dims)
+        model, topology = convert(source, data) if onnx is None else (as_model(onnx), None)
+        feeds = make_feeds(model, sklearn_feeds(model, inputs), dims=dims)
         cand = debug(model, feeds, provider=provider)
         ref_values = sklearn_values(source, data, model, partial(_shape, cand), topology)
         ref_label = "scikit-learn"
     elif isinstance(source, Mapping):
         if onnx is None:
             raise ValueError("Comparing saved arrays needs the ONNX model: compare(arrays, inputs, onnx=model).")
-        model = _as_model(onnx)
-        feeds = _feeds(model, inputs, dims)
+        model = as_model(onnx)
+        feeds = make_feeds(model, inputs, dims=dims)
         ref_values, ref_label = {k: np.asarray(v) for k, v in source.items()}, "saved arrays"
         cand = debug(model, feeds, provider=provider)
     else:
@@ -288,9 +288,9 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
             ref = reference
         else:
             ref = Run(source, provider if reference is None else reference)
-        model = _as_model(ref.model)
+        model = as_model(ref.model)
         ref = replace(ref, model=model)  # opened once: capture() would open a path again
-        feeds = _feeds(model, inputs, dims)
+        feeds = make_feeds(model, inputs, dims=dims)
         ref_run = ref.capture(feeds)
         if isinstance(candidate, (str, list, tuple)):
             candidate = Run(model, candidate)
@@ -341,14 +341,6 @@ def _standalone(model: Model, node: "onnx.NodeProto", inputs: Mapping[str, np.nd
 def _label(model: Model) -> str:
     """How a report names a model: its file when it has one (two versions often share a graph name)."""
     return model.path.name if model.path is not None else (model.name or "model")
-
-
-def _as_model(source: Any) -> Model:
-    return source if isinstance(source, Model) else open_model(source)
-
-
-def _feeds(model: Model, inputs: Mapping[str, Any] | None, dims: Mapping[str, int] | None) -> dict[str, np.ndarray]:
-    return check_inputs(model, random_inputs(model, dims=dims) if inputs is None else inputs)
 
 
 def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:

@@ -408,6 +408,11 @@ def open(source: ModelSource, *, strict: bool = False, dims: Mapping[str, int] |
     return Model(loaded, problems, dims)
 
 
+def as_model(source: Any) -> Model:
+    """``source`` if it is a :class:`Model` already, else :func:`open` of it."""
+    return source if isinstance(source, Model) else open(source)
+
+
 def _check(loaded: Loaded) -> list[str]:
     """Runs onnx.checker; returns its complaints (with the node it names) instead of raising."""
     problems: list[str] = []

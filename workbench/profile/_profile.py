@@ -26,8 +26,9 @@ import pandas as pd
 
 from ..errors import ModelCheckWarning, ProfileError, ProviderError
 from ..model import Model
+from ..model import as_model
 from ..model import open as open_model
-from ..runtime._inputs import check_inputs, input_specs, random_inputs
+from ..runtime._inputs import input_specs, make_feeds
 from ..runtime._optimize import LEVELS, check_level, optimized
 from ..runtime._providers import ALIASES, CPU, resolve
 from ..runtime._session import check_runnable
@@ -480,7 +481,7 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     One session at a time: two sessions' thread pools competing for the cores skew both.
     Progress shows when the runs take more than a few seconds.
     """
-    m = model if isinstance(model, Model) else open_model(model)
+    m = as_model(model)
     check_level(optimization)
     if runs < 1 or warmup < 0:
         raise ValueError(f"runs must be at least 1 and warmup at least 0, not runs={runs}, warmup={warmup}.")
@@ -489,7 +490,7 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
         raise ProviderError("Profiling times onnxruntime's kernels: the reference evaluator has none. "
                             "Use provider='cpu' (or another of wb.providers()).")
     check_runnable(m.proto.graph)
-    feeds = check_inputs(m, random_inputs(m, dims=dims) if inputs is None else inputs)
+    feeds = make_feeds(m, inputs, dims=dims)
     folder = Path(tempfile.mkdtemp(prefix="workbench-profile-"))  # removed with the Profile
     isolated = bool(m.problems) if isolate is None else isolate
     notes = _load_warnings("start")
@@ -554,7 +555,7 @@ def read_profile(path: str | os.PathLike, model: Any = None, optimized: Model | 
     """
     path = _newest(path)
     trace = read_trace(path)
-    m = None if model is None else model if isinstance(model, Model) else open_model(model)
+    m = None if model is None else as_model(model)
     notes: list[str] = []
     if isinstance(optimized, Model):
         graph = optimized

@@ -15,7 +15,7 @@ from ..errors import DebuggerError, InputError
 from ..model._tensors import tensor_stats
 from ..model._walk import subgraphs
 from ._capture import Store, capture, default_budget
-from ._inputs import check_inputs, random_inputs
+from ._inputs import make_feeds
 from ._providers import REFERENCE, resolve
 from ._session import Runner, check_runnable, fed_weights, light_model, make_runner, onnx_dtype, value_bytes
 
@@ -91,7 +91,7 @@ class Debugger:
                              "ORT_DISABLE_ALL: the graph as authored (no fusions)")
         if body is None:
             label, graph = "", model.proto.graph
-            feeds = check_inputs(model, random_inputs(model, dims=dims) if inputs is None else inputs)
+            feeds = make_feeds(model, inputs, dims=dims)
         else:  # a control-flow body (see step_into): its inputs and the outer values it reads
             (label, graph), feeds = body, dict(inputs or {})
         #: The graph stepped through: "" for the main graph, else "<node id>/<attribute>".
@@ -434,8 +434,7 @@ def debug(model: "Model | Any", inputs: Mapping[str, Any] | None = None, *, prov
     by default models that fail ``onnx.checker`` are isolated, others are not (a worker
     costs an interpreter start and a copy of the feeds per run).
     """
-    from ..model import Model, open as open_model
+    from ..model import as_model
 
-    if not isinstance(model, Model):
-        model = open_model(model)
+    model = as_model(model)
     return Debugger(model, inputs, provider=provider, budget=budget, dims=dims, isolate=isolate)

@@ -88,6 +88,13 @@ def random_inputs(model: "Model", *, dims: Mapping[str, int] | None = None, seed
     return feeds
 
 
+def make_feeds(model: "Model", inputs: Mapping[str, Any] | None = None, *, dims: Mapping[str, int] | None = None,
+               seed: int = 0) -> dict[str, np.ndarray]:
+    """``inputs`` checked against ``model`` (:func:`check_inputs`), or, when None, random inputs
+    that fit it (:func:`random_inputs`)."""
+    return check_inputs(model, random_inputs(model, dims=dims, seed=seed) if inputs is None else inputs)
+
+
 def check_inputs(model: "Model", inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """The inputs as numpy arrays, checked against the model: names, dtypes, ranks, static dims.
 

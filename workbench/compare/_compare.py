@@ -33,6 +33,7 @@ from ..model._load import is_onnx_program
 from ..runtime import Debugger, debug
 from ..runtime._inputs import make_feeds
 from ..runtime._optimize import check_level, optimized
+from ..runtime._session import onnx_dtype
 from ._metrics import COLUMNS as METRICS
 from ._metrics import error_metrics
 from ._sklearn import convert, is_sklearn, sklearn_values
@@ -329,8 +330,7 @@ def _standalone(model: Model, node: "onnx.NodeProto", inputs: Mapping[str, np.nd
         if name in model._initializers:
             graph.initializer.append(onnx.numpy_helper.from_array(np.asarray(value), name))
         else:
-            graph.input.append(onnx.helper.make_tensor_value_info(name, onnx.helper.np_dtype_to_tensor_dtype(value.dtype),
-                                                                  list(value.shape)))
+            graph.input.append(onnx.helper.make_tensor_value_info(name, onnx_dtype(value), list(value.shape)))
     graph.output.extend(onnx.helper.make_empty_tensor_value_info(o) for o in node.output if o)
     light = onnx.helper.make_model(graph, opset_imports=list(model.proto.opset_import))
     light.ir_version = model.proto.ir_version

@@ -130,10 +130,11 @@ def _values_leaving_scopes(model: "Model") -> dict[str, list[str]]:
     graph_outputs = {o.name for o in model.proto.graph.output}
     consumers = model._consumers
     leaving: dict[str, list[str]] = {}
-    for node_id, row in model.nodes[model.nodes.graph == ""].iterrows():
+    main = model.nodes[model.nodes.graph == ""]
+    for node_id, outputs in zip(main.index, main.outputs):
         path = scope[node_id]
         prefixes = [".".join(path.split(".")[:k]) for k in range(1, path.count(".") + 2)] if path else []
-        for value in (o for o in row.outputs if o):
+        for value in (o for o in outputs if o):
             users = [scope[c] for c in consumers.get(value, ()) if c in scope]
             for prefix in prefixes:
                 outside = [u for u in users if u != prefix and not u.startswith(prefix + ".")]

@@ -69,7 +69,6 @@ import shutil
 import statistics
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 LEVEL = "all"
@@ -204,14 +203,6 @@ def write_profile(data: bytes, inputs: dict, runs: int, folder: Path) -> tuple[P
     del sess
     gc.collect()
     return path, optimized, elapsed
-
-
-def open_optimized(path: Path):
-    import workbench as wb
-
-    with warnings.catch_warnings():  # contrib ops (com.microsoft) in the optimized graph
-        warnings.simplefilter("ignore")
-        return wb.open(path)
 
 
 def parsers(m, opt, path: Path) -> dict:
@@ -378,6 +369,8 @@ def parse_report(medians: dict[str, float], shown: dict[str, dict], file: dict, 
 
 
 def main() -> None:
+    import workbench as wb
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 layers, fewer runs: a smoke run")
     parser.add_argument("--cprofile", action="store_true", help="also print where (a)'s time goes (cProfile)")
@@ -405,7 +398,7 @@ def main() -> None:
         file = {"mb": path.stat().st_size / MB, "events": len(events), "write": write,
                 "node_events": sum(e.get("cat") == "Node" for e in events)}
         del events
-        opt = open_optimized(optimized_path)
+        opt = wb.open(optimized_path)
         readers = parsers(m, opt, path)
         medians, shown = measure_parse(readers, cfg["parses"])
         profiled = cprofile(readers["ours"]) if args.cprofile else None

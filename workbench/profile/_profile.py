@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 import weakref
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ModelCheckWarning, ProfileError, ProviderError
+from ..errors import ProfileError, ProviderError
 from ..model import Model
 from ..model import as_model
 from ..model import open as open_model
@@ -513,7 +512,7 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     rows = recorded["assignment"]
     assignment = None if rows is None else pd.DataFrame(
         rows, columns=["node", "op_type", "provider"]).drop_duplicates("node").set_index("node")
-    return Profile(trace, model=m, optimized=_open_optimized(folder / "optimized.onnx"),
+    return Profile(trace, model=m, optimized=open_model(folder / "optimized.onnx"),
                    warmup=warmup, label=f"{m.name or 'model'} on {short}, optimization {optimization!r}",
                    notes=notes, assignment=assignment, requested=providers, file=recorded["file"],
                    workdir=folder, isolated=isolated)
@@ -529,12 +528,6 @@ def _load_warnings(when: str) -> list[str]:
         return []
     return [f"the machine was busy at the {when} (load average {load:.1f} on {cores} cores): timings are "
             "inflated and noisy; profile on an idle machine"]
-
-
-def _open_optimized(path: Path) -> Model:
-    with warnings.catch_warnings():  # contrib ops (com.microsoft) are not the checker's business here
-        warnings.simplefilter("ignore", ModelCheckWarning)
-        return open_model(path)
 
 
 def read_profile(path: str | os.PathLike, model: Any = None, optimized: Model | str | os.PathLike | None = None, *,
@@ -560,7 +553,7 @@ def read_profile(path: str | os.PathLike, model: Any = None, optimized: Model | 
     if isinstance(optimized, Model):
         graph = optimized
     elif optimized is not None and not (isinstance(optimized, str) and optimized in LEVELS):
-        graph = _open_optimized(Path(optimized))
+        graph = open_model(Path(optimized))
     elif m is None:  # a level rebuilds the graph from the authored model, which is not given
         graph = None
     else:

@@ -369,7 +369,7 @@ def parse_report(medians: dict[str, float], shown: dict[str, dict], file: dict, 
 
 
 def main() -> None:
-    import workbench as wb
+    from workbench.runtime._optimize import open_optimized
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 layers, fewer runs: a smoke run")
@@ -398,7 +398,7 @@ def main() -> None:
         file = {"mb": path.stat().st_size / MB, "events": len(events), "write": write,
                 "node_events": sum(e.get("cat") == "Node" for e in events)}
         del events
-        opt = wb.open(optimized_path)
+        opt = open_optimized(optimized_path)
         readers = parsers(m, opt, path)
         medians, shown = measure_parse(readers, cfg["parses"])
         profiled = cprofile(readers["ours"]) if args.cprofile else None

@@ -26,9 +26,8 @@ import pandas as pd
 from ..errors import ProfileError, ProviderError
 from ..model import Model
 from ..model import as_model
-from ..model import open as open_model
 from ..runtime._inputs import input_specs, make_feeds
-from ..runtime._optimize import LEVELS, check_level, optimized
+from ..runtime._optimize import LEVELS, check_level, open_optimized, optimized
 from ..runtime._providers import ALIASES, CPU, resolve
 from ..runtime._session import check_runnable
 from ._events import _FIX, Trace, args_table, core_table, event_table, node_events, read_trace
@@ -512,7 +511,7 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     rows = recorded["assignment"]
     assignment = None if rows is None else pd.DataFrame(
         rows, columns=["node", "op_type", "provider"]).drop_duplicates("node").set_index("node")
-    return Profile(trace, model=m, optimized=open_model(folder / "optimized.onnx"),
+    return Profile(trace, model=m, optimized=open_optimized(folder / "optimized.onnx"),
                    warmup=warmup, label=f"{m.name or 'model'} on {short}, optimization {optimization!r}",
                    notes=notes, assignment=assignment, requested=providers, file=recorded["file"],
                    workdir=folder, isolated=isolated)
@@ -553,7 +552,7 @@ def read_profile(path: str | os.PathLike, model: Any = None, optimized: Model | 
     if isinstance(optimized, Model):
         graph = optimized
     elif optimized is not None and not (isinstance(optimized, str) and optimized in LEVELS):
-        graph = open_model(Path(optimized))
+        graph = open_optimized(optimized)
     elif m is None:  # a level rebuilds the graph from the authored model, which is not given
         graph = None
     else:

@@ -6,10 +6,11 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 import weakref
 from typing import TYPE_CHECKING, Sequence
 
-from ..errors import WorkbenchError
+from ..errors import ModelCheckWarning, WorkbenchError
 from ._providers import resolve
 
 if TYPE_CHECKING:
@@ -44,8 +45,6 @@ def optimized(model: "Model", level: str, provider: str | Sequence[str] = "cpu")
     """The graph onnxruntime runs for ``model`` at ``level`` on ``provider``, as a Model."""
     import onnxruntime as ort
 
-    from ..model import open as open_model
-
     folder = tempfile.mkdtemp(prefix="workbench-optimized-")
     options = session_options(level)
     base = re.sub(r"[^\w.-]+", "_", model.path.stem if model.path is not None else (model.name or "model"))
@@ -55,7 +54,7 @@ def optimized(model: "Model", level: str, provider: str | Sequence[str] = "cpu")
     source = str(model.path) if model.path is not None else model.proto.SerializeToString()
     try:
         ort.InferenceSession(source, options, providers=resolve(provider))
-        result = open_model(path)
+        result = open_optimized(path)
     except Exception as exc:  # noqa: BLE001 - onnxruntime's own types become one typed error
         shutil.rmtree(folder, ignore_errors=True)
         if isinstance(exc, WorkbenchError):
@@ -67,6 +66,18 @@ def optimized(model: "Model", level: str, provider: str | Sequence[str] = "cpu")
     weakref.finalize(result, shutil.rmtree, folder, True)  # the graph and its weights go with the Model
     result.proto.graph.name = f"{base} ({level})"
     return result
+
+
+def open_optimized(path: str | os.PathLike) -> "Model":
+    """A graph onnxruntime optimized and saved, opened without a :class:`ModelCheckWarning`: its
+    layout transforms leave what onnx.checker calls problems (NCHWc reorder tokens that are
+    initializers not listed as graph inputs), which say nothing about the user's model. They
+    stay on ``Model.problems``."""
+    from ..model import open as open_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelCheckWarning)
+        return open_model(path)
 
 
 def save_optimized_graph(options: "onnxruntime.SessionOptions", path: str) -> None:  # noqa: F821

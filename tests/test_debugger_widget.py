@@ -166,3 +166,35 @@ def test_breakpoint_event_gets_no_reply(view: DebuggerView, dbg: wb.runtime.Debu
     monkeypatch.setattr(view.graph, "send", lambda content, buffers=None: sent.append(content))
     toggle_in_view(view.graph, dbg.steps[0])
     assert sent == [] and [b.node for b in dbg.breakpoints] == [dbg.steps[0]]
+
+
+def test_inspector_on_sequences_optionals_and_float8() -> None:
+    from onnx import TensorProto as T
+    from onnx import helper
+
+    empty = helper.make_tensor_type_proto(T.FLOAT, [3])
+    graph = helper.make_graph(
+        [helper.make_node("SplitToSequence", ["x", "split"], ["s"], axis=0),
+         helper.make_node("Optional", [], ["e"], type=empty), helper.make_node("OptionalHasElement", ["e"], ["has"]),
+         helper.make_node("Cast", ["x"], ["f8"], to=T.FLOAT8E4M3FN)], "g",
+        [helper.make_tensor_value_info("x", T.FLOAT, [3])],
+        [helper.make_tensor_value_info("has", T.BOOL, []), helper.make_tensor_value_info("f8", T.FLOAT8E4M3FN, [3])],
+        [helper.make_tensor("split", T.INT64, [2], [1, 2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    dbg = wb.debug(model, {"x": np.array([1, 2, 448], np.float32)})
+    view = DebuggerView(dbg)
+    inspector = view.inspector
+    dbg.step()  # SplitToSequence: each element is a tensor to pick
+    view.refresh()
+    assert [label for label, _ in inspector.picker.options][:2] == ["output s[0]", "output s[1]"]
+    inspector.picker.value = 1
+    assert bytes(inspector.histogram.value).startswith(PNG) and "s[1][:2] of 2" in inspector.values.value
+    assert "seq(2 × float32)" in inspector.table.value
+    dbg.step()  # Optional with no input: the empty optional said in words, nothing drawn
+    view.refresh()
+    assert [label for label, _ in inspector.picker.options] == ["output e"]
+    assert "empty optional" in inspector.values.value and inspector.histogram.layout.display == "none"
+    dbg.step(2)  # Cast to float8: its numbers drawn, not "no finite numbers"
+    view.refresh()
+    assert "float8_e4m3fn 3" in inspector.table.value
+    assert bytes(inspector.histogram.value).startswith(PNG) and "448" in inspector.values.value

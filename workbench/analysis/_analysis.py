@@ -46,6 +46,7 @@ from ..runtime._inputs import make_feeds
 from ..runtime._optimize import LEVELS, check_level, session_options
 from ..runtime._providers import REFERENCE, resolve
 from ..runtime._session import session_error
+from ..runtime._values import SPECIAL, Value, from_reference, is_special, run_session
 from . import _environment, _tables
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ def read(folder: Path, *, check_model: bool) -> tuple[Analysis, list[tuple[str, 
     return Analysis(folder, manifest, inputs, outputs), changed
 
 
-def run_recipe(model_file: Path, feeds: Mapping[str, np.ndarray], providers: Sequence[str],
+def run_recipe(model_file: Path, feeds: Mapping[str, Value], providers: Sequence[str],
                optimization: str) -> dict[str, np.ndarray]:
     """One run of the model file on ``providers`` (as :func:`_providers` resolves them:
     ``["reference"]`` is onnx's reference evaluator) at ``optimization``: its outputs, by name.
@@ -273,26 +274,22 @@ def run_recipe(model_file: Path, feeds: Mapping[str, np.ndarray], providers: Seq
         if evaluator:
             from onnx.reference import ReferenceEvaluator
 
-            evaluator = ReferenceEvaluator(onnx.load(str(model_file)))  # external data read from beside the file
+            proto = onnx.load(str(model_file))  # external data read from beside the file
+            evaluator = ReferenceEvaluator(proto)
             names = list(evaluator.output_names)
-            values = evaluator.run(None, dict(feeds))
+            declared = {o.name: o.type for o in proto.graph.output}
+            values = [from_reference(v, declared.get(n)) for n, v in zip(names, evaluator.run(None, dict(feeds)))]
         else:
             import onnxruntime as ort
 
             options = session_options(optimization)
             session = ort.InferenceSession(str(model_file), options, providers=list(providers))
             names = [o.name for o in session.get_outputs()]
-            values = session.run(names, dict(feeds))
+            values = run_session(session, names, dict(feeds))
     except Exception as exc:  # noqa: BLE001 - any runtime failure: one typed error in the runtime's words
         where = "the onnx reference evaluator" if evaluator else ", ".join(providers)
         raise AnalysisError(str(session_error(exc, f"Running {model_file.name} on {where} failed", ()))) from exc
-    outputs = {}
-    for name, value in zip(names, values):
-        if not isinstance(value, np.ndarray):
-            raise AnalysisError(f"Output {name!r} is a {type(value).__name__} (a sequence or map), not a tensor: "
-                                "analyses store tensor outputs only.")
-        outputs[name] = value
-    return outputs
+    return dict(zip(names, values))
 
 
 def sha256(path: Path) -> str:
@@ -456,26 +453,50 @@ def _copy_model(m: Model, folder: Path) -> dict[str, Any]:
     }
 
 
-def _write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+def _write_arrays(path: Path, values: Mapping[str, Value]) -> dict[str, Any]:
     """An ``.npz`` as ``numpy.savez`` writes it (any array names, even ``file``); its manifest entry.
 
     String tensors (numpy object arrays of str) are stored as unicode arrays and turned
-    back into object arrays on reading, so nothing needs pickle.
+    back into object arrays on reading, so nothing needs pickle. ml_dtypes tensors (bfloat16,
+    float8, int4) are stored as their bits (``uint8``/``uint16``) and viewed back. A sequence's
+    tensors are members ``name/0``, ``name/1``…, a map's ``name/0``… in the order of its
+    ``keys``; an empty optional has no member. The manifest describes each value's structure.
     """
-    values = []
+    entries = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, array in arrays.items():
-            array = np.asarray(array)
-            stored = array
-            if array.dtype == object:
-                if not all(isinstance(v, str) for v in array.flat):
-                    raise AnalysisError(f"{name!r} holds Python objects, not numbers or strings: it cannot be "
-                                        f"stored in {path.name}.")
-                stored = array.astype(str)
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.ascontiguousarray(stored), allow_pickle=False)
-            values.append({"name": name, "dtype": str(array.dtype), "shape": list(array.shape)})
-    return {"file": path.name, "sha256": sha256(path), "values": values}
+        for name, value in values.items():
+            entry = _describe_value(name, value, name, archive, path)
+            entries.append({"name": name, **entry})
+    return {"file": path.name, "sha256": sha256(path), "values": entries}
+
+
+def _describe_value(name: str, value: Value, member: str, archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
+    """Writes the tensors of ``value`` under ``member`` and returns how to read them back."""
+    if value is None:
+        return {"kind": "optional"}
+    if isinstance(value, list):
+        return {"kind": "sequence",
+                "items": [_describe_value(name, v, f"{member}/{i}", archive, path) for i, v in enumerate(value)]}
+    if isinstance(value, dict):
+        keys = [k.item() if isinstance(k, np.generic) else k for k in value]
+        if not all(isinstance(k, (int, str)) for k in keys):
+            raise AnalysisError(f"{name!r} is a map whose keys are neither integers nor strings: it cannot be "
+                                f"stored in {path.name}.")
+        items = [_describe_value(name, v, f"{member}/{i}", archive, path) for i, v in enumerate(value.values())]
+        return {"kind": "map", "keys": keys, "items": items}
+    array = np.asarray(value)
+    stored = array
+    if array.dtype == object:
+        if not all(isinstance(v, str) for v in array.flat):
+            raise AnalysisError(f"{name!r} holds Python objects, not numbers or strings: it cannot be "
+                                f"stored in {path.name}.")
+        stored = array.astype(str)
+    elif is_special(array.dtype):  # no .npy type for them: their bits, viewed back on reading
+        stored = array.view(np.uint16 if array.dtype.itemsize == 2 else np.uint8)
+    with archive.open(f"{member}.npy", "w", force_zip64=True) as file:
+        np.lib.format.write_array(file, np.ascontiguousarray(stored), allow_pickle=False)
+    entry: dict[str, Any] = {"dtype": str(array.dtype), "shape": list(array.shape)}
+    return entry if member == name else {"kind": "tensor", "member": member, **entry}
 
 
 def _write_results(folder: Path, tables: Mapping[str, pd.DataFrame], fmt: str) -> dict[str, Any]:
@@ -577,7 +598,7 @@ def _check_model_files(folder: Path, manifest: dict[str, Any], *, raise_on_chang
     return changed
 
 
-def _read_arrays(folder: Path, entry: dict[str, Any], what: str) -> dict[str, np.ndarray]:
+def _read_arrays(folder: Path, entry: dict[str, Any], what: str) -> dict[str, Value]:
     path, now = _check_file(folder, entry["file"], f"the {what}")
     if now != entry["sha256"]:
         raise AnalysisError(f"{str(path)!r} (the {what}) changed since the analysis was saved (sha256 {now[:16]}…, "
@@ -587,15 +608,36 @@ def _read_arrays(folder: Path, entry: dict[str, Any], what: str) -> dict[str, np
             arrays = {name: archive[name] for name in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise AnalysisError(f"{str(path)!r} (the {what}) is corrupted: {exc}. Restore it, or {_again(folder)}.") from exc
-    expected = [v.get("name") for v in entry["values"]]
+    expected = [m for v in entry["values"] for m in _members(v)]
     if sorted(arrays) != sorted(expected):
         raise AnalysisError(f"{str(path)!r} holds {sorted(arrays)}, the manifest lists {sorted(expected)}: the "
                             f"folder is inconsistent. Restore it, or {_again(folder)}.")
-    ordered = {}
-    for value in entry["values"]:
-        array = arrays[value["name"]]
-        ordered[value["name"]] = array.astype(object) if value.get("dtype") == "object" else array
-    return ordered
+    return {value["name"]: _rebuild(value, arrays, value["name"]) for value in entry["values"]}
+
+
+def _members(entry: dict[str, Any], member: str | None = None) -> list[str]:
+    """The archive members a manifest entry of a value stores (see :func:`_write_arrays`)."""
+    member = entry.get("member", member or entry.get("name"))
+    kind = entry.get("kind", "tensor")
+    if kind in ("sequence", "map"):
+        return [m for i, item in enumerate(entry["items"]) for m in _members(item, f"{member}/{i}")]
+    return [] if kind == "optional" else [member]
+
+
+def _rebuild(entry: dict[str, Any], arrays: Mapping[str, np.ndarray], member: str) -> Value:
+    """The value a manifest entry describes, from the archive's arrays."""
+    kind = entry.get("kind", "tensor")
+    if kind == "optional":
+        return None
+    if kind in ("sequence", "map"):
+        items = [_rebuild(item, arrays, item.get("member", f"{member}/{i}")) for i, item in enumerate(entry["items"])]
+        return dict(zip(entry["keys"], items)) if kind == "map" else items
+    array = arrays[member]
+    dtype = entry.get("dtype")
+    if dtype == "object":
+        return array.astype(object)
+    special = next((d for d in SPECIAL.values() if d.name == dtype), None)
+    return array.view(special) if special is not None else array
 
 
 def _read_result(folder: Path, name: str, entry: Any) -> pd.DataFrame:
@@ -620,4 +662,14 @@ def _read_result(folder: Path, name: str, entry: Any) -> pd.DataFrame:
 
 
 def _describe_values(values: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{v['name']}: {v['dtype']}{v['shape']}" for v in values) or "none"
+    return "; ".join(f"{v['name']}: {_describe_entry(v)}" for v in values) or "none"
+
+
+def _describe_entry(entry: dict[str, Any]) -> str:
+    kind = entry.get("kind", "tensor")
+    if kind == "optional":
+        return "empty optional"
+    if kind in ("sequence", "map"):
+        items = ", ".join(_describe_entry(item) for item in entry["items"])
+        return f"{'seq' if kind == 'sequence' else 'map'}({items})"
+    return f"{entry['dtype']}{entry['shape']}"

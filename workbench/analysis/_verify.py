@@ -20,8 +20,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..compare import error_metrics
+from ..compare import value_metrics
 from ..errors import ProviderError
+from ..runtime._values import Value
 from . import _environment
 from ._analysis import Analysis, AnalysisError, _check_model_files, _providers, _tolerance, read, run_recipe
 
@@ -123,11 +124,13 @@ def verify_analysis(path: str | os.PathLike | Analysis, provider: str | Sequence
                         analysis)
 
 
-def _output_table(saved: dict[str, np.ndarray], new: dict[str, np.ndarray], rtol: float, atol: float) -> pd.DataFrame:
+def _output_table(saved: dict[str, Value], new: dict[str, Value], rtol: float, atol: float) -> pd.DataFrame:
+    """One row per output tensor (a sequence's elements each a row: ``name[i]``)."""
     rows = []
     for name in dict.fromkeys([*saved, *new]):
         if name in saved and name in new:
-            rows.append({"output": name, **error_metrics(saved[name], new[name], rtol=rtol, atol=atol)})
+            for row in value_metrics(name, saved[name], new[name], rtol=rtol, atol=atol):
+                rows.append({"output": row.pop("value"), **row})
         else:  # only when the model copy changed: an output came or went
             rows.append({"output": name, "shape_mismatch": True, **dict.fromkeys(_SHOWN_METRICS[1:-1], math.nan),
                          "ok": False, "missing": "now" if name in saved else "saved"})

@@ -34,8 +34,9 @@ from ..runtime import Debugger, debug
 from ..runtime._inputs import make_feeds
 from ..runtime._optimize import check_level, optimized
 from ..runtime._session import onnx_dtype
+from ..runtime._values import Value, as_value
 from ._metrics import COLUMNS as METRICS
-from ._metrics import error_metrics
+from ._metrics import value_metrics
 from ._sklearn import convert, is_sklearn, sklearn_values
 from ._sklearn import feeds as sklearn_feeds
 from ._torch import is_torch_module, module_values, torch_values
@@ -78,8 +79,16 @@ class Report:
     :func:`~workbench.compare.error_metrics`, ``ok`` (within tolerance), ``local_ok`` and
     ``local_max_abs`` (the node alone on the reference's inputs; computed where ``ok`` is
     False), ``suspects`` (the nodes without a reference value that feed an off node, nearest
-    last: where a fault inside a module may sit) and ``status``: ``ok``, ``carried`` (off, but
-    right on the reference's inputs) or ``cause`` (off on the reference's own inputs too).
+    last: where a fault inside a module may sit), ``note`` (what a row is, in words, where the
+    numbers do not say it: a sequence length that differs, a random op) and ``status``:
+    ``ok``, ``carried`` (off, but right on the reference's inputs), ``cause`` (off on the
+    reference's own inputs too) or ``random`` (an output of a random op — Bernoulli,
+    RandomNormal, Dropout in training mode…: its values differ from run to run, so they are
+    not compared, and it is never a cause).
+
+    A sequence is compared element by element (rows ``name[0]``, ``name[1]``, …), a map key by
+    key; a sequence of another length, a map with other keys or an optional empty on one side
+    only is one row, off, whose note says so.
     """
 
     table: pd.DataFrame
@@ -182,14 +191,22 @@ class Report:
                 f"(rtol={self.rtol:g}, atol={self.atol:g}), {int((~self.table.ok).sum())} off")
         first, cause = self.first_divergence, self.root_cause
         if first is None:
-            return head + "; no divergence."
+            return head + "; no divergence" + self._random_text() + "."
         text = f"{head}; first divergence at {first.op_type} {first.node!r} ({first.value}, max abs {first.max_abs:.3g})"
         if cause is not None:
             text += (f"; root cause: {cause.op_type} {cause.node!r} in {cause.scope or '(top)'} — "
                      f"off by {cause.local_max_abs:.3g} on the reference's own inputs")
             if cause.suspects:
                 text += f" (or one of the nodes feeding it that the reference has no values for: {list(cause.suspects)})"
-        return text + "."
+        return text + self._random_text() + "."
+
+    def _random_text(self) -> str:
+        random = self.table[self.table.status == "random"]
+        if random.empty:
+            return ""
+        ops = ", ".join(dict.fromkeys(random.op_type))
+        return (f"; {len(random)} value(s) come from random ops ({ops}) and are not compared: they differ from run "
+                "to run, and what they feed may differ with them")
 
     def __repr__(self) -> str:
         return self.summary()
@@ -277,7 +294,7 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
             raise ValueError("Comparing saved arrays needs the ONNX model: compare(arrays, inputs, onnx=model).")
         model = as_model(onnx)
         feeds = make_feeds(model, inputs, dims=dims)
-        ref_values, ref_label = {k: np.asarray(v) for k, v in source.items()}, "saved arrays"
+        ref_values, ref_label = {k: as_value(v) for k, v in source.items()}, "saved arrays"
         cand = debug(model, feeds, provider=provider)
     else:
         if candidate is None:
@@ -351,43 +368,68 @@ def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:
         return None
 
 
-def _values(run: Debugger) -> dict[str, np.ndarray]:
+def _values(run: Debugger) -> dict[str, Value]:
     names = [o for node_id in run.steps for o in run.model.node(node_id).output if o]
     return {name: run.tensor(name) for name in names}
 
 
-def _report(cand: Debugger, ref_values: Mapping[str, np.ndarray], ref_label: str, rtol: float, atol: float,
+#: Ops whose outputs are random by definition (Dropout only in training mode: see _is_random).
+RANDOM_OPS = frozenset({"Bernoulli", "Multinomial", "RandomNormal", "RandomNormalLike", "RandomUniform",
+                        "RandomUniformLike"})
+
+
+def _is_random(run: Debugger, node: "onnx.NodeProto") -> bool:
+    """Whether ``node`` draws random numbers in this run: a random op, or a Dropout told to train
+    (its ``training_mode`` input true) with a non-zero ratio."""
+    if node.domain not in ("", "ai.onnx"):
+        return False
+    if node.op_type in RANDOM_OPS:
+        return True
+    if node.op_type != "Dropout" or len(node.input) < 3 or not node.input[2]:
+        return False
+    training = bool(np.asarray(run.tensor(node.input[2])).reshape(-1)[0])
+    ratio = float(np.asarray(run.tensor(node.input[1])).reshape(-1)[0]) if node.input[1] else 0.5
+    return training and ratio > 0
+
+
+def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rtol: float, atol: float,
             tolerances: Mapping[str, Tolerance]) -> Report:
     model = cand.model
     rows, unaligned = [], []
     for node_id in cand.steps:
         node = model.node(node_id)
         node_rtol, node_atol = tolerances.get(node.op_type, (rtol, atol))
+        random = _is_random(cand, node)
         for name in (o for o in node.output if o):
             if name not in ref_values:
                 unaligned.append(name)
                 continue
-            ref, value = ref_values[name], cand.tensor(name)
-            rows.append({"node": node_id, "op_type": node.op_type, "scope": "/".join(model._scopes[node_id].path or ()),
-                         "value": name, **error_metrics(ref, value, rtol=node_rtol, atol=node_atol),
-                         "local_ok": True, "local_max_abs": math.nan, "suspects": ()})
-    if not rows:  # nothing aligned (a graph without nodes): an empty table, with every column
-        table = pd.DataFrame(columns=["node", "op_type", "scope", "value", *METRICS, "local_ok", "local_max_abs",
-                                      "suspects"]).astype({"ok": bool})
-    else:
-        table = pd.DataFrame(rows)
-    cases: dict[str, dict[str, np.ndarray]] = {}
+            for metrics in value_metrics(name, ref_values[name], cand.tensor(name), rtol=node_rtol, atol=node_atol):
+                if random:
+                    metrics.update(ok=True, note="random op: its values differ from run to run and are not compared")
+                label, note = metrics.pop("value"), metrics.pop("note")
+                rows.append({"node": node_id, "op_type": node.op_type,
+                             "scope": "/".join(model._scopes[node_id].path or ()), "value": label, **metrics,
+                             "local_ok": True, "local_max_abs": math.nan, "suspects": (), "note": note,
+                             "random": random, "output": name})
+    columns = ["node", "op_type", "scope", "value", *METRICS, "local_ok", "local_max_abs", "suspects", "note",
+               "random", "output"]
+    # nothing aligned (a graph without nodes): an empty table, with every column
+    table = pd.DataFrame(rows, columns=columns).astype({"ok": bool}) if not rows else pd.DataFrame(rows)
+    cases: dict[str, dict[str, Value]] = {}
     if not table.empty and not table.ok.all():
         cases = _local_errors(cand, ref_values, table, rtol, atol, tolerances)
-    table["status"] = ["ok" if ok else ("carried" if local else "cause") for ok, local in zip(table.ok, table.local_ok)]
+    table["status"] = ["random" if random else "ok" if ok else ("carried" if local else "cause")
+                       for ok, local, random in zip(table.ok, table.local_ok, table.random)]
+    table = table.drop(columns=["random", "output"])
     report = Report(table, ref_label, f"{_label(model)} on {cand.provider}", rtol, atol, unaligned, model)
     report._cases = {node_id: (feeds, {n: ref_values[n] for n in model.node(node_id).output if n in ref_values})
                      for node_id, feeds in cases.items()}
     return report
 
 
-def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: pd.DataFrame, rtol: float,
-                  atol: float, tolerances: Mapping[str, Tolerance]) -> dict[str, dict[str, np.ndarray]]:
+def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.DataFrame, rtol: float,
+                  atol: float, tolerances: Mapping[str, Tolerance]) -> dict[str, dict[str, Value]]:
     """Runs each node from the first divergence on, alone, on reference-side inputs.
 
     A value the reference has no counterpart for (inside a decomposition) is recomputed
@@ -396,7 +438,7 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: p
     nodes feeding it: the fault may sit in one of them. Returns the inputs each off node
     ran on here, by node id (what ``Report.repro`` writes out).
     """
-    cases: dict[str, dict[str, np.ndarray]] = {}
+    cases: dict[str, dict[str, Value]] = {}
     model = cand.model
     steps = cand.steps
     position = {node_id: i for i, node_id in enumerate(steps)}
@@ -421,10 +463,11 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, np.ndarray], table: p
             continue
         node_rtol, node_atol = tolerances.get(node.op_type, (rtol, atol))
         suspects = tuple(_unaligned_ancestors(model, node_id, producer, ref_values, position))
+        measured = {row["value"]: row for name in {table.at[i, "output"] for i in off_rows[node_id]}
+                    for row in value_metrics(name, ref_values[name], local[name], rtol=node_rtol, atol=node_atol)}
         for index in off_rows[node_id]:
-            name = table.at[index, "value"]
-            metrics = error_metrics(ref_values[name], local[name], rtol=node_rtol, atol=node_atol)
-            local_ok[index], local_max_abs[index], suspects_of[index] = metrics["ok"], metrics["max_abs"], suspects
+            row = measured.get(table.at[index, "value"], {"ok": False, "max_abs": math.nan})
+            local_ok[index], local_max_abs[index], suspects_of[index] = row["ok"], row["max_abs"], suspects
     for column, found in (("local_ok", local_ok), ("local_max_abs", local_max_abs), ("suspects", suspects_of)):
         table[column] = [found.get(index, value) for index, value in table[column].items()]
     return cases

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..runtime._values import Value, numeric, same_structure, tensors
 from ..runtime.conditions import beyond_fp16
 
 _ERRORS = ("max_abs", "mean_abs", "p99_abs", "max_rel", "rel_l2", "cosine", "min_atol", "min_rtol")
@@ -35,7 +36,8 @@ def error_metrics(reference: np.ndarray, candidate: np.ndarray, *, rtol: float |
       (``numpy.allclose`` semantics, NaN equal to NaN).
     - Shapes that differ give ``shape_mismatch=True``, NaN errors and ``ok=False``.
     """
-    ref, cand = np.asarray(reference), np.asarray(candidate)
+    # bfloat16, float8, int4 (ml_dtypes) measured in the numpy type they widen to
+    ref, cand = numeric(np.asarray(reference)), numeric(np.asarray(candidate))
     row: dict[str, Any] = {
         "shape_mismatch": ref.shape != cand.shape,
         "nan_ref": _count(ref, np.isnan), "nan_cand": _count(cand, np.isnan),
@@ -136,3 +138,22 @@ def _floating(*arrays: np.ndarray) -> bool:
 
 def _count(array: np.ndarray, test: Any) -> int:
     return int(test(array).sum()) if np.issubdtype(array.dtype, np.floating) else 0
+
+
+def value_metrics(name: str, reference: Value, candidate: Value, *, rtol: float, atol: float) -> list[dict[str, Any]]:
+    """:func:`error_metrics` of two values of any kind, one row per tensor in them, each with
+    ``value`` (its label) and ``note``.
+
+    A tensor is one row (``name``); a sequence one per element (``name[0]``, ``name[1]``, …), a
+    map one per key, an optional its value's (two empty optionals: no row). Where the two
+    differ in kind, length or keys, one row, off (``shape_mismatch``, errors NaN), whose note
+    says how.
+    """
+    differs = same_structure(reference, candidate)
+    if differs:  # measured as a shape mismatch: every error NaN, never ok
+        return [{"value": name, **error_metrics(np.zeros(0), np.zeros(1), rtol=rtol, atol=atol), "note": differs}]
+    if reference is None:
+        return []
+    candidates = dict(tensors(candidate))
+    return [{"value": f"{name}{where}", **error_metrics(ref, candidates[where], rtol=rtol, atol=atol), "note": ""}
+            for where, ref in tensors(reference)]

@@ -16,9 +16,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..runtime._isolate import load_feed, shared_worker
+from ..runtime._isolate import shared_worker
 from ..runtime._optimize import save_optimized_graph, session_options
 from ..runtime._session import session_error
+from ..runtime._values import load, run_session, save
 
 #: Open profiling sessions, by their recording folder: (session, feeds, the checker's problems).
 _live: dict[str, tuple[Any, dict[str, np.ndarray], list[str]]] = {}
@@ -45,7 +46,7 @@ def record(source: str | bytes, feeds: Mapping[str, np.ndarray], *, level: str, 
             source = str(sent[-1])
         for i, (name, value) in enumerate(feeds.items()):
             sent.append(folder / f"feed{i}.npy")
-            np.save(sent[-1], np.asarray(value), allow_pickle=True)
+            save(str(sent[-1]), value)
             inputs[name] = str(sent[-1])
     try:
         call(_open, str(folder), source, level, threads, list(providers), list(problems), inputs)
@@ -79,14 +80,14 @@ def _open(folder: str, source: str | bytes, level: str, threads: int, providers:
         session = ort.InferenceSession(source, options, providers=providers)
     except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
         raise session_error(exc, "onnxruntime could not load the model to profile it", problems) from exc
-    feeds = {name: load_feed(value) if isinstance(value, str) else value for name, value in inputs.items()}
+    feeds = {name: load(value, mmap=True) if isinstance(value, str) else value for name, value in inputs.items()}
     _live[folder] = (session, feeds, problems)
 
 
 def _run(folder: str) -> None:
     session, feeds, problems = _live[folder]
     try:
-        session.run(None, feeds)
+        run_session(session, [o.name for o in session.get_outputs()], feeds)
     except Exception as exc:  # noqa: BLE001
         raise session_error(exc, "onnxruntime could not run the model to profile it", problems) from exc
 

@@ -11,6 +11,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ._session import Runner
+from ._values import Value, as_value, is_special, nbytes
 
 
 def default_budget() -> int:
@@ -28,37 +29,42 @@ class Store:
         self.budget = budget
         self.in_memory = 0
         self.spilled = 0
-        self._values: dict[str, np.ndarray] = {}
+        self._values: dict[str, Value] = {}
         self._folder: str | None = None
 
-    def put(self, name: str, array: np.ndarray) -> None:
-        """Keeps ``array`` (replacing any earlier value of ``name``)."""
+    def put(self, name: str, value: Value) -> None:
+        """Keeps ``value`` (replacing any earlier value of ``name``). Only plain arrays spill:
+        sequences, maps, optionals, strings and ml_dtypes arrays stay in memory."""
         self.discard(name)
-        if self.in_memory + array.nbytes <= self.budget or array.dtype == object:
-            self._values[name] = array
-            self.in_memory += array.nbytes
+        size = nbytes(value)
+        spillable = isinstance(value, np.ndarray) and value.dtype != object and not is_special(value.dtype)
+        if self.in_memory + size <= self.budget or not spillable:
+            self._values[name] = value
+            self.in_memory += size
             return
         if self._folder is None:
             self._folder = tempfile.mkdtemp(prefix="workbench-capture-")
             weakref.finalize(self, shutil.rmtree, self._folder, True)
         path = os.path.join(self._folder, f"{len(os.listdir(self._folder))}.npy")
-        np.save(path, array)
+        np.save(path, value)
         self._values[name] = np.load(path, mmap_mode="r")
-        self.spilled += array.nbytes
+        self.spilled += size
 
     def discard(self, name: str) -> None:
-        old = self._values.pop(name, None)
-        if old is not None and not isinstance(old, np.memmap):
-            self.in_memory -= old.nbytes
+        if name not in self._values:
+            return
+        old = self._values.pop(name)
+        if not isinstance(old, np.memmap):
+            self.in_memory -= nbytes(old)
 
-    def __getitem__(self, name: str) -> np.ndarray:
+    def __getitem__(self, name: str) -> Value:
         return self._values[name]
 
     def __contains__(self, name: object) -> bool:
         return name in self._values
 
 
-def capture(runner_for: Callable[[Sequence[str]], Runner], names: Sequence[str], feeds: Mapping[str, np.ndarray],
+def capture(runner_for: Callable[[Sequence[str]], Runner], names: Sequence[str], feeds: Mapping[str, Value],
             store: Store, sizes: Mapping[str, float], progress: bool = False) -> int:
     """Runs the model and keeps every value in ``names``; returns the number of runs it took.
 
@@ -85,9 +91,9 @@ def capture(runner_for: Callable[[Sequence[str]], Runner], names: Sequence[str],
                 window.append(name)
                 total += size
             for name, value in zip(window, runner_for(window)(window, feeds)):
-                array = np.asarray(value)
-                largest = max(largest, float(array.nbytes))
-                store.put(name, array)
+                value = as_value(value)
+                largest = max(largest, float(nbytes(value)))
+                store.put(name, value)
             remaining = remaining[len(window):]
             runs += 1
             bar.update(len(window))

@@ -17,7 +17,8 @@ from ..model._walk import subgraphs
 from ._capture import Store, capture, default_budget
 from ._inputs import make_feeds
 from ._providers import REFERENCE, resolve
-from ._session import Runner, check_runnable, fed_weights, light_model, make_runner, onnx_dtype, value_bytes
+from ._session import Runner, check_runnable, fed_weights, infer_values, light_model, make_runner
+from ._values import Value, as_value, describe, same_structure, tensors, typed
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -26,9 +27,15 @@ if TYPE_CHECKING:
 Condition = Callable[["Step"], bool]
 
 
-def _stats(array: np.ndarray) -> dict[str, Any]:
-    """Shape, dtype and value statistics (min, max, mean, std, zeros, NaN/Inf) of one array."""
-    return {"shape": tuple(array.shape), "dtype": str(array.dtype), **tensor_stats(array)}
+def _stats(value: Value) -> dict[str, Any]:
+    """Shape, dtype and value statistics (min, max, mean, std, zeros, NaN/Inf) of one value; of a
+    sequence, map or optional, its type in words and the statistics over all its tensors."""
+    if isinstance(value, np.ndarray):
+        return {"shape": tuple(value.shape), "dtype": str(value.dtype), **tensor_stats(value)}
+    parts = [t.reshape(-1) for _, t in tensors(value)]
+    dtypes = {str(p.dtype) for p in parts}
+    stats = tensor_stats(np.concatenate(parts)) if parts and len(dtypes) == 1 else {}
+    return {"shape": describe(value), "dtype": dtypes.pop() if len(dtypes) == 1 else "", **stats}
 
 
 @dataclass
@@ -39,8 +46,8 @@ class Step:
     node: str
     op_type: str
     scope: str
-    inputs: dict[str, np.ndarray]
-    outputs: dict[str, np.ndarray]
+    inputs: dict[str, Value]
+    outputs: dict[str, Value]
 
     def frame(self) -> pd.DataFrame:
         """One row per input and output value: role, shape, dtype, min, max, mean, std, NaN/Inf."""
@@ -49,7 +56,7 @@ class Step:
         return pd.DataFrame(rows).set_index("value")
 
     def __repr__(self) -> str:
-        outs = ", ".join(f"{n}: {a.dtype}{list(a.shape)}" for n, a in self.outputs.items())
+        outs = ", ".join(f"{n}: {describe(a)}" for n, a in self.outputs.items())
         return f"Step {self.index}: {self.op_type} {self.node!r} → {outs}"
 
 
@@ -79,7 +86,7 @@ class Debugger:
     def __init__(self, model: "Model", inputs: Mapping[str, Any] | None = None, *,
                  provider: str | Sequence[str] = "cpu", budget: int | None = None,
                  dims: Mapping[str, int] | None = None, body: tuple[str, onnx.GraphProto] | None = None,
-                 isolate: bool | None = None) -> None:
+                 isolate: bool | None = None, declared: Mapping[str, onnx.TypeProto] | None = None) -> None:
         self.model = model
         self._providers = resolve(provider)
         #: Whether onnxruntime runs in a worker process (see :func:`debug`).
@@ -97,7 +104,8 @@ class Debugger:
         #: The graph stepped through: "" for the main graph, else "<node id>/<attribute>".
         self.graph = label
         declared = {i.name for i in graph.input}
-        outer = [(n, onnx_dtype(a), a.shape) for n, a in feeds.items() if n not in declared]
+        # a body's outer values are typed by what they hold, else by the enclosing run's types
+        outer = typed({n: a for n, a in feeds.items() if n not in declared}, declared or {})
         self._records: list[NodeRecord] = [r for r in model._records if r.graph == label]
         self._by_id = {r.id: i for i, r in enumerate(self._records)}
         self._initializers = {t.name for t in graph.initializer}
@@ -115,7 +123,7 @@ class Debugger:
             check_runnable(graph)
         started = time.perf_counter()
         run_feeds = {**feeds, **{n: self._weight(n) for n in fed_weights(graph)}}
-        sizes = value_bytes(light_model(model, graph, names, outer), feeds)
+        sizes, self._types = infer_values(light_model(model, graph, names, outer), feeds)
         problems = model.problems
         runs = capture(lambda window: make_runner(light_model(model, graph, window, outer), self._providers,
                                                   problems=problems, isolate=self.isolate),
@@ -166,8 +174,12 @@ class Debugger:
             self._weights[name] = np.asarray(self.model.weight(name))
         return self._weights[name]
 
-    def tensor(self, name: str) -> np.ndarray:
-        """A value by name: an input, a weight or any captured intermediate."""
+    def tensor(self, name: str) -> Value:
+        """A value by name: an input, a weight or any captured intermediate.
+
+        A tensor is an array of the dtype the model declares (float8, int4, bfloat16 as
+        ``ml_dtypes`` types); a sequence is a list, a map a dict, an empty optional None.
+        """
         if name in self._store:
             return self._store[name]
         if name in self._initializers:
@@ -190,7 +202,7 @@ class Debugger:
         return None if self.position < 0 else self.step_at(self.position)
 
     @property
-    def outputs(self) -> dict[str, np.ndarray]:
+    def outputs(self) -> dict[str, Value]:
         """The graph's outputs from this run (after any edits and ``rerun()``)."""
         return {o.name: self.tensor(o.name) for o in self.model.proto.graph.output}
 
@@ -265,25 +277,24 @@ class Debugger:
         if node.op_type == "If":
             branch = "then_branch" if bool(np.asarray(step.inputs[node.input[0]]).reshape(-1)[0]) else "else_branch"
             return Debugger(self.model, outer, provider=self._provider_arg(),
-                            body=(f"{step.node}/{branch}", bodies[branch]), isolate=self.isolate)
+                            body=(f"{step.node}/{branch}", bodies[branch]), isolate=self.isolate, declared=self._types)
         body = bodies["body"]
         feeds = self._loop_inputs(node, body, outer, iteration)
         return Debugger(self.model, {**outer, **feeds}, provider=self._provider_arg(),
-                        body=(f"{step.node}/body", body), isolate=self.isolate)
+                        body=(f"{step.node}/body", body), isolate=self.isolate, declared=self._types)
 
     def _provider_arg(self) -> str | list[str]:
         return self._providers if self._providers else REFERENCE
 
-    def _loop_inputs(self, node: onnx.NodeProto, body: onnx.GraphProto, outer: Mapping[str, np.ndarray],
-                     iteration: int) -> dict[str, np.ndarray]:
+    def _loop_inputs(self, node: onnx.NodeProto, body: onnx.GraphProto, outer: Mapping[str, Value],
+                     iteration: int) -> dict[str, Value]:
         """The body's formal inputs at ``iteration``: the Loop's semantics, driven from here."""
         trip = self.tensor(node.input[0]) if node.input[0] else None
         cond = self.tensor(node.input[1]) if len(node.input) > 1 and node.input[1] else np.array(True)
         carried = [self.tensor(n) for n in node.input[2:]]
         names = [i.name for i in body.input]
         outputs = [o.name for o in body.output][: 1 + len(carried)]
-        run = make_runner(light_model(self.model, body, outputs,
-                                      [(n, onnx_dtype(a), a.shape) for n, a in outer.items()]), self._providers,
+        run = make_runner(light_model(self.model, body, outputs, typed(outer, self._types)), self._providers,
                           problems=self.model.problems, isolate=self.isolate)
         for i in range(iteration + 1):
             if (trip is not None and i >= int(np.asarray(trip).reshape(-1)[0])) or not bool(np.asarray(cond).reshape(-1)[0]):
@@ -329,10 +340,12 @@ class Debugger:
     def set_tensor(self, name: str, array: Any) -> None:
         """Replaces a value (input, weight or intermediate); ``rerun()`` recomputes what depends on it."""
         old = self.tensor(name)
-        new = np.asarray(array)
-        if new.dtype != old.dtype or new.shape != old.shape:
-            raise InputError(f"{name!r} is {old.dtype}{list(old.shape)}; the new value is {new.dtype}{list(new.shape)}. "
-                             "Give the same dtype and shape.")
+        new = as_value(array)
+        differs = same_structure(old, new) or (isinstance(old, np.ndarray)
+                                               and (new.dtype, new.shape) != (old.dtype, old.shape))
+        if differs:
+            raise InputError(f"{name!r} is {describe(old)}; the new value is {describe(new)}. "
+                             "Give a value of the same kind, with the same dtype and shape.")
         if name in self._initializers and name not in self._store:
             self._weights[name] = new
         else:
@@ -358,14 +371,14 @@ class Debugger:
         self._changed()
         return done
 
-    def node_inputs(self, node_id: str, values: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    def node_inputs(self, node_id: str, values: Mapping[str, Value] | None = None) -> dict[str, Value]:
         """What the node reads (its inputs, and outer values its bodies read): from ``values``
         where given there, else from this run."""
         values = values or {}
         node = self._records[self._index(node_id)].node
-        return {n: np.asarray(values[n]) if n in values else self.tensor(n) for n in _values_read(node)}
+        return {n: as_value(values[n]) if n in values else self.tensor(n) for n in _values_read(node)}
 
-    def run_node(self, node_id: str, values: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    def run_node(self, node_id: str, values: Mapping[str, Value] | None = None) -> dict[str, Value]:
         """Runs one node alone on this backend and returns its outputs by name.
 
         Its inputs come from ``values`` where given there (another run's values, to
@@ -374,13 +387,12 @@ class Debugger:
         record = self._records[self._index(node_id)]
         feeds = self.node_inputs(node_id, values)
         outputs = [o for o in record.node.output if o]
-        return {name: np.asarray(v) for name, v in zip(outputs, self._node_runner(record, feeds)(outputs, feeds))}
+        return {name: as_value(v) for name, v in zip(outputs, self._node_runner(record, feeds)(outputs, feeds))}
 
-    def _node_runner(self, record: "NodeRecord", feeds: Mapping[str, np.ndarray]) -> Runner:
+    def _node_runner(self, record: "NodeRecord", feeds: Mapping[str, Value]) -> Runner:
         if record.id not in self._node_runners:
             graph = onnx.helper.make_graph([record.node], record.id, [], [])
-            extra = [(n, onnx_dtype(a), a.shape) for n, a in feeds.items()]
-            light = light_model(self.model, graph, [o for o in record.node.output if o], extra)
+            light = light_model(self.model, graph, [o for o in record.node.output if o], typed(feeds, self._types))
             self._node_runners[record.id] = make_runner(light, self._providers, threads=1,
                                                         problems=self.model.problems, isolate=self.isolate)
         return self._node_runners[record.id]

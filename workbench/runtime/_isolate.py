@@ -5,8 +5,8 @@ in a notebook, the kernel and everything in it.
 One worker serves every isolated run of this process: a Python interpreter (``python -c``,
 with this process's import path) started on first use, which keeps each model's session
 between runs, and is started again after it crashed. Feeds go to it, and outputs come back,
-as ``.npy`` files in a private temporary folder: no pickles of large arrays cross the process
-boundary. Calls and replies are one line of JSON each, over the worker's stdin and a
+as files in a private temporary folder (``.npy`` for plain arrays, memory-mapped; sequences,
+maps and ml_dtypes arrays pickled): no pickles of large arrays cross the process boundary. Calls and replies are one line of JSON each, over the worker's stdin and a
 duplicate of its stdout (stray output of native code goes to its log instead).
 """
 
@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import errors
 from ..errors import SessionError, WorkbenchError
+from ._values import Value, load, nbytes, save
 
 #: Sessions the worker keeps, most recently used last; older ones are closed.
 SESSIONS_KEPT = 16
@@ -187,21 +188,21 @@ class IsolatedRunner:
             shared_worker().call(_run_model, str(self._model), self._options, list(names), inputs, run)
             # our own files, in a folder only this user can read: object arrays (strings) may be
             # pickled. Loaded, not mapped: the folder goes when this run returns.
-            return [np.load(Path(run) / f"out{i}.npy", allow_pickle=True) for i in range(len(names))]
+            return [load(str(Path(run) / f"out{i}.npy")) for i in range(len(names))]
 
-    def _file(self, name: str, value: np.ndarray, run: Path) -> str:
+    def _file(self, name: str, value: Value, run: Path) -> str:
         """The file holding feed ``name``: written once for an array seen before, else per run."""
         kept = self._written.get(name)
         if kept is not None and kept[0] is value:
             return kept[1]
-        if isinstance(value, np.memmap) or value.nbytes > (1 << 20):  # a weight, likely: kept for the next runs
+        if isinstance(value, np.memmap) or nbytes(value) > (1 << 20):  # a weight, likely: kept for the next runs
             # one file per feed name, rewritten when the name comes with another array
             path = kept[1] if kept is not None else str(self._folder / f"feed{len(self._written)}.npy")
-            np.save(path, np.asarray(value), allow_pickle=True)
+            save(path, value)
             self._written[name] = (value, path)
             return path
         path = str(run / f"{len(os.listdir(run))}.npy")
-        np.save(path, np.asarray(value), allow_pickle=True)
+        save(path, value)
         return path
 
 
@@ -222,14 +223,6 @@ def _run_model(model: str, options: dict, names: list[str], inputs: dict[str, st
     _sessions[model] = run
     while len(_sessions) > SESSIONS_KEPT:
         del _sessions[next(iter(_sessions))]
-    feeds = {name: load_feed(file) for name, file in inputs.items()}
+    feeds = {name: load(file, mmap=True) for name, file in inputs.items()}
     for i, value in enumerate(run(names, feeds)):
-        np.save(os.path.join(folder, f"out{i}.npy"), np.asarray(value), allow_pickle=True)
-
-
-def load_feed(file: str) -> np.ndarray:
-    """A feed, memory-mapped; arrays of Python objects (strings) cannot be, and are read."""
-    try:
-        return np.load(file, mmap_mode="r")
-    except ValueError:
-        return np.load(file, allow_pickle=True)
+        save(os.path.join(folder, f"out{i}.npy"), value)

@@ -21,11 +21,12 @@ from onnx import helper
 from ..errors import GraphError, SessionError, WorkbenchError
 from ..model._walk import iter_graphs, subgraphs
 from ._optimize import session_options
+from ._values import Value, from_reference, run_session
 
 if TYPE_CHECKING:
     from ..model import Model
 
-Runner = Callable[[Sequence[str], Mapping[str, np.ndarray]], list[np.ndarray]]
+Runner = Callable[[Sequence[str], Mapping[str, Value]], list[Value]]
 
 
 #: Initializers up to this many elements stay in the light model (they are shapes and constants).
@@ -41,41 +42,46 @@ def fed_weights(graph: onnx.GraphProto) -> list[str]:
     return [t.name for t in graph.initializer if not _is_small(t)]
 
 
-def value_bytes(light: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Bytes of each value of ``light`` for these inputs' concrete shapes, where inference knows.
+def infer_values(light: onnx.ModelProto, feeds: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, onnx.TypeProto]]:
+    """What shape inference knows of ``light``'s values for these inputs' concrete shapes: the
+    bytes of each tensor whose shape it knows, and the type of every value it typed.
 
-    Shape inference runs on the weightless light model: fast, whatever the weights weigh.
+    Inference runs on the weightless light model: fast, whatever the weights weigh.
     """
     fixed = onnx.ModelProto()
     fixed.CopyFrom(light)
     for info in fixed.graph.input:
-        if info.name in feeds:
+        value = feeds.get(info.name)
+        if isinstance(value, np.ndarray) and info.type.HasField("tensor_type"):
             shape = info.type.tensor_type.shape
             shape.ClearField("dim")
-            for size in feeds[info.name].shape:
+            for size in value.shape:
                 shape.dim.add().dim_value = int(size)
     del fixed.graph.output[:]
     try:
         inferred = onnx.shape_inference.infer_shapes(fixed, strict_mode=False, data_prop=True)
     except Exception:  # best effort: the capture then sizes windows from the values it sees
-        return {}
-    sizes = {}
-    for info in inferred.graph.value_info:
+        return {}, {}
+    sizes, types = {}, {}
+    for info in [*inferred.graph.input, *inferred.graph.value_info]:
+        if info.type.WhichOneof("value") is not None:
+            types[info.name] = info.type
         tensor = info.type.tensor_type
         if not info.type.HasField("tensor_type") or not tensor.HasField("shape"):
             continue
         dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
-        if all(d is not None for d in dims):
+        if all(d is not None for d in dims) and tensor.elem_type != onnx.TensorProto.STRING:
             itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).itemsize
             sizes[info.name] = float(math.prod(dims) * itemsize)
-    return sizes
+    return sizes, types
 
 
 def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
-                inputs: Iterable[tuple[str, int, Sequence]] = ()) -> onnx.ModelProto:
+                inputs: Iterable[tuple[str, onnx.TypeProto]] = ()) -> onnx.ModelProto:
     """A model of ``graph``'s nodes whose initializers are inputs, with ``outputs`` as outputs.
 
-    ``inputs`` are extra ``(name, onnx dtype, shape)`` inputs (values from outside ``graph``).
+    ``inputs`` are extra ``(name, type)`` inputs (values from outside ``graph``; see
+    :func:`workbench.runtime._values.typed`).
     """
     light = onnx.ModelProto()
     light.ir_version = model.proto.ir_version
@@ -92,9 +98,9 @@ def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
         elif tensor.name not in declared:  # (old models also list initializers as inputs)
             g.input.append(helper.make_tensor_value_info(tensor.name, tensor.data_type, list(tensor.dims)))
             declared.add(tensor.name)
-    for name, dtype, shape in inputs:
+    for name, type_ in inputs:
         if name not in declared:
-            g.input.append(helper.make_tensor_value_info(name, dtype, list(shape)))
+            g.input.append(helper.make_value_info(name, type_))
             declared.add(name)
     g.output.extend(helper.make_empty_tensor_value_info(name) for name in dict.fromkeys(outputs))
     return light
@@ -123,7 +129,8 @@ _FIXES = [
      "give every graph input a type and shape (onnx.helper.make_tensor_value_info(name, elem_type, shape))"),
     (r"Deserialize tensor|buffer size mismatch|raw_data size|cannot reshape array of size",
      "a weight's stored data does not fill its declared shape and type: the file is corrupted, export it again"),
-    (r"No Op registered|No registered schema|is unknown, known functions|not a registered function|Fatal error",
+    (r"No Op registered|No registered schema|No registered implementation|is unknown, known functions"
+     r"|not a registered function|Fatal error",
      "the runtime has no implementation of an op the model uses: check its op type and domain "
      "(Model.ops), upgrade onnxruntime, or register the custom-op library that provides it "
      "(SessionOptions.register_custom_ops_library)"),
@@ -245,10 +252,15 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
             raise session_error(exc, "The ONNX reference evaluator could not load the model", problems,
                                 checker_first=True) from exc
         accepted = set(evaluator.input_names)
+        declared: dict[str, onnx.TypeProto] | None = None
 
-        def run_reference(names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        def run_reference(names: Sequence[str], feeds: Mapping[str, Value]) -> list[Value]:
+            nonlocal declared
+            if declared is None:  # the evaluator keeps optionals as one-item lists: the types say where
+                declared = infer_values(light, feeds)[1]
             try:
-                return evaluator.run(list(names), {k: v for k, v in feeds.items() if k in accepted})
+                values = evaluator.run(list(names), {k: v for k, v in feeds.items() if k in accepted})
+                return [from_reference(v, declared.get(n)) for n, v in zip(names, values)]
             except WorkbenchError:
                 raise
             except Exception as exc:  # noqa: BLE001
@@ -269,21 +281,14 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
         raise session_error(exc, "onnxruntime could not load the model", problems) from exc
     wanted = {i.name for i in session.get_inputs()}
 
-    def run(names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    def run(names: Sequence[str], feeds: Mapping[str, Value]) -> list[Value]:
         try:
             # OrtValues wrap the arrays: onnxruntime would otherwise copy every weight on every run.
-            # Strings cannot be wrapped; they go as arrays (they are never weights worth sparing).
-            values = {k: _ort_value(v) for k, v in feeds.items() if k in wanted}
-            return session.run(list(names), values)
+            return run_session(session, list(names), {k: v for k, v in feeds.items() if k in wanted})
         except Exception as exc:  # noqa: BLE001
             raise session_error(exc, "onnxruntime could not run the model", problems) from exc
 
     return run
-
-
-def _ort_value(value: np.ndarray) -> Any:
-    array = np.asarray(value, order="C")
-    return array if array.dtype.kind in "OUS" else ort.OrtValue.ortvalue_from_numpy(array)
 
 
 def onnx_dtype(array: np.ndarray) -> int:

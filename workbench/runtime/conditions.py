@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._values import tensors
+
 if TYPE_CHECKING:
     from ._debugger import Step
 
@@ -14,7 +16,9 @@ FP16_MAX = 65504.0
 
 
 def _floats(step: "Step") -> list[np.ndarray]:
-    return [a for a in step.outputs.values() if np.issubdtype(a.dtype, np.floating) and a.size]
+    """The float tensors among the node's outputs (a sequence's or map's too)."""
+    arrays = [t for value in step.outputs.values() for _, t in tensors(value)]
+    return [a for a in arrays if np.issubdtype(a.dtype, np.floating) and a.size]
 
 
 def nonfinite(step: "Step") -> bool:

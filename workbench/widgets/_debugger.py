@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..errors import DebuggerError
+from ..runtime._values import Value, describe, numeric, tensors
 from ._graph import GraphView
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ class TensorInspector(ipywidgets.VBox):
         self.heatmap = ipywidgets.Image(format="png")
         self.values = ipywidgets.HTML()
         self._step: Step | None = None
-        self._values: list[tuple[str, np.ndarray]] = []
+        self._values: list[tuple[str, np.ndarray | str]] = []
         self.picker.observe(self._on_pick, names="value")
         super().__init__(**kwargs)
         self.add_class("jp-OnnxWorkbench-inspector")
@@ -195,8 +196,9 @@ class TensorInspector(ipywidgets.VBox):
         self.header.value = (f"<b>{html.escape(step.op_type)}</b> <code>{html.escape(step.node)}</code>"
                              f"<br><small>{html.escape(where)}</small>")
         self.table.value = _table(stats_frame(step).rename_axis(None).T, na_rep="–")
-        self._values = [*step.outputs.items(), *step.inputs.items()]
-        roles = ["output"] * len(step.outputs) + ["input"] * len(step.inputs)
+        outputs, inputs = _pickable(step.outputs), _pickable(step.inputs)
+        self._values = [*outputs, *inputs]
+        roles = ["output"] * len(outputs) + ["input"] * len(inputs)
         labels = [f"{role} {name}" for role, (name, _) in zip(roles, self._values)]
         self.picker.options = [(label, i) for i, label in enumerate(labels)]
         self.picker.value = 0 if self._values else None
@@ -209,12 +211,28 @@ class TensorInspector(ipywidgets.VBox):
         if self._step is None or change["new"] is None:
             return
         name, array = self._values[change["new"]]
+        if isinstance(array, str):  # an empty optional or sequence: nothing to draw
+            self.histogram.value = self.heatmap.value = b""
+            self.histogram.layout.display = self.heatmap.layout.display = "none"
+            self.values.value = f"<code>{html.escape(name)}</code>: <i>{html.escape(array)}</i>"
+            return
+        self.histogram.layout.display = None
         self.histogram.value = histogram_png(array)
         heat = heatmap_png(array)
         self.heatmap.value = heat or b""
         self.heatmap.layout.display = None if heat else "none"
         caption, frame = value_slice(name, array)
         self.values.value = f"<code>{html.escape(caption)}</code>" + _table(frame)
+
+
+def _pickable(values: dict[str, Value]) -> list[tuple[str, np.ndarray | str]]:
+    """Each tensor of ``values`` to pick, labelled by where it sits (``s[1]`` in a sequence); an
+    empty optional or sequence as its name and what it is, in words."""
+    found: list[tuple[str, np.ndarray | str]] = []
+    for name, value in values.items():
+        parts = list(tensors(value, name))
+        found.extend(parts if parts else [(name, describe(value))])
+    return found
 
 
 def _table(frame: pd.DataFrame, **options: object) -> str:
@@ -228,10 +246,12 @@ def stats_frame(step: Step) -> pd.DataFrame:
     (in place of ``nonfinite``): one row per output, then per input."""
     frame = step.frame()
     values = {**step.inputs, **step.outputs}
-    floating = {name: np.issubdtype(array.dtype, np.floating) for name, array in values.items()}
-    frame["NaN"] = [int(np.isnan(values[n]).sum()) if floating[n] else 0 for n in frame.index]
-    frame["Inf"] = [int(np.isinf(values[n]).sum()) if floating[n] else 0 for n in frame.index]
-    frame["shape"] = [f"{dtype} {'×'.join(map(str, shape)) or 'scalar'}"
+    floats = {name: [numeric(t) for _, t in tensors(value)] for name, value in values.items()}
+    floats = {name: [t for t in found if np.issubdtype(t.dtype, np.floating)] for name, found in floats.items()}
+    frame["NaN"] = [sum(int(np.isnan(t).sum()) for t in floats[n]) for n in frame.index]
+    frame["Inf"] = [sum(int(np.isinf(t).sum()) for t in floats[n]) for n in frame.index]
+    # a sequence's, map's or optional's shape column already says what it is, in words
+    frame["shape"] = [shape if isinstance(shape, str) else f"{dtype} {'×'.join(map(str, shape)) or 'scalar'}"
                       for dtype, shape in zip(frame["dtype"], frame["shape"])]
     frame = frame.drop(columns=["dtype", "nonfinite"], errors="ignore")
     return frame.sort_values("role", key=lambda role: role != "output", kind="stable")
@@ -239,6 +259,7 @@ def stats_frame(step: Step) -> pd.DataFrame:
 
 def _numeric(array: np.ndarray) -> np.ndarray | None:
     """``array`` as float64, or None when its values are not numbers (strings, objects)."""
+    array = numeric(array)  # bfloat16, float8, int4: as the numpy type they widen to
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
         return None
     return np.asarray(array, dtype=np.float64)

@@ -19,7 +19,7 @@ import numpy as np
 from ..runtime._isolate import shared_worker
 from ..runtime._optimize import save_optimized_graph, session_options
 from ..runtime._session import session_error
-from ..runtime._values import load, run_session, save
+from ..runtime._values import load, output_types, run_session, save
 
 #: Open profiling sessions, by their recording folder: (session, feeds, the checker's problems).
 _live: dict[str, tuple[Any, dict[str, np.ndarray], list[str]]] = {}
@@ -86,8 +86,9 @@ def _open(folder: str, source: str | bytes, level: str, threads: int, providers:
 
 def _run(folder: str) -> None:
     session, feeds, problems = _live[folder]
+    types = output_types(session)
     try:
-        run_session(session, [o.name for o in session.get_outputs()], feeds)
+        run_session(session, list(types), feeds, types)
     except Exception as exc:  # noqa: BLE001
         raise session_error(exc, "onnxruntime could not run the model to profile it", problems) from exc
 

@@ -21,7 +21,7 @@ from onnx import helper
 from ..errors import GraphError, SessionError, WorkbenchError
 from ..model._walk import iter_graphs, subgraphs
 from ._optimize import session_options
-from ._values import Value, from_reference, run_session
+from ._values import Value, from_reference, output_types, run_session
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -280,11 +280,12 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
     except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
         raise session_error(exc, "onnxruntime could not load the model", problems) from exc
     wanted = {i.name for i in session.get_inputs()}
+    types = output_types(session)
 
     def run(names: Sequence[str], feeds: Mapping[str, Value]) -> list[Value]:
         try:
             # OrtValues wrap the arrays: onnxruntime would otherwise copy every weight on every run.
-            return run_session(session, list(names), {k: v for k, v in feeds.items() if k in wanted})
+            return run_session(session, list(names), {k: v for k, v in feeds.items() if k in wanted}, types)
         except Exception as exc:  # noqa: BLE001
             raise session_error(exc, "onnxruntime could not run the model", problems) from exc
 

@@ -202,14 +202,20 @@ def to_ort(value: Value) -> Any:
     return ort_value
 
 
-def run_session(session: Any, names: list[str], feeds: dict[str, Value]) -> list[Value]:
+def output_types(session: Any) -> dict[str, str]:
+    """onnxruntime's type string of each output of ``session`` (``"tensor(float)"``, ``"seq(…)"``)."""
+    return {o.name: o.type for o in session.get_outputs()}
+
+
+def run_session(session: Any, names: list[str], feeds: dict[str, Value],
+                types: Mapping[str, str] | None = None) -> list[Value]:
     """``session.run(names, feeds)`` for values of every type (see the module's docstring).
 
     Outputs of an ml_dtypes element type come through OrtValues, read byte by byte; when
     outputs of other kinds (sequences, maps, optionals) are asked for beside them, those take
-    a second, ordinary run.
+    a second, ordinary run. ``types`` are :func:`output_types` (pass them for repeated runs).
     """
-    types = {o.name: o.type for o in session.get_outputs()}
+    types = output_types(session) if types is None else types
     special = [n for n in names if types.get(n) in _ORT_SPECIAL]
     inputs = {k: to_ort(v) for k, v in feeds.items()}
     if not special:

@@ -130,3 +130,26 @@ def test_fp32_model_against_its_fp16_and_int8_versions(tmp_path) -> None:
     # dequantization that ends in the authored value name; the quantized values are listed
     assert int8.root_cause.op_type == "DequantizeLinear" and int8.root_cause.value == "gather_1"
     assert "gather_1_quantized" in int8.unaligned
+
+
+def test_a_candidate_path_is_a_model_not_a_provider(tmp_path) -> None:
+    proto = wb.samples.proto("tiny_cnn")
+    conv = [n for n in proto.graph.node if n.op_type == "Conv"][2]
+    weight = next(t for t in proto.graph.initializer if t.name == conv.input[1])
+    weight.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(weight) * np.float32(1.01), weight.name))
+    onnx.save(wb.samples.proto("tiny_cnn"), tmp_path / "a.onnx")
+    onnx.save(proto, tmp_path / "b.onnx")
+    report = wb.compare(str(tmp_path / "a.onnx"), None, candidate=str(tmp_path / "b.onnx"))
+    assert report.root_cause.node == conv.name and report.candidate == "b.onnx on CPUExecutionProvider"
+    with pytest.raises(wb.errors.ModelFileError, match="missing.onnx"):
+        wb.compare(str(tmp_path / "a.onnx"), None, candidate="missing.onnx")
+
+
+def test_cosine_of_float32_min_masks_warns_nothing() -> None:
+    mask = np.full((4, 64), np.finfo(np.float32).min, np.float32)
+    mask[:, :3] = 0
+    shifted = mask.copy()
+    shifted[0, 5] = 0
+    with np.errstate(all="raise"):
+        assert error_metrics(mask, mask.copy())["cosine"] == 1.0
+        assert error_metrics(mask, shifted)["cosine"] == pytest.approx(np.sqrt(243 / 244), rel=1e-6)

@@ -161,7 +161,9 @@ def test_nonfinite_and_fp16_overflow_conditions() -> None:
     dbg.reset()
     clean = wb.debug(m, {"x": np.full(8, 3.0, np.float32)})  # log(2) * 1e6: finite, past fp16
     clean.break_when(wb.conditions.nonfinite)
-    assert clean.continue_().node == "out"  # never stops: runs to the end
+    with pytest.warns(wb.errors.DebuggerWarning, match=r"No breakpoint matched in the 5 node\(s\) run "
+                                                        r"\(1 breakpoint\(s\) set\): stopped at the last node, 'out'"):
+        assert clean.continue_().node == "out"  # never stops: runs to the end, and says so
     clean.clear_breakpoints()
     clean.reset()
     clean.break_when(wb.conditions.fp16_overflow)

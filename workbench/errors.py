@@ -21,6 +21,7 @@ __all__ = [
     "InputError",
     "ProviderError",
     "DebuggerError",
+    "DebuggerWarning",
     "GraphError",
     "SessionError",
     "TensorDataError",
@@ -64,6 +65,11 @@ class ModelCheckError(WorkbenchError, ValueError):
 
 class ModelCheckWarning(UserWarning):
     """The model opened for inspection, but ``onnx.checker`` found problems."""
+
+
+class DebuggerWarning(UserWarning):
+    """The debugger did what was asked, but not what was likely meant: ``continue_()`` with
+    breakpoints that never matched ran to the last node."""
 
 
 class InputError(WorkbenchError, ValueError):

@@ -310,8 +310,8 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         ref = replace(ref, model=model)  # opened once: capture() would open a path again
         feeds = make_feeds(model, inputs, dims=dims)
         ref_run = ref.capture(feeds)
-        if isinstance(candidate, (str, list, tuple)):
-            candidate = Run(model, candidate)
+        if isinstance(candidate, (str, list, tuple)) and not _names_a_file(candidate):
+            candidate = Run(model, candidate)  # a provider (or providers) for the same model
         cand = (candidate if isinstance(candidate, Run) else Run(candidate, provider)).capture(feeds)
         ref_values, ref_label = _values(ref_run), f"{_label(ref_run.model)} on {ref_run.provider}"
     return _report(cand, ref_values, ref_label, rtol, atol, tolerances)
@@ -353,6 +353,12 @@ def _standalone(model: Model, node: "onnx.NodeProto", inputs: Mapping[str, np.nd
     light.ir_version = model.proto.ir_version
     light.functions.extend(model.proto.functions)
     return light
+
+
+def _names_a_file(candidate: Any) -> bool:
+    """Whether a string candidate is a model's path (an existing file, or a ``.onnx`` name),
+    not a provider: ``candidate="fp16.onnx"`` is a model, ``candidate="cuda"`` a provider."""
+    return isinstance(candidate, str) and (candidate.lower().endswith(".onnx") or os.path.isfile(candidate))
 
 
 def _label(model: Model) -> str:

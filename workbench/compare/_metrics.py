@@ -113,8 +113,17 @@ def _cosine(r: np.ndarray, c: np.ndarray, norm_r: float, norm_c: float) -> float
     """1 - |ĉ - r̂|²/2: exact near 1, where a plain dot product in float32 would round."""
     if not norm_r or not norm_c:
         return 1.0 if norm_r == norm_c else 0.0
-    gap = float(np.linalg.norm(c / c.dtype.type(norm_c) - r / r.dtype.type(norm_r)))
+    gap = float(np.linalg.norm(_unit(c, norm_c) - _unit(r, norm_r)))
     return 1.0 - gap * gap / 2.0
+
+
+def _unit(values: np.ndarray, norm: float) -> np.ndarray:
+    """``values / norm`` in their own dtype, also where the norm is past that dtype's range
+    (float32's min in attention masks: a norm of 1e40 would overflow to inf when cast)."""
+    if norm <= float(np.finfo(values.dtype).max):
+        return values / values.dtype.type(norm)
+    scale = float(np.abs(values).max())  # finite: the norm is finite and at least this
+    return values / values.dtype.type(scale) / values.dtype.type(norm / scale)
 
 
 def _p99(diff: np.ndarray) -> float:

@@ -81,7 +81,9 @@ def capture(runner_for: Callable[[Sequence[str]], Runner], names: Sequence[str],
     largest = max(sizes.values(), default=0.0)
     remaining = list(names)
     runs = 0
-    with tqdm(total=len(remaining), desc="capturing", unit="value", disable=not progress, leave=False) as bar:
+    # shown only once the capture has taken 2 s: a small model's capture prints nothing
+    with tqdm(total=len(remaining), desc="capturing", unit="value", disable=not progress, leave=False,
+              delay=2) as bar:
         while remaining:
             window, total = [], 0.0
             for name in remaining:

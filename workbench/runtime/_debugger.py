@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -11,7 +12,7 @@ import numpy as np
 import onnx
 import pandas as pd
 
-from ..errors import DebuggerError, InputError
+from ..errors import DebuggerError, DebuggerWarning, InputError
 from ..model._tensors import tensor_stats
 from ..model._walk import subgraphs
 from ._capture import Store, capture, default_budget
@@ -251,12 +252,21 @@ class Debugger:
         return self.current
 
     def continue_(self) -> Step | None:
-        """Runs to the next breakpoint (which becomes ``current``), or to the last node."""
+        """Runs to the next breakpoint (which becomes ``current``), or to the last node.
+
+        When there are breakpoints and none matched, it says so (a :class:`DebuggerWarning`):
+        a condition that never holds should not read as one that stopped at the end.
+        """
+        start = self.position
         for index in range(self.position + 1, len(self._records)):
             if self.breakpoints and any(b.matches(self.step_at(index)) for b in self.breakpoints):
                 self.position = index
                 return self.current
         self.position = len(self._records) - 1
+        if self.breakpoints and self.position > start:
+            warnings.warn(f"No breakpoint matched in the {self.position - start} node(s) run "
+                          f"({len(self.breakpoints)} breakpoint(s) set): stopped at the last node, "
+                          f"{self._records[-1].id!r}.", DebuggerWarning, stacklevel=2)
         return self.current
 
     # ---- control flow ---------------------------------------------------------------------

@@ -9,9 +9,17 @@ Where a node's scope comes from, in order of preference:
 3. nothing: the model is flat.
 
 Nodes with no scope of their own in a scoped model (mostly Constants) are attached to
-the deepest scope shared by their consumers, so they sit next to what uses them.
-Sibling scopes with the same structure and names that differ only by an index
-(``layer.0``, ``layer.1``, …) are recognised as repeats of one block.
+the deepest scope shared by their consumers, so they sit next to what uses them. A node
+that an exporter wrote once in the first of several repeated blocks and shares with the
+others (BERT's attention-mask ``Where``, read by every layer) belongs to their common
+parent, with the nodes that only feed it.
+
+Sibling scopes of the same module class, with the same structure and names that differ only
+by a ``.``-separated index (``layer.0``, ``layer.1``, … as torch names the items of a
+``ModuleList``) are recognised as repeats of one block; ``ln_1``/``ln_2`` or ``fc1``/``fc2``
+are different modules and keep their names. Scopes are in the model's forward order: a
+scope comes where its first computing node (one that reads a graph input or another node's
+output, not only weights) does, whatever order the exporter wrote nodes in.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ NAME_SCOPES_KEY = "pkg.torch.onnx.name_scopes"
 CLASS_HIERARCHY_KEY = "pkg.torch.onnx.class_hierarchy"
 
 ScopePath = tuple[str, ...]
-_INDEXED = re.compile(r"^(.*?)[._]?(\d+)$")
+#: A ModuleList/Sequential item: ``layer.0`` (dynamo, TorchScript) or a bare ``0`` (nested Sequential).
+_INDEXED = re.compile(r"^(?:(.+)\.)?(\d+)$")
 
 
 @dataclass
@@ -102,7 +111,38 @@ def assign_scopes(records: Sequence[NodeRecord]) -> dict[str, NodeScope]:
         paths = [scopes[c].path for out in r.node.output for c in consumers.get(out, [])]
         paths = [p for p in paths if p is not None]
         scopes[r.id] = NodeScope(_common_prefix(paths) if paths else (), "consumers")
+    _lift_shared(records, scopes, consumers)
     return scopes
+
+
+def _lift_shared(records: Sequence[NodeRecord], scopes: dict[str, NodeScope],
+                 consumers: dict[str, list[str]]) -> None:
+    """Moves a node read by its own repeated block and by its indexed siblings (``layer.0`` and
+    ``layer.1``…) to their common parent, with the nodes of its block that only feed it: the
+    exporter wrote it once, in the first block, but it belongs to none of them."""
+    lifted: set[str] = set()
+    for r in reversed(records):
+        own = scopes[r.id].path
+        readers = [c for out in r.node.output for c in consumers.get(out, [])]
+        if not own or not readers:
+            continue
+        if all(c in lifted for c in readers):  # feeds only what was lifted: goes along
+            parent = _common_prefix([scopes[c].path or () for c in readers])
+            if len(parent) < len(own) and own[:len(parent)] == parent:
+                scopes[r.id] = NodeScope(parent, scopes[r.id].source, scopes[r.id].classes[:len(parent)])
+                lifted.add(r.id)
+            continue
+        paths = [scopes[c].path or () for c in readers]
+        parent = _common_prefix(paths + [own])
+        if len(parent) >= len(own):
+            continue
+        blocks = {p[len(parent)] for p in paths if len(p) > len(parent)}
+        stems = {m.group(1) or "" for b in blocks if (m := _INDEXED.match(b))}
+        # read in its own block and in others of the same ModuleList (not only in the next one,
+        # as a block's output is)
+        if own[len(parent)] in blocks and len(blocks) >= 2 and len(stems) == 1 and all(_INDEXED.match(b) for b in blocks):
+            scopes[r.id] = NodeScope(parent, scopes[r.id].source, scopes[r.id].classes[:len(parent)])
+            lifted.add(r.id)
 
 
 def _common_prefix(paths: list[ScopePath]) -> ScopePath:
@@ -252,17 +292,26 @@ def _sign(scope: Scope, op_types: dict[str, str]) -> int:
 
 
 def _mark_repeats(scope: Scope) -> None:
-    groups: dict[tuple[str, int], list[Scope]] = {}
+    groups: dict[tuple[str, str, int], list[Scope]] = {}
     for child in scope.children.values():
         match = _INDEXED.match(child.name)
         if match and child.node_count() > 0:
-            groups.setdefault((match.group(1), child.signature), []).append(child)
+            groups.setdefault((match.group(1) or "", child.class_name, child.signature), []).append(child)
         _mark_repeats(child)
-    for (stem, _), members in groups.items():
+    for (stem, _, _), members in groups.items():
         if len(members) >= 2:
             label = stem or f"{members[0].name}…{members[-1].name}"
             for member in members:
                 member.repeat = f"{label} × {len(members)}"
+
+
+def _forward_order(scope: Scope, first: dict[str, int]) -> int:
+    """Orders ``scope``'s children by where their first computing node runs; returns that place
+    for ``scope`` itself (its own nodes' and its children's earliest)."""
+    places = {name: _forward_order(child, first) for name, child in scope.children.items()}
+    scope.children = dict(sorted(scope.children.items(), key=lambda item: places[item[0]]))
+    own = [first[n] for n in scope.nodes if n in first]
+    return min([*own, *places.values()], default=len(first))
 
 
 def build_tree(records: Sequence[NodeRecord], scopes: dict[str, NodeScope]) -> ScopeTree:
@@ -270,6 +319,13 @@ def build_tree(records: Sequence[NodeRecord], scopes: dict[str, NodeScope]) -> S
     sources = {s.source for s in scopes.values()}
     source = "metadata" if "metadata" in sources else "name" if "name" in sources else "none"
     tree = ScopeTree(scopes, source)
+    produced = {o for r in records for o in r.node.output if o}
+    # An exporter may hoist Constants and Identity copies of weights to the top, in any order
+    # (TorchScript writes them reversed): they do not set where a scope comes.
+    first = {r.id: i for i, r in enumerate(records)
+             if not (r.node.op_type in ("Constant", "Identity") and not produced.intersection(r.node.input))}
+    _forward_order(tree.root, first)
+    tree._by_key = {s.key: s for s in tree.root.walk()}
     _sign(tree.root, {r.id: r.node.op_type for r in records})
     _mark_repeats(tree.root)
     return tree

@@ -122,3 +122,47 @@ def torchscript(export: Export) -> onnx.ModelProto:
                               output_names=["last_hidden_state"])
         export.torchscript = onnx.load_from_string(buffer.getvalue())
     return export.torchscript
+
+
+# ---- planted bugs: one numeric fault in a mid-graph node of a copy of the export ---------------
+
+
+def planted(proto: onnx.ModelProto, kind: str) -> tuple[onnx.ModelProto, str]:
+    """A copy of ``proto`` with one bug of ``kind`` planted in the middle of the graph, and the
+    name of the node that holds it.
+
+    - ``weight``: a MatMul/Gemm weight × 1.01 (inside a Linear's decomposition);
+    - ``softmax``: a Softmax computed over the wrong axis (inside attention's decomposition);
+    - ``add``: an Add of 0.5 inserted after a projection's MatMul (a node torch knows nothing of).
+    """
+    from onnx import numpy_helper
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(proto)
+    nodes = list(copy.graph.node)
+    weights = {t.name: t for t in copy.graph.initializer}
+    if kind == "weight":
+        target = _middle([n for n in nodes if n.op_type in ("MatMul", "Gemm") and weights.keys() & set(n.input)])
+        weight = weights[next(i for i in target.input if i in weights)]
+        weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight) * np.float32(1.01), weight.name))
+    elif kind == "softmax":
+        target = _middle([n for n in nodes if n.op_type == "Softmax"])
+        del target.attribute[:]
+        target.attribute.append(onnx.helper.make_attribute("axis", 2))
+    elif kind == "add":
+        # after a projection (an Add before a Softmax would change nothing: it is shift-invariant)
+        after = _middle([n for n in nodes if n.op_type in ("MatMul", "Gemm") and weights.keys() & set(n.input)])
+        value = after.output[0]
+        for node in nodes:
+            node.input[:] = [f"{value}_planted" if name == value else name for name in node.input]
+        copy.graph.initializer.append(numpy_helper.from_array(np.array(0.5, np.float32), "planted_half"))
+        target = onnx.helper.make_node("Add", [value, "planted_half"], [f"{value}_planted"], name="planted_add")
+        copy.graph.node.insert(nodes.index(after) + 1, target)
+    else:
+        raise ValueError(kind)
+    return copy, target.name
+
+
+def _middle(nodes: list[onnx.NodeProto]) -> onnx.NodeProto:
+    assert nodes, "no node of the kind to plant a bug in"
+    return nodes[len(nodes) // 2]

@@ -77,3 +77,20 @@ def test_clean_exports_compare_clean(exports: dict, name: str) -> None:
     report = wb.compare(export.program, export.inputs)
     assert report.first_divergence is None, report.summary()
     assert len(report.table) > 20
+
+
+@pytest.mark.parametrize("kind", ["weight", "softmax", "add"])
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_planted_bugs_are_named_exactly_from_the_torch_program(exports: dict, name: str, kind: str) -> None:
+    """A Linear's MatMul weight (inside the linear decomposition), a Softmax axis (inside the
+    scaled_dot_product_attention decomposition), an inserted Add (no torch counterpart at all):
+    the node that holds the bug is the root cause, not the aligned node it feeds."""
+    export = exports[name]
+    proto, target = hf.planted(export.program.model_proto, kind)
+    report = wb.compare(export.program, export.inputs, onnx=proto)
+    cause = report.root_cause
+    assert cause is not None and cause.node == target, report.summary()
+    if kind == "weight":
+        assert cause.note == "a weight that differs from the reference's own" and "reads weight" in report.summary()
+    elif cause.suspects == ():  # found inside a decomposition: the op it sits in carries
+        assert (report.table.note == f"its fault is inside, at {target!r}").sum() <= 1

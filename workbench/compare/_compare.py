@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -36,10 +36,10 @@ from ..runtime._optimize import check_level, optimized
 from ..runtime._session import onnx_dtype
 from ..runtime._values import Value, as_value
 from ._metrics import COLUMNS as METRICS
-from ._metrics import value_metrics
+from ._metrics import value_metrics, within
 from ._sklearn import convert, is_sklearn, sklearn_values
 from ._sklearn import feeds as sklearn_feeds
-from ._torch import is_torch_module, module_values, torch_values
+from ._torch import finer_values, is_torch_module, module_values, module_weights, program_weights, torch_values
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -193,7 +193,10 @@ class Report:
         if first is None:
             return head + "; no divergence" + self._random_text() + "."
         text = f"{head}; first divergence at {first.op_type} {first.node!r} ({first.value}, max abs {first.max_abs:.3g})"
-        if cause is not None:
+        if cause is not None and cause.note == _WEIGHT_NOTE:
+            text += (f"; root cause: {cause.op_type} {cause.node!r} in {cause.scope or '(top)'} reads weight "
+                     f"{cause.value!r}, which differs from the reference's own by {cause.max_abs:.3g}")
+        elif cause is not None:
             text += (f"; root cause: {cause.op_type} {cause.node!r} in {cause.scope or '(top)'} — "
                      f"off by {cause.local_max_abs:.3g} on the reference's own inputs")
             if cause.suspects:
@@ -262,6 +265,7 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
     ``provider`` runs the ONNX side of a torch or saved-array comparison.
     """
     tolerances = dict(tolerances or {})
+    finer: Finer | None = None  # values inside a torch op: only an exported program gives them
     if is_onnx_program(source) or is_torch_module(source) or is_sklearn(source) or isinstance(source, Mapping):
         if reference is not None:
             raise ValueError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
@@ -270,7 +274,9 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         model = as_model(onnx if onnx is not None else source.model_proto)
         feeds = make_feeds(model, inputs, dims=dims)
         names = [i.name for i in model.proto.graph.input]  # an edited copy keeps the export's inputs
-        ref_values, ref_label = torch_values(source, feeds, names), "torch"
+        values = torch_values(source, feeds, names)
+        ref_values, ref_label = {**values, **program_weights(source, values, model)}, "torch"
+        finer = partial(finer_values, source, values)
         cand = debug(model, feeds, provider=provider)
     elif is_torch_module(source):
         if onnx is None:
@@ -279,7 +285,8 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         model = as_model(onnx)
         feeds = make_feeds(model, inputs, dims=dims)
         cand = debug(model, feeds, provider=provider)
-        ref_values, ref_label = module_values(source, feeds, model), "torch (module outputs)"
+        ref_values = {**module_values(source, feeds, model), **module_weights(source, model)}
+        ref_label = "torch (module outputs)"
     elif is_sklearn(source):
         if inputs is None:
             raise ValueError("Comparing a scikit-learn model needs its input data: compare(estimator, X, onnx=model).")
@@ -314,7 +321,7 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
             candidate = Run(model, candidate)  # a provider (or providers) for the same model
         cand = (candidate if isinstance(candidate, Run) else Run(candidate, provider)).capture(feeds)
         ref_values, ref_label = _values(ref_run), f"{_label(ref_run.model)} on {ref_run.provider}"
-    return _report(cand, ref_values, ref_label, rtol, atol, tolerances)
+    return _report(cand, ref_values, ref_label, rtol, atol, tolerances, finer)
 
 
 _REPLAY = '''"""Replays node {node!r} alone on the reference's inputs; exits 1 if it is still off."""
@@ -398,14 +405,22 @@ def _is_random(run: Debugger, node: "onnx.NodeProto") -> bool:
     return training and ratio > 0
 
 
+#: The torch side's values inside one of its ops, by the op's value name (see _refine).
+Finer = Callable[[str], list[np.ndarray]]
+
+
 def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rtol: float, atol: float,
-            tolerances: Mapping[str, Tolerance]) -> Report:
+            tolerances: Mapping[str, Tolerance], finer: Finer | None = None) -> Report:
     model = cand.model
     rows, unaligned = [], []
+    checked: set[str] = set()  # weights compared so far: each once, at its first reader
     for node_id in cand.steps:
         node = model.node(node_id)
         node_rtol, node_atol = tolerances.get(node.op_type, (rtol, atol))
         random = _is_random(cand, node)
+        for name in (n for n in node.input if n in ref_values and n in model._initializers and n not in checked):
+            checked.add(name)
+            rows.extend(_weight_rows(node_id, node, model, name, cand.tensor(name), ref_values[name], rtol, atol))
         for name in (o for o in node.output if o):
             if name not in ref_values:
                 unaligned.append(name)
@@ -417,32 +432,56 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
                 rows.append({"node": node_id, "op_type": node.op_type,
                              "scope": "/".join(model._scopes[node_id].path or ()), "value": label, **metrics,
                              "local_ok": True, "local_max_abs": math.nan, "suspects": (), "note": note,
-                             "random": random, "output": name})
+                             "random": random, "weight": False, "output": name})
     columns = ["node", "op_type", "scope", "value", *METRICS, "local_ok", "local_max_abs", "suspects", "note",
-               "random", "output"]
+               "random", "weight", "output"]
     # nothing aligned (a graph without nodes): an empty table, with every column
     table = pd.DataFrame(rows, columns=columns).astype({"ok": bool}) if not rows else pd.DataFrame(rows)
     cases: dict[str, dict[str, Value]] = {}
+    driven: dict[str, Value] = {}
     if not table.empty and not table.ok.all():
-        cases = _local_errors(cand, ref_values, table, rtol, atol, tolerances)
+        cases, driven = _local_errors(cand, ref_values, table, rtol, atol, tolerances)
     table["status"] = ["random" if random else "ok" if ok else ("carried" if local else "cause")
                        for ok, local, random in zip(table.ok, table.local_ok, table.random)]
-    table = table.drop(columns=["random", "output"])
+    if finer is not None and (table.status == "cause").any():
+        table = _refine(cand, table, ref_values, driven, finer, rtol, atol)
+    table = table.drop(columns=["random", "weight", "output"]).reset_index(drop=True)
     report = Report(table, ref_label, f"{_label(model)} on {cand.provider}", rtol, atol, unaligned, model)
     report._cases = {node_id: (feeds, {n: ref_values[n] for n in model.node(node_id).output if n in ref_values})
                      for node_id, feeds in cases.items()}
     return report
 
 
-def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.DataFrame, rtol: float,
-                  atol: float, tolerances: Mapping[str, Tolerance]) -> dict[str, dict[str, Value]]:
+_WEIGHT_NOTE = "a weight that differs from the reference's own"
+
+
+def _weight_rows(node_id: str, node: "onnx.NodeProto", model: Model, name: str, weight: Value, reference: Value,
+                 rtol: float, atol: float) -> list[dict[str, Any]]:
+    """A row for a weight that differs from the reference's own (a parameter, buffer or constant
+    of the torch source), at the first node that reads it: that node computes on a wrong value,
+    so it is the cause, whatever its own error. A weight that agrees gives no row."""
+    rows = []
+    for metrics in value_metrics(name, reference, weight, rtol=rtol, atol=atol):
+        if metrics["ok"]:
+            continue
+        label, _ = metrics.pop("value"), metrics.pop("note")
+        rows.append({"node": node_id, "op_type": node.op_type, "scope": "/".join(model._scopes[node_id].path or ()),
+                     "value": label, **metrics, "local_ok": False, "local_max_abs": metrics["max_abs"],
+                     "suspects": (), "note": _WEIGHT_NOTE, "random": False,
+                     "weight": True, "output": name})
+    return rows
+
+
+def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.DataFrame, rtol: float, atol: float,
+                  tolerances: Mapping[str, Tolerance]) -> tuple[dict[str, dict[str, Value]], dict[str, Value]]:
     """Runs each node from the first divergence on, alone, on reference-side inputs.
 
     A value the reference has no counterpart for (inside a decomposition) is recomputed
     here from reference-side inputs too, so a node's local error never inherits the
     candidate's drift. A node that is off this way lists, as ``suspects``, the unaligned
     nodes feeding it: the fault may sit in one of them. Returns the inputs each off node
-    ran on here, by node id (what ``Report.repro`` writes out).
+    ran on here, by node id (what ``Report.repro`` writes out), and every value as driven from
+    the reference's (its own values, and the unaligned ones recomputed from them).
     """
     cases: dict[str, dict[str, Value]] = {}
     model = cand.model
@@ -451,9 +490,11 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.Dat
     producer = {o: node_id for node_id in steps for o in model.node(node_id).output if o}
     driven = dict(ref_values)
     off_rows: dict[str, list[Any]] = {}  # node id: the labels of its rows that are off
-    for index, node_id in table.node[~table.ok].items():
+    for index, node_id in table.node[~table.ok & ~table.weight.astype(bool)].items():
         off_rows.setdefault(node_id, []).append(index)
     local_ok, local_max_abs, suspects_of = {}, {}, {}
+    if not off_rows:  # only weights are off: they are causes as they stand
+        return cases, driven
     for node_id in steps[position[next(iter(off_rows))]:]:
         node = model.node(node_id)
         outputs = [o for o in node.output if o]
@@ -476,7 +517,123 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.Dat
             local_ok[index], local_max_abs[index], suspects_of[index] = row["ok"], row["max_abs"], suspects
     for column, found in (("local_ok", local_ok), ("local_max_abs", local_max_abs), ("suspects", suspects_of)):
         table[column] = [found.get(index, value) for index, value in table[column].items()]
-    return cases
+    return cases, driven
+
+
+#: How many causes are looked into (the first is the root cause; the rest rarely matter).
+_REFINED = 5
+
+
+def _refine(cand: Debugger, table: pd.DataFrame, ref_values: Mapping[str, Value], driven: Mapping[str, Value],
+            finer: Finer, rtol: float, atol: float) -> pd.DataFrame:
+    """Looks inside each cause whose fault may sit in a decomposition (it has suspects): the
+    exporter wrote one torch op as a chain of ONNX nodes, and the reference has values only at
+    the chain's ends. ``finer`` gives the values torch computes inside that op when it is traced
+    down to core ATen ops (attention on its math backend); each value inside the chain, driven
+    from the reference's inputs, matches one of them or none (same size, within tolerance,
+    whatever the layout of dimensions).
+
+    The fault is at the first node of the chain whose inputs all match (or come from outside
+    the chain) while its output and everything after it in the chain match nothing: a node
+    whose own value torch does not compute (an exporter may scale q and k apart where torch
+    scales q) is passed over when a later value matches again. When that node is not the cause
+    itself, it becomes the cause (a row of its own, before the cause's), and the cause carries.
+    This holds for any op torch can trace alone, not only attention and linear: it asks torch
+    what the inner values are, instead of knowing each decomposition.
+    """
+    model = cand.model
+    position = {node_id: i for i, node_id in enumerate(cand.steps)}
+    found: dict[int, dict[str, Any]] = {}
+    for index in table.index[(table.status == "cause") & table.suspects.map(bool)][:_REFINED]:
+        row = table.loc[index]
+        inner = [a for a in finer(row.output) if a.dtype.kind in "fc" and a.size]
+        if not inner:
+            continue
+        chain = [*row.suspects, row.node]
+        local = _drive(cand, chain, driven or ref_values, ref_values)
+        culprit = _first_unmatched(model, chain, local, inner, rtol, atol)
+        if culprit is None or culprit == row.node:
+            continue
+        node = model.node(culprit)
+        value = next(o for o in node.output if o)
+        found[index] = {"node": culprit, "op_type": node.op_type, "scope": "/".join(model._scopes[culprit].path or ()),
+                        "value": value, **dict.fromkeys(METRICS, math.nan), "shape_mismatch": False,
+                        "nonfinite_mismatch": 0, "fp16_overflow": False, "ok": False, "local_ok": False,
+                        "local_max_abs": math.nan, "suspects": (), "status": "cause", "random": False,
+                        "weight": False, "output": value,
+                        "note": f"inside the decomposition of {row.value!r}: its inputs match values torch computes "
+                                "inside that op, its output and all after it in the chain match none"}
+        table.at[index, "status"] = "carried"
+        table.at[index, "note"] = f"its fault is inside, at {culprit!r}"
+    if not found:
+        return table
+    rows = []
+    for index, row in table.iterrows():
+        if index in found:
+            rows.append(found[index])
+        rows.append(row.to_dict())
+    return pd.DataFrame(rows, columns=table.columns)
+
+
+#: Past this, a value only masks (attention masks: -inf, or float32's lowest): see _first_unmatched.
+_HUGE = 1e30
+
+
+def _drive(cand: Debugger, chain: Sequence[str], driven: Mapping[str, Value],
+           ref_values: Mapping[str, Value]) -> dict[str, Value]:
+    """The chain's values computed node by node from the reference's own (where ``driven`` lacks
+    them: the local errors recompute only from the first divergence on)."""
+    local = dict(driven)
+    for node_id in chain:
+        if all(o in local for o in cand.model.node(node_id).output if o):
+            continue
+        try:
+            local.update({k: v for k, v in cand.run_node(node_id, local).items() if k not in ref_values})
+        except Exception:  # noqa: BLE001 - a node that cannot run alone here: the rest has no values
+            break
+    return local
+
+
+def _first_unmatched(model: Model, chain: Sequence[str], driven: Mapping[str, Value], inner: Sequence[np.ndarray],
+                     rtol: float, atol: float) -> str | None:
+    """The first node of ``chain`` whose inputs from inside the chain match ``inner`` values while
+    its output and every value after it match none (see :func:`_refine`)."""
+    outputs = {o: node_id for node_id in chain for o in model.node(node_id).output if o}
+    # A mask is -inf on one side and float32's lowest on the other: alike past any real value.
+    saturated = [np.clip(t.reshape(-1), -_HUGE, _HUGE) for t in inner]
+
+    def matches(name: str) -> bool | None:
+        value = driven.get(name)
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "fc":
+            return None  # masks, indices, shapes: not where numbers go wrong; no verdict
+        flat = np.clip(value.reshape(-1), -_HUGE, _HUGE)
+        return any(t.size == flat.size and within(t, flat, rtol, atol) for t in saturated)
+
+    verdict = {name: matches(name) for name in outputs}
+    verdict.update({o: False for o in model.node(chain[-1]).output if o})  # the cause: off, as found
+    for node_id in chain:
+        node = model.node(node_id)
+        own = [o for o in node.output if o]
+        after = [o for o in verdict if o not in own and _downstream(model, node_id, o, outputs)]
+        if (all(verdict.get(n) is not False for n in node.input if n)
+                and own and all(verdict[o] is False for o in own)
+                and not any(verdict[o] for o in after)):
+            return node_id
+    return None
+
+
+def _downstream(model: Model, node_id: str, value: str, outputs: Mapping[str, str]) -> bool:
+    """Whether ``value`` (an output of a chain node) depends on ``node_id``'s outputs, within the chain."""
+    stack, seen = [outputs[value]], set()
+    while stack:
+        current = stack.pop()
+        if current == node_id:
+            return True
+        if current in seen:
+            continue
+        seen.add(current)
+        stack.extend(outputs[n] for n in model.node(current).input if n in outputs)
+    return False
 
 
 def _unaligned_ancestors(model: Model, node_id: str, producer: Mapping[str, str],

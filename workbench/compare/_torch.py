@@ -174,3 +174,114 @@ def _numpy(tensor: Any) -> np.ndarray:
 
     tensor = tensor.detach().cpu()
     return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
+
+
+#: The value metadata key where torch's exporter names the FX placeholder an initializer came from.
+ORIGINAL_NODE_NAME = "pkg.torch.onnx.original_node_name"
+
+
+#: Where onnxscript's optimizer names the initializers it folded a constant from.
+FOLDED_FROM = "pkg.onnxscript.optimizer.folded_from"
+
+
+def program_weights(program: Any, values: Mapping[str, np.ndarray], model: "Model") -> dict[str, np.ndarray]:
+    """The torch side's value of each initializer of ``model`` that came from a parameter, buffer
+    or constant of the exported program, by initializer name.
+
+    torch's exporter names the FX placeholder of each initializer it kept in the value's
+    metadata (``values`` are :func:`torch_values`); one that the optimizer folded (a Linear's
+    weight transposed once, at export) names the parameter it came from, and is compared with
+    it as it is, or transposed where its two dimensions are the parameter's swapped.
+    """
+    program_ = program.exported_program
+    state = {**program_.state_dict, **program_.constants}
+    shapes = {t.name: tuple(t.dims) for t in model.proto.graph.initializer}
+    weights = {}
+    for info in model.proto.graph.value_info:
+        if info.name not in shapes:
+            continue
+        meta = {p.key: p.value for p in info.metadata_props}
+        if meta.get(ORIGINAL_NODE_NAME) in values:
+            weights[info.name] = values[meta[ORIGINAL_NODE_NAME]]
+            continue
+        sources = _literal_names(meta.get(FOLDED_FROM, ""))
+        if len(sources) != 1 or sources[0] not in state:
+            continue
+        source = _numpy(state[sources[0]].detach())
+        orientations = [a for a in (source, np.ascontiguousarray(source.T) if source.ndim == 2 else None)
+                        if a is not None and a.shape == shapes[info.name]]
+        if len(orientations) == 1:
+            weights[info.name] = orientations[0]
+        elif orientations:  # square: transposed or not, the one nearer the model's (a planted 1% stays 1%)
+            mine = np.asarray(model.weight(info.name), dtype=np.float64)
+            weights[info.name] = min(orientations, key=lambda a: float(np.abs(mine - a).max()))
+    return weights
+
+
+def _literal_names(text: str) -> list[str]:
+    """The names in a Python-repr list of strings (``"['a.weight']"``), as the optimizer writes them."""
+    import ast
+
+    try:
+        names = ast.literal_eval(text) if text else []
+    except (ValueError, SyntaxError):
+        return []
+    return [str(n) for n in names] if isinstance(names, (list, tuple)) else []
+
+
+def module_weights(module: Any, model: "Model") -> dict[str, np.ndarray]:
+    """The module's parameters and buffers that are initializers of ``model`` under their own
+    names (as both exporters name the weights they keep as they are)."""
+    initializers = {t.name for t in model.proto.graph.initializer}
+    state = dict(module.named_parameters())
+    state.update(module.named_buffers())
+    return {name: _numpy(tensor.detach()) for name, tensor in state.items() if name in initializers}
+
+
+def finer_values(program: Any, values: Mapping[str, np.ndarray], name: str) -> list[np.ndarray]:
+    """The tensors torch computes inside FX node ``name`` of the exported program when its op is
+    traced down to core ATen ops, on the reference's own inputs (``values``, by FX name): the
+    values an exporter's decomposition of that op computes, in torch's own words.
+
+    Attention runs on torch's math backend, so scaled_dot_product_attention opens into its
+    scale, matmuls, mask and softmax; a linear into its matmul and bias add. An op torch keeps
+    whole gives its inputs and output only. Empty when the node is not found or cannot be
+    traced on its own.
+    """
+    import torch
+    from torch._decomp import core_aten_decompositions
+    from torch.fx.experimental.proxy_tensor import make_fx
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils import _pytree as pytree
+
+    node = next((n for n in program.exported_program.graph.nodes if n.name == name), None)
+    if node is None or node.op != "call_function":
+        return []
+    leaves, spec = pytree.tree_flatten((node.args, node.kwargs))
+    tensors = [i for i, leaf in enumerate(leaves) if isinstance(leaf, torch.fx.Node)]
+    if any(leaves[i].name not in values for i in tensors):
+        return []
+    inputs = [torch.from_numpy(np.array(values[leaves[i].name])) for i in tensors]
+
+    def call(*arguments: Any) -> Any:
+        filled = list(leaves)
+        for i, argument in zip(tensors, arguments):
+            filled[i] = argument
+        args, kwargs = pytree.tree_unflatten(filled, spec)
+        return node.target(*args, **kwargs)
+
+    found: list[np.ndarray] = []
+
+    class _Capture(torch.fx.Interpreter):
+        def run_node(self, inner: Any) -> Any:
+            result = super().run_node(inner)
+            found.extend(_numpy(t) for t in pytree.tree_leaves(result) if isinstance(t, torch.Tensor))
+            return result
+
+    try:
+        with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
+            traced = make_fx(call, decomposition_table=core_aten_decompositions())(*inputs)
+            _Capture(traced).run(*inputs)
+    except Exception:  # noqa: BLE001 - an op that cannot be traced alone: no finer values, no refinement
+        return []
+    return found

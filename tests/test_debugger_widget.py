@@ -196,5 +196,5 @@ def test_inspector_on_sequences_optionals_and_float8() -> None:
     assert "empty optional" in inspector.values.value and inspector.histogram.layout.display == "none"
     dbg.step(2)  # Cast to float8: its numbers drawn, not "no finite numbers"
     view.refresh()
-    assert "float8_e4m3fn 3" in inspector.table.value
+    assert "float8e4m3fn 3" in inspector.table.value
     assert bytes(inspector.histogram.value).startswith(PNG) and "448" in inspector.values.value

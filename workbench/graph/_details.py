@@ -32,7 +32,7 @@ def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str)
     values = attribute_values(node)
     attributes = []
     for attr in node.attribute:
-        text = format_attribute(attr, values)
+        text = format_attribute(attr, values, node)
         if len(text) > _MAX_ATTRIBUTE_CHARS:
             text = text[: _MAX_ATTRIBUTE_CHARS - 1] + "…"
         attributes.append([attr.name, text])

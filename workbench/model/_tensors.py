@@ -19,13 +19,46 @@ from ._load import resolve_external
 _CHUNK = 1 << 22  # elements per chunk when computing statistics
 
 
+#: The element types whose numpy name differs from ONNX's (``FLOAT`` is numpy's ``float32``).
+_NUMPY_NAMES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.DOUBLE: "float64"}
+#: Element types stored with fewer bits than a byte (packed, low bits first): bits per element.
+SUB_BYTE_BITS = {getattr(onnx.TensorProto, name): bits
+                  for name, bits in (("INT4", 4), ("UINT4", 4), ("FLOAT4E2M1", 4), ("INT2", 2), ("UINT2", 2))
+                  if hasattr(onnx.TensorProto, name)}
+
+
 @lru_cache(maxsize=None)
 def tensor_dtype(elem_type: int) -> str:
-    """A numpy-style dtype name for an ONNX element type (``float32``, ``int64``, ``bfloat16``…)."""
+    """The name of an ONNX element type as tables, cards and the view show it: numpy's name where
+    numpy has the type (``float32``, ``float64``, ``int64``, ``bool``, ``complex64``), ONNX's own
+    in lower case for the rest (``bfloat16``, ``float8e4m3fn``, ``int4``, ``float4e2m1``, ``string``).
+
+    Not ``str(numpy dtype)``: that spells onnx's ml_dtypes types their own way
+    (``float8_e4m3fn``, ``float4_e2m1fn``) and strings as ``object``.
+    """
+    if elem_type in _NUMPY_NAMES:
+        return _NUMPY_NAMES[elem_type]
     try:
-        return str(np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)))
-    except (KeyError, TypeError, ValueError):
-        return onnx.TensorProto.DataType.Name(elem_type).lower() if elem_type else "undefined"
+        return onnx.TensorProto.DataType.Name(elem_type).lower()
+    except ValueError:  # a type newer than the installed onnx
+        return f"element type {elem_type}"
+
+
+def type_name(type_proto: onnx.TypeProto) -> str:
+    """The name of any ONNX type: a tensor's element type (:func:`tensor_dtype`), and around it
+    ``seq(...)``, ``optional(...)``, ``map(key,value)`` or ``sparse(...)``; ``""`` when untyped."""
+    kind = type_proto.WhichOneof("value")
+    if kind == "tensor_type":
+        return tensor_dtype(type_proto.tensor_type.elem_type)
+    if kind == "sparse_tensor_type":
+        return f"sparse({tensor_dtype(type_proto.sparse_tensor_type.elem_type)})"
+    if kind == "sequence_type":
+        return f"seq({type_name(type_proto.sequence_type.elem_type)})"
+    if kind == "optional_type":
+        return f"optional({type_name(type_proto.optional_type.elem_type)})"
+    if kind == "map_type":
+        return f"map({tensor_dtype(type_proto.map_type.key_type)},{type_name(type_proto.map_type.value_type)})"
+    return ""
 
 
 def tensor_nbytes(tensor: onnx.TensorProto) -> int:
@@ -33,12 +66,14 @@ def tensor_nbytes(tensor: onnx.TensorProto) -> int:
     count = int(np.prod(tensor.dims, dtype=np.int64)) if tensor.dims else 1
     if tensor.data_type == onnx.TensorProto.STRING:
         return sum(len(s) for s in tensor.string_data)
+    bits = SUB_BYTE_BITS.get(tensor.data_type)
+    if bits:
+        return (count * bits + 7) // 8
     try:
         itemsize = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)).itemsize
     except (KeyError, TypeError, ValueError):
         return 0
-    bits = {onnx.TensorProto.INT4: 4, onnx.TensorProto.UINT4: 4}.get(tensor.data_type)
-    return (count * bits + 7) // 8 if bits else count * itemsize
+    return count * itemsize
 
 
 def read_tensor(tensor: onnx.TensorProto, base: Path | None) -> np.ndarray:
@@ -57,12 +92,28 @@ def read_tensor(tensor: onnx.TensorProto, base: Path | None) -> np.ndarray:
     shape = tuple(tensor.dims)
     if int(np.prod(shape, dtype=np.int64)) == 0:
         return np.zeros(shape, dtype)
+    if tensor.data_type in SUB_BYTE_BITS:  # packed in the file: no memory map gives one element per byte
+        return _read_packed(tensor, target, offset, shape)
     try:
         return np.memmap(target, dtype=dtype, mode="r", offset=offset, shape=shape)
     except (ValueError, OSError) as exc:
         raise ExternalDataError(f"Tensor {tensor.name!r} ({tensor_dtype(tensor.data_type)}{list(shape)}) cannot be "
                                 f"mapped from {target.name!r} at offset {offset:,}: {exc}. The external data file is "
                                 "truncated or does not belong to this model: copy it again.") from exc
+
+
+def _read_packed(tensor: onnx.TensorProto, target: Path, offset: int, shape: tuple) -> np.ndarray:
+    """An external tensor of a sub-byte type, read and unpacked by onnx (one element per byte)."""
+    size = tensor_nbytes(tensor)
+    with target.open("rb") as file:
+        file.seek(offset)
+        raw = file.read(size)
+    if len(raw) != size:
+        raise ExternalDataError(f"Tensor {tensor.name!r} ({tensor_dtype(tensor.data_type)}{list(shape)}) needs "
+                                f"{size:,} bytes of {target.name!r} at offset {offset:,}, which holds fewer: the "
+                                "external data file is truncated or does not belong to this model: copy it again.")
+    inline = onnx.helper.make_tensor(tensor.name, tensor.data_type, shape, raw, raw=True)
+    return numpy_helper.to_array(inline)
 
 
 def tensor_stats(array: np.ndarray) -> dict[str, float]:

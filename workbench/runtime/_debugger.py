@@ -19,7 +19,7 @@ from ._capture import Store, capture, default_budget
 from ._inputs import make_feeds
 from ._providers import REFERENCE, resolve
 from ._session import Runner, check_runnable, fed_weights, infer_values, light_model, make_runner
-from ._values import Value, as_value, describe, same_structure, tensors, typed
+from ._values import Value, as_value, describe, dtype_name, same_structure, tensors, typed
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -32,9 +32,9 @@ def _stats(value: Value) -> dict[str, Any]:
     """Shape, dtype and value statistics (min, max, mean, std, zeros, NaN/Inf) of one value; of a
     sequence, map or optional, its type in words and the statistics over all its tensors."""
     if isinstance(value, np.ndarray):
-        return {"shape": tuple(value.shape), "dtype": str(value.dtype), **tensor_stats(value)}
+        return {"shape": tuple(value.shape), "dtype": dtype_name(value.dtype), **tensor_stats(value)}
     parts = [t.reshape(-1) for _, t in tensors(value)]
-    dtypes = {str(p.dtype) for p in parts}
+    dtypes = {dtype_name(p.dtype) for p in parts}
     stats = tensor_stats(np.concatenate(parts)) if parts and len(dtypes) == 1 else {}
     return {"shape": describe(value), "dtype": dtypes.pop() if len(dtypes) == 1 else "", **stats}
 

@@ -25,13 +25,11 @@ import onnx
 from onnx import TensorProto, helper
 
 from ..errors import InputError
+from ..model._tensors import SUB_BYTE_BITS, tensor_dtype
 
 #: A value of any type ONNX defines (see the module's docstring).
 Value = Union[np.ndarray, list, dict, None]
 
-#: Element types stored with fewer bits than a byte: bits per element.
-_SUB_BYTE = {TensorProto.INT4: 4, TensorProto.UINT4: 4, TensorProto.FLOAT4E2M1: 4}
-_SUB_BYTE.update({getattr(TensorProto, name): 2 for name in ("INT2", "UINT2") if hasattr(TensorProto, name)})
 
 
 def _special_types() -> dict[int, np.dtype]:
@@ -61,6 +59,15 @@ def is_special(dtype: np.dtype) -> bool:
 def element_type(dtype: np.dtype) -> int:
     """The ONNX element type of a numpy (or ml_dtypes) dtype."""
     return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+def dtype_name(dtype: np.dtype) -> str:
+    """A dtype as the model's tables name it (``float32``, ``float8e4m3fn``, ``string``), not as
+    ml_dtypes spells it (``float8_e4m3fn``)."""
+    try:
+        return tensor_dtype(element_type(dtype))
+    except (KeyError, TypeError, ValueError):
+        return str(dtype)
 
 
 # ---- what a value is -------------------------------------------------------------------------
@@ -113,14 +120,14 @@ def describe(value: Value) -> str:
         first = next(iter(value.items()), None)
         if first is None:
             return "map(empty)"
-        return f"map({np.asarray(first[0]).dtype} → {describe_dtype(first[1])}, {len(value)})"
+        return f"map({dtype_name(np.asarray(first[0]).dtype)} → {describe_dtype(first[1])}, {len(value)})"
     array = np.asarray(value)
-    return f"{array.dtype}{list(array.shape)}"
+    return f"{dtype_name(array.dtype)}{list(array.shape)}"
 
 
 def describe_dtype(value: Value) -> str:
     """The dtype of a tensor, or the :func:`describe` of anything else."""
-    return str(value.dtype) if isinstance(value, np.ndarray) else describe(value)
+    return dtype_name(value.dtype) if isinstance(value, np.ndarray) else describe(value)
 
 
 def tensors(value: Value, label: str = "") -> Iterator[tuple[str, np.ndarray]]:
@@ -196,7 +203,7 @@ def to_ort(value: Value) -> Any:
     if not is_special(array.dtype):
         return ort.OrtValue.ortvalue_from_numpy(array)
     code = element_type(array.dtype)
-    packed = _pack(array, _SUB_BYTE.get(code, 0))
+    packed = _pack(array, SUB_BYTE_BITS.get(code, 0))
     ort_value = ort.OrtValue.ortvalue_from_shape_and_type(list(array.shape), code)
     ctypes.memmove(ort_value.data_ptr(), packed.ctypes.data, packed.nbytes)
     return ort_value
@@ -245,7 +252,7 @@ def _read_bytes(ort_value: Any, code: int) -> np.ndarray:
     shape = tuple(ort_value.shape())
     raw = np.frombuffer(ctypes.string_at(ort_value.data_ptr(), ort_value.tensor_size_in_bytes()), np.uint8)
     dtype = SPECIAL[code]
-    bits = _SUB_BYTE.get(code, 0)
+    bits = SUB_BYTE_BITS.get(code, 0)
     if bits:
         return _unpack(raw, bits, math.prod(shape)).view(dtype).reshape(shape)
     return raw.view(dtype).reshape(shape).copy()

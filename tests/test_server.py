@@ -1,11 +1,13 @@
 """The server route behind the ``.onnx`` file viewer, on a real Jupyter server.
 
 The server runs with a token and a base URL, rooted at a temporary folder holding a sample
-model, a file that is not ONNX, a hidden model and a symlink to a model outside the root.
+model, a file that is not ONNX, a hidden model and a symlink to a model outside the root. The
+tests of large models and of stopping the server start servers of their own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -19,13 +21,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import onnx
 import pytest
 
 import workbench as wb
 from workbench import errors
+from workbench._server import OUTSIDE_ROOT, relative_message
+from workbench._server_worker import IndexCache
 from workbench.graph import ViewIndex, build_view
 
 BASE_URL = "/jupyter/"
@@ -40,6 +46,7 @@ class Server:
     token: str
     root: Path
     outside: Path
+    pid: int
 
     def get(self, token: str | None = "", **query: str) -> tuple[int, dict]:
         """``GET onnx-workbench/view?<query>``: the status and the JSON body.
@@ -50,10 +57,58 @@ class Server:
         if token is not None:
             request.add_header("Authorization", f"token {token or self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def status_seconds(self) -> float:
+        """How long ``GET api/status`` takes to answer."""
+        start = time.perf_counter()
+        with urllib.request.urlopen(f"{self.url}api/status?token={self.token}", timeout=30) as response:
+            response.read()
+        return time.perf_counter() - start
+
+    def rss(self) -> int:
+        """The server process's resident memory, in bytes."""
+        return _rss(self.pid)
+
+    def workers(self) -> list[int]:
+        """The process ids of the server's child processes (its viewer's workers)."""
+        return [int(pid) for pid in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()]
+
+
+def _rss(pid: int) -> int:
+    """The resident memory of process ``pid``, in bytes; 0 once it is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) * 1024 for line in lines if line.startswith("VmRSS:")), 0)
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, parent, group, …); [] once gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it is not gone, nor a zombie whose threads have all ended
+    (its main thread shows as a zombie while others still end, before it can be reaped)."""
+    fields = _stat(pid)
+    try:
+        return bool(fields) and (fields[0] != "Z" or len(os.listdir(f"/proc/{pid}/task")) > 1)
+    except OSError:  # reaped meanwhile
+        return False
+
+
+def _group_members(pgid: int) -> list[int]:
+    """The live processes in process group ``pgid``."""
+    pids = [int(path.name) for path in Path("/proc").iterdir() if path.name.isdigit()]
+    return [pid for pid in pids if (fields := _stat(pid)) and int(fields[2]) == pgid and _alive(pid)]
 
 
 def _free_port() -> int:
@@ -77,18 +132,15 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
 
 #: A size limit for the test server's viewer: over every model it serves, under "big.onnx".
 SIZE_LIMIT = 2_000_000
+#: Whether this system shows processes' memory and children under /proc.
+HAS_PROC = Path("/proc/self/task").is_dir()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A Jupyter server (this package's extension enabled by its config) with token auth."""
-    work = tmp_path_factory.mktemp("server")
+@contextlib.contextmanager
+def _running_server(work: Path, settings: str = "{}") -> Iterator[Server]:
+    """A Jupyter server (this package's extension enabled by its config) with token auth, rooted
+    at ``work/root``, with ``settings`` as its ``tornado_settings``; stopped with its process group."""
     root, outside = work / "root", work / "outside"
-    wb.samples.save("tiny_cnn", root)
-    wb.samples.save("tiny_bert", outside)
-    shutil.copy(root / "tiny_cnn.onnx", root / ".hidden.onnx")
-    (root / "notes.onnx").write_text("these are notes, not a model\n")
-    (root / "link.onnx").symlink_to(outside / "tiny_bert.onnx")
     port, token = _free_port(), secrets.token_hex(16)
     cmd = [
         sys.executable, "-m", "jupyter", "server",
@@ -99,7 +151,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         f"--ServerApp.base_url={BASE_URL}",
         f"--IdentityProvider.token={token}",
         "--allow-root",
-        f"--ServerApp.tornado_settings={{'onnx_workbench_max_bytes': {SIZE_LIMIT}}}",
+        f"--ServerApp.tornado_settings={settings}",
     ]  # fmt: skip
     log = work / "server.log"
     with log.open("wb") as out:
@@ -107,10 +159,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}{BASE_URL}"
     try:
         _wait_until_up(process, f"{url}api/status?token={token}", log)
-        yield Server(url=url, token=token, root=root, outside=outside)
+        yield Server(url=url, token=token, root=root, outside=outside, pid=process.pid)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # the test stopped the server and its group
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The shared test server, with ``SIZE_LIMIT`` as its viewer's size limit."""
+    work = tmp_path_factory.mktemp("server")
+    root, outside = work / "root", work / "outside"
+    wb.samples.save("tiny_cnn", root)
+    wb.samples.save("tiny_bert", outside)
+    shutil.copy(root / "tiny_cnn.onnx", root / ".hidden.onnx")
+    (root / "notes.onnx").write_text("these are notes, not a model\n")
+    (root / "link.onnx").symlink_to(outside / "tiny_bert.onnx")
+    with _running_server(work, f"{{'onnx_workbench_max_bytes': {SIZE_LIMIT}}}") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +234,19 @@ def test_paths_outside_the_root_are_refused(server: Server, where: str) -> None:
     assert "groups" not in body
 
 
+@pytest.mark.parametrize("target", [".hidden.onnx", ".secret/model.onnx"])
+def test_links_to_hidden_files_are_refused(server: Server, target: str) -> None:
+    """Hiddenness is judged on the file a link resolves to, not only on the name asked for."""
+    (server.root / ".secret").mkdir(exist_ok=True)
+    shutil.copy(server.root / "tiny_cnn.onnx", server.root / ".secret" / "model.onnx")
+    link = server.root / f"plain-{target.replace('/', '-')}"
+    link.symlink_to(server.root / target)
+    status, body = server.get(path=link.name)
+    assert status == 403
+    assert link.name in body["message"] and "hidden" in body["message"]
+    assert "groups" not in body
+
+
 def test_missing_file_is_404(server: Server) -> None:
     status, body = server.get(path="nope.onnx")
     assert status == 404
@@ -182,6 +262,53 @@ def test_not_onnx_is_400_with_our_message(server: Server) -> None:
     assert (status, body) == (400, {"message": str(expected.value).replace(full, "notes.onnx")})
     assert "'notes.onnx' is not an ONNX model" in body["message"]
     assert str(server.root) not in body["message"]
+
+
+def _external_model(location: str) -> bytes:
+    """A model whose one weight (16 bytes) is stored at ``location``, which is not written."""
+    weight = onnx.TensorProto(name="W", data_type=onnx.TensorProto.FLOAT, dims=[4],
+                              data_location=onnx.TensorProto.EXTERNAL)
+    for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+        weight.external_data.add(key=key, value=value)
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["W"], ["Y"])], "external", [],
+                                   [onnx.helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, [4])], [weight])
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]).SerializeToString()
+
+
+@pytest.mark.parametrize("folder", ["weights", ""])
+def test_missing_external_data_names_no_server_path(server: Server, folder: str) -> None:
+    """The message names the model's folder relative to the server root ('.' for the root)."""
+    (server.root / folder).mkdir(exist_ok=True)
+    path = Path(folder, "no_weights.onnx").as_posix()
+    (server.root / path).write_bytes(_external_model("gone.bin"))
+    status, body = server.get(path=path)
+    assert status == 400
+    assert "'gone.bin', which is missing from " + repr(folder or ".") in body["message"], body
+    assert "'/" not in body["message"]
+    assert str(server.root) not in body["message"] and os.path.realpath(server.root) not in body["message"]
+
+
+def test_absolute_paths_outside_the_root_are_not_shown(server: Server) -> None:
+    """A model's own absolute external-data location is shown as being outside the root."""
+    (server.root / "absolute_weights.onnx").write_bytes(_external_model(str(server.outside / "w.bin")))
+    status, body = server.get(path="absolute_weights.onnx")
+    assert status == 400
+    assert f"points at the absolute path '{OUTSIDE_ROOT}'" in body["message"], body
+    assert str(server.outside) not in body["message"]
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="finds the worker processes under /proc")
+def test_a_killed_worker_is_replaced(server: Server) -> None:
+    """A worker that dies (killed for memory, say) is started again for the next request."""
+    assert server.get(path="tiny_cnn.onnx")[0] == 200
+    workers = server.workers()
+    assert workers
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    while any(_alive(pid) for pid in workers):
+        time.sleep(0.02)
+    status, body = server.get(path="tiny_cnn.onnx")
+    assert status == 200 and body["title"] == "tiny_cnn", body
 
 
 def test_replaced_file_is_reread(server: Server) -> None:
@@ -207,8 +334,14 @@ CORPUS_MODELS = sorted(case["file"] for case in json.loads((CORPUS / "cases.json
 
 @pytest.fixture(scope="module")
 def corpus(server: Server) -> Path:
-    """The bad-input corpus, copied under the server root (links kept as links)."""
+    """The bad-input corpus, copied under the server root, with its links (made, not committed)."""
     shutil.copytree(CORPUS, server.root / "bad", symlinks=True)
+    sys.path.insert(0, str(CORPUS.parent))
+    try:
+        import make_bad
+    finally:
+        sys.path.remove(str(CORPUS.parent))
+    make_bad.make_links(server.root / "bad")
     return server.root / "bad"
 
 
@@ -216,7 +349,8 @@ def corpus(server: Server) -> Path:
 @pytest.mark.parametrize("file", CORPUS_MODELS)
 def test_the_file_viewer_answers_every_bad_model_with_a_message(server: Server, corpus: Path, file: str) -> None:
     """What the file viewer gets for each corpus model: the view where the model opens, else the
-    error wb.open raises, naming the file as the user does; links out of the root are refused."""
+    error wb.open raises, naming files as the user does and no path outside the root; links out
+    of the root are refused."""
     path = f"bad/{file}"
     status, body = server.get(path=path)
     if (corpus / file).is_symlink():
@@ -226,6 +360,99 @@ def test_the_file_viewer_answers_every_bad_model_with_a_message(server: Server, 
     try:
         wb.open(full)
     except errors.WorkbenchError as expected:
-        assert (status, body) == (400, {"message": str(expected).replace(full, path)})
+        assert (status, body) == (400, {"message": relative_message(str(expected), str(server.root), {full: path})})
+        assert "'/" not in body["message"] and str(server.root) not in body["message"]
     else:
         assert status == 200 and body["title"] and body["groups"], body
+
+
+def test_the_worker_keeps_indexes_within_its_budget(tmp_path: Path) -> None:
+    """Least recently used indexes go once the worker holds more than its budget; the last one
+    asked for stays, however large; a file written over drops its older version's index."""
+    paths = [wb.samples.save(name, tmp_path) for name in ("tiny_cnn", "tiny_bert")]
+    keys = [(str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in paths]
+    roomy, tight = IndexCache(budget=2**50), IndexCache(budget=0)
+    for key in keys:
+        assert roomy.get(key).payload()["title"] == tight.get(key).payload()["title"] == Path(key[0]).stem
+    assert roomy.keys() == keys
+    assert tight.keys() == keys[-1:]
+    rewritten = (keys[0][0], keys[0][1] + 1, keys[0][2])
+    roomy.get(rewritten)
+    assert roomy.keys() == [keys[1], rewritten]
+
+
+def _large_model(nbytes: int) -> bytes:
+    """A valid model of about ``nbytes``: an Identity of one inline float initializer."""
+    count = nbytes // 4
+    weight = onnx.TensorProto(name="W", data_type=onnx.TensorProto.FLOAT, dims=[count], raw_data=bytes(count * 4))
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["W"], ["Y"])], "large", [],
+                                   [onnx.helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, [count])], [weight])
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]).SerializeToString()
+
+
+#: The size of each large model: parsing one in the server would hold its GIL well past the
+#: latency allowed below, and keeping a few would grow it well past the memory allowed.
+LARGE_BYTES = 120_000_000
+LARGE_MODELS = 3
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="reads the server's memory under /proc")
+def test_large_models_open_without_stalling_or_growing_the_server(tmp_path: Path) -> None:
+    """Several large models opened at once, and a large file that is not a model failing again
+    and again, while /api/status keeps answering promptly and the server's memory stays put."""
+    root = tmp_path / "root"
+    root.mkdir()
+    wb.samples.save("tiny_cnn", root)
+    blob = _large_model(LARGE_BYTES)
+    names = [f"large{i}.onnx" for i in range(LARGE_MODELS)]
+    for name in names:
+        (root / name).write_bytes(blob)
+    (root / "cut.onnx").write_bytes(blob[:-3])
+    del blob
+    try:
+        with _running_server(tmp_path) as server:
+            assert server.get(path="tiny_cnn.onnx")[0] == 200  # the route's first use is behind us
+            before = server.rss()
+            with ThreadPoolExecutor(LARGE_MODELS + 1) as pool:
+                loads = [pool.submit(server.get, path=name) for name in names]
+                failures = pool.submit(lambda: [server.get(path="cut.onnx") for _ in range(4)])
+                latencies = []
+                while not all(load.done() for load in [*loads, failures]):
+                    latencies.append(server.status_seconds())
+                    time.sleep(0.02)
+            after = server.rss()
+            for load in loads:
+                status, body = load.result()
+                assert status == 200 and body["title"] == "large", body
+            for status, body in failures.result():
+                assert status == 400 and "'cut.onnx' starts like an ONNX model but is truncated" in body["message"]
+            assert len(latencies) >= 10, "the loads ended before /api/status was polled"
+            assert max(latencies) < 0.2, f"/api/status took up to {max(latencies):.3f} s while models loaded"
+            assert after - before < 200e6, f"the server grew from {before / 1e6:.0f} MB to {after / 1e6:.0f} MB"
+    finally:
+        for path in root.glob("*.onnx"):
+            path.unlink()
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="lists the server's process group under /proc")
+def test_stopping_the_server_stops_its_workers(tmp_path: Path) -> None:
+    """SIGTERM to the server alone, while a worker opens a model, leaves no process behind."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "large.onnx").write_bytes(_large_model(LARGE_BYTES))
+    try:
+        with _running_server(tmp_path) as server, ThreadPoolExecutor(1) as pool:
+            opening = pool.submit(server.get, path="large.onnx")
+            deadline = time.monotonic() + 30
+            while not any(_rss(pid) > LARGE_BYTES for pid in server.workers()):  # the worker is reading it
+                assert time.monotonic() < deadline and not opening.done(), "no worker read the model"
+                time.sleep(0.05)
+            os.kill(server.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            while _group_members(server.pid):
+                assert time.monotonic() < deadline, f"left running: {_group_members(server.pid)}"
+                time.sleep(0.1)
+            with pytest.raises(OSError):
+                opening.result()
+    finally:
+        (root / "large.onnx").unlink()

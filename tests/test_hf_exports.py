@@ -94,3 +94,23 @@ def test_planted_bugs_are_named_exactly_from_the_torch_program(exports: dict, na
         assert cause.note == "a weight that differs from the reference's own" and "reads weight" in report.summary()
     elif cause.suspects == ():  # found inside a decomposition: the op it sits in carries
         assert (report.table.note == f"its fault is inside, at {target!r}").sum() <= 1
+
+
+@pytest.mark.parametrize("kind", ["weight", "softmax", "add"])
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_planted_bugs_are_pinned_on_the_smallest_module_from_hooks(exports: dict, name: str, kind: str) -> None:
+    """From the module itself (forward hooks: values per module output only), the divergence is
+    attributed to the smallest module around the bug whose inputs agree and whose output does
+    not: the attention module for a Softmax inside it, not its output projection."""
+    export = exports[name]
+    proto, target = hf.planted(export.program.model_proto, kind)
+    report = wb.compare(export.module, export.inputs, onnx=proto)
+    holder = "/".join(wb.open(proto)._scopes[target].path)
+    assert report.cause_module == holder, report.summary()
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_clean_exports_compare_clean_from_hooks(exports: dict, name: str) -> None:
+    export = exports[name]
+    report = wb.compare(export.module, export.inputs, onnx=export.program.model_proto)
+    assert report.first_divergence is None and report.cause_module is None, report.summary()

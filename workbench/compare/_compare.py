@@ -98,6 +98,9 @@ class Report:
     atol: float
     unaligned: list[str] = field(default_factory=list)
     model: Model | None = field(default=None, repr=False)  # the candidate
+    #: With a torch module as the reference (values per module output): the smallest module
+    #: around the root cause whose inputs agree with torch's and whose output does not.
+    cause_module: str | None = None
     # node id → (the inputs it ran on alone, the reference's outputs): for repro()
     _cases: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = field(default_factory=dict, repr=False)
 
@@ -201,6 +204,8 @@ class Report:
                      f"off by {cause.local_max_abs:.3g} on the reference's own inputs")
             if cause.suspects:
                 text += f" (or one of the nodes feeding it that the reference has no values for: {list(cause.suspects)})"
+        if self.cause_module is not None and (cause is None or self.cause_module != cause.scope):
+            text += f"; the smallest module whose inputs agree and whose output does not: {self.cause_module}"
         return text + self._random_text() + "."
 
     def _random_text(self) -> str:
@@ -266,6 +271,7 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
     """
     tolerances = dict(tolerances or {})
     finer: Finer | None = None  # values inside a torch op: only an exported program gives them
+    by_module = False  # the reference has values per module output (forward hooks)
     if is_onnx_program(source) or is_torch_module(source) or is_sklearn(source) or isinstance(source, Mapping):
         if reference is not None:
             raise ValueError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
@@ -286,7 +292,7 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         feeds = make_feeds(model, inputs, dims=dims)
         cand = debug(model, feeds, provider=provider)
         ref_values = {**module_values(source, feeds, model), **module_weights(source, model)}
-        ref_label = "torch (module outputs)"
+        ref_label, by_module = "torch (module outputs)", True
     elif is_sklearn(source):
         if inputs is None:
             raise ValueError("Comparing a scikit-learn model needs its input data: compare(estimator, X, onnx=model).")
@@ -321,7 +327,10 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
             candidate = Run(model, candidate)  # a provider (or providers) for the same model
         cand = (candidate if isinstance(candidate, Run) else Run(candidate, provider)).capture(feeds)
         ref_values, ref_label = _values(ref_run), f"{_label(ref_run.model)} on {ref_run.provider}"
-    return _report(cand, ref_values, ref_label, rtol, atol, tolerances, finer)
+    report = _report(cand, ref_values, ref_label, rtol, atol, tolerances, finer)
+    if by_module and report.root_cause is not None:
+        report.cause_module = _cause_module(cand, report, ref_values)
+    return report
 
 
 _REPLAY = '''"""Replays node {node!r} alone on the reference's inputs; exits 1 if it is still off."""
@@ -366,6 +375,39 @@ def _names_a_file(candidate: Any) -> bool:
     """Whether a string candidate is a model's path (an existing file, or a ``.onnx`` name),
     not a provider: ``candidate="fp16.onnx"`` is a model, ``candidate="cuda"`` a provider."""
     return isinstance(candidate, str) and (candidate.lower().endswith(".onnx") or os.path.isfile(candidate))
+
+
+def _cause_module(cand: Debugger, report: Report, ref_values: Mapping[str, Value]) -> str | None:
+    """The smallest module around the root cause whose inputs all agree with the reference (they
+    have torch values, within tolerance, or are graph inputs, weights or constants) while its
+    output does not: from the cause's own scope up, the first that qualifies. A child module
+    (an output projection) fed by values torch does not expose is not blamed for its parent's
+    fault."""
+    model, cause = cand.model, report.root_cause
+    ok_values = set(report.table.value[report.table.ok])
+    producer = {o: node_id for node_id in cand.steps for o in model.node(node_id).output if o}
+    from_inputs: dict[str, bool] = {}
+
+    def agrees(name: str) -> bool:
+        """Has torch's value and matches it, or is computed from graph inputs and weights alone (a
+        mask, a position index): nothing a module computed goes into it."""
+        if name in ok_values or name not in producer:
+            return name in ok_values or name not in ref_values
+        if name not in from_inputs:
+            from_inputs[name] = False  # a cycle guard; graphs have none
+            from_inputs[name] = name not in ref_values and all(
+                agrees(n) and n not in ref_values for n in model.node(producer[name]).input if n in producer)
+        return from_inputs[name]
+
+    path = tuple(model._scopes[cause.node].path or ())
+    while path:
+        inside = {node_id for scope in model.scopes.find("/".join(path)).walk() for node_id in scope.nodes}
+        entering = {name for node_id in inside for name in model.node(node_id).input
+                    if name in producer and producer[name] not in inside}
+        if all(agrees(name) for name in entering):
+            return "/".join(path)
+        path = path[:-1]
+    return None
 
 
 def _label(model: Model) -> str:

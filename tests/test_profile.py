@@ -101,6 +101,62 @@ def test_control_flow_bodies_are_nested_in_their_node() -> None:
     assert (p.events.set_index("event").loc[body["parent"].astype(int), "node"] == "repeat").all()
 
 
+#: The control_flow sample's main graph, as (node, op, µs of its own or the bodies it runs).
+_LOOP_BODY = [("body_add", "Add", 9), ("body_cond", "Identity", 7)]
+_CONTROL_FLOW = [("sum", "ReduceSum", 17), ("is_positive", "Greater", 10),
+                 ("branch", "If", [[("then_relu", "Relu", 9)]]), ("repeat", "Loop", [_LOOP_BODY] * 3)]
+
+
+def _execute(nodes: list, start: int, gap: int, short: int, events: list[dict]) -> int:
+    """Appends one graph's events, as onnxruntime writes them (each when it ends: a body
+    before the If or Loop that ran it, kernels before their Execute), from ``start`` with
+    ``gap`` µs between consecutive or nested events and each If or Loop recorded ``short`` µs
+    short (its start and duration truncated); returns the Execute's end."""
+    t = start + gap
+    for name, op, work in nodes:
+        if isinstance(work, int):
+            end = recorded = t + work
+        else:
+            end = t
+            for body in work:
+                end = _execute(body, end + gap, gap, short, events)
+            end += gap
+            recorded = end - short
+        events.append({"cat": "Node", "pid": 1, "tid": 1, "dur": recorded - t, "ts": t, "ph": "X",
+                       "name": f"{name}_kernel_time", "args": {"op_name": op, "provider": "CPUExecutionProvider"}})
+        t = end + gap
+    events.append({"cat": "Session", "pid": 1, "tid": 1, "dur": t - start, "ts": start, "ph": "X",
+                   "name": "SequentialExecutor::Execute", "args": {}})
+    return t
+
+
+@pytest.mark.parametrize("gap, short, order", [(0, 0, "written"), (0, 1, "written"), (2, 0, "written"),
+                                               (2, 0, "by start")])
+def test_control_flow_nesting_with_whole_microsecond_timestamps(tmp_path, gap: int, short: int,
+                                                                 order: str) -> None:
+    """Timestamps are whole microseconds: with no gap, the If, its body's Execute and its kernel
+    start in the same microsecond, and the Loop in the one the If ended; truncated, the If may
+    even end before its body. The order onnxruntime writes events in still nests them; a trace
+    sorted by start is read as well where no two events end in the same microsecond."""
+    events: list[dict] = []
+    end = _execute(_CONTROL_FLOW, 1000 + gap, gap, short, events)
+    events.append({"cat": "Session", "pid": 1, "tid": 1, "dur": end + gap - 1000, "ts": 1000, "ph": "X",
+                   "name": "model_run", "args": {}})
+    if order == "by start":
+        events.sort(key=lambda e: (e["ts"], -e["dur"]))
+    path = tmp_path / "control_flow.json"
+    path.write_text(json.dumps(events))
+    p = read_profile(path)
+    m = wb.samples.open("control_flow")
+    kernels = p.events[p.events["cat"] == "Node"].set_index("node")
+    main_graph = m.nodes.index[m.nodes["graph"] == ""]
+    assert (kernels.loc[main_graph, "depth"] == 0).all() and kernels.loc[main_graph, "parent"].isna().all()
+    assert kernels.at["then_relu", "depth"] == 1 and kernels.at["then_relu", "parent"] == kernels.at["branch", "event"]
+    assert (kernels.loc[["body_add", "body_cond"], "parent"] == kernels.at["repeat", "event"]).all()
+    assert list(p.runs["kernel_us"]) == [kernels.loc[main_graph, "dur"].sum()]  # the If's and the Loop's time too
+    assert p.nodes["self_us"].sum() == p.runs.at[0, "kernel_us"]  # bodies counted once, in their node
+
+
 @pytest.mark.parametrize("source", ["tiny_bert", "tiny_cnn", "resnet50"])
 def test_disabled_maps_every_kernel_exactly(source: str) -> None:
     m = wb.open(RESNET) if source == "resnet50" else wb.samples.open(source)

@@ -7,7 +7,9 @@ named ``<node>_kernel_time``, time one kernel each and carry ``args`` (``op_name
 ``provider``, input/output shapes, sizes as strings, thread and memory statistics).
 Builds with CUDA profiling add ``cat:"Kernel"`` events: device kernels, listed right
 after the node that launched them. Events carry no run id: a run is a top-level
-``Executor::Execute`` interval (control-flow bodies open nested ones).
+``Executor::Execute`` event (control-flow bodies open nested ones, inside the node running
+them). onnxruntime writes each event as it ends, so the file's order tells which event holds
+which where whole-microsecond timestamps cannot.
 """
 
 from __future__ import annotations
@@ -233,43 +235,28 @@ def _runs(table: pd.DataFrame, warmup: int) -> tuple[pd.Series, pd.Series, pd.Se
     run, depth, parent = [None] * count, [None] * count, [None] * count
     cat, name = table["cat"].to_numpy(), table["name"].to_numpy()
     ts, dur, event = table["ts"].to_numpy(), table["dur"].to_numpy(), table["event"].to_numpy()
-    # Execute intervals, by start: one that starts after all open ones ended opens the next run.
-    executes = sorted((i for i in range(count) if cat[i] == "Session" and name[i].endswith("Executor::Execute")),
-                      key=lambda i: ts[i])
-    starts = np.array([ts[i] for i in executes])
-    ends = np.array([ts[i] + dur[i] for i in executes])
-    open_ends: list[float] = []
-    top = -1
-    for i, start, end in zip(executes, starts, ends):
-        while open_ends and open_ends[-1] < start:
-            open_ends.pop()
-        top += not open_ends
-        run[i], depth[i] = top - warmup, len(open_ends)
-        open_ends.append(end)
-    # Node events, in time order, against the Execute intervals and the Node events open then.
-    open_ends, k = [], 0
-    open_nodes: list[tuple[float, int, int]] = []  # (end, event number, depth)
-    nodes = [i for i in range(count) if cat[i] == "Node"]
-    nodes.sort(key=lambda i: ts[i])
-    for i in nodes:
-        while k < len(starts) and starts[k] <= ts[i]:
-            open_ends.append(ends[k])
-            k += 1
-        open_ends = [end for end in open_ends if end >= ts[i]]
-        while open_nodes and open_nodes[-1][0] < ts[i]:
-            open_nodes.pop()
-        if not open_ends:
-            continue  # outside every run
-        run[i], depth[i] = run[executes[k - 1]], len(open_ends) - 1
-        if open_nodes and open_nodes[-1][2] < depth[i]:
-            parent[i] = event[open_nodes[-1][1]]
-        open_nodes.append((ts[i] + dur[i], i, depth[i]))
-    # A model_run event holds its run's top-level Execute.
-    for i in range(count):
-        if cat[i] == "Session" and name[i] == "model_run":
-            inside = np.flatnonzero((starts >= ts[i]) & (ends <= ts[i] + dur[i]))
-            if len(inside):
-                run[i], depth[i] = run[executes[inside[0]]], 0
+    kind = np.array([_kind(c, n) for c, n in zip(cat, name)], dtype=object)
+    order = _completion_order(ts, dur, kind)
+    container = _containers(order, ts, kind)
+    # A top-level Execute opens a run, counted in time order; the model_run holding it times the run.
+    tops = sorted((i for i in order if kind[i] == "execute"
+                   and (container[i] < 0 or kind[container[i]] == "model_run")), key=lambda i: ts[i])
+    for number, i in enumerate(tops):
+        run[i], depth[i] = number - warmup, 0
+        if container[i] >= 0:
+            run[container[i]], depth[container[i]] = run[i], 0
+    # A container ends after what it holds, so walking back from the last event to end places
+    # each container before its contents.
+    for i in order[::-1]:
+        outer = container[i]
+        if run[i] is not None or outer < 0 or run[outer] is None:
+            continue  # a run's top level (placed above), or outside every run
+        if kind[i] == "execute":  # a body, run by the control-flow node holding it
+            run[i], depth[i] = run[outer], depth[outer] + 1
+        else:
+            run[i], depth[i] = run[outer], depth[outer]
+            if container[outer] >= 0 and kind[container[outer]] == "node":
+                parent[i] = event[container[outer]]
     # A device kernel belongs to the run of the node that launched it (its clock is the device's).
     last_run = last_depth = None
     for i in range(count):
@@ -278,3 +265,58 @@ def _runs(table: pd.DataFrame, warmup: int) -> tuple[pd.Series, pd.Series, pd.Se
         elif cat[i] == "Kernel":
             run[i], depth[i] = last_run, last_depth
     return tuple(pd.Series(values, index=table.index, dtype="Int64") for values in (run, depth, parent))
+
+
+#: What each kind of event directly holds: a run its top-level Execute, an Execute the kernels
+#: of one graph, a control-flow node's kernel event the Executes of the bodies it ran.
+_HOLDS = {"model_run": "execute", "execute": "node", "node": "execute"}
+
+
+def _kind(cat: str, name: str) -> str:
+    """The event's part in the nesting (a key of ``_HOLDS``), or "" for events outside it."""
+    if cat == "Node":
+        return "node"
+    if cat == "Session" and name.endswith("Executor::Execute"):
+        return "execute"
+    return "model_run" if cat == "Session" and name == "model_run" else ""
+
+
+def _containers(order: np.ndarray, ts: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """For each event in ``order`` (positions, in the order the events ended), the position of
+    the event directly holding it (-1: none).
+
+    Timestamps alone cannot tell this nesting: they are whole microseconds, so an If, its
+    body's Execute and the body's first kernel can start in the same microsecond, the node after
+    the If can start in the microsecond the If's body ended, and a body can end a microsecond
+    after the If holding it. The order of completion can: an event that ended before ``e`` and
+    started no earlier lies inside ``e``. Walked in that order, the events ``e`` holds are the
+    latest finished ones of the kind it holds that start at or after it, and they sit on top of
+    a stack of the events not yet placed in one. (Only a kernel shorter than a microsecond, run
+    in the microsecond in which the next node's body starts, would be taken into that body.)
+    """
+    container = np.full(len(ts), -1)
+    unplaced: list[int] = []
+    for i in order:
+        held = _HOLDS[kind[i]]
+        while unplaced and kind[unplaced[-1]] == held and ts[unplaced[-1]] >= ts[i]:
+            container[unplaced.pop()] = i
+        unplaced.append(i)
+    return container
+
+
+def _completion_order(ts: np.ndarray, dur: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """The positions of the events in the nesting (those with a ``kind``), in the order they ended.
+
+    onnxruntime writes each event when it ends, so the file's order is that order: each of its
+    kernel and Execute events ends, truncated to whole microseconds from start and duration, at
+    most 1 µs before the latest end listed before it. (A model_run's end is not checked: it
+    closes the run listed before it wherever it ends, so a file with run latencies edited keeps
+    its order.) A file in another order (sorted by start by some trace tool) is sorted by end,
+    which can misplace events that end within the same microsecond.
+    """
+    events = np.flatnonzero(kind != "")
+    checked = np.flatnonzero((kind == "node") | (kind == "execute"))
+    ends = ts[checked] + dur[checked]
+    if (ends >= np.maximum.accumulate(ends) - 1).all():
+        return events
+    return events[np.lexsort((-ts[events], ts[events] + dur[events]))]

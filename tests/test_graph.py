@@ -203,3 +203,26 @@ def test_a_40_layer_model_keeps_every_level_small() -> None:
     index = wb.open(wb.samples.proto("tiny_bert", layers=40)).view_index
     assert max(len(g["items"]) for g in _all_groups(index)) <= MAX_ITEMS
     assert len(index.payload(budget=2_000_000)["groups"][index.root]["items"]) < 10
+
+
+def test_details_are_computed_once_and_weights_read_only_when_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    import workbench.graph._index as index_module
+
+    reads: list[str] = []
+    real = index_module.weight_stats
+    monkeypatch.setattr(index_module, "weight_stats", lambda model, tensor: reads.append(tensor.name) or real(model, tensor))
+    m = wb.open(wb.samples.proto("tiny_bert"))
+    weights = {t.name for t in m.proto.graph.initializer if any(t.name in n.input for n in m.proto.graph.node)}
+    index = wb.graph.build_view(m)
+    # Groups fit, details do not: no weight is read for details that are then dropped.
+    groups = sum(len(json.dumps(index.group(g))) + len(g) + 4 for g in index.group_ids)
+    small = index.payload(budget=groups + len(json.dumps(m._summary())) + 3000)
+    assert len(small["groups"]) == len(index.group_ids) and not small["complete"] and "details" not in small
+    assert reads == []
+    node = m.nodes.index[m.nodes.op_type == "MatMul"][0]
+    first = index.details(node)
+    assert index.details(node) is first and reads and len(reads) == len(set(reads))
+    full = index.payload(budget=10**9)  # every detail sent: each weight read once, whichever nodes show it
+    assert full["complete"] and sorted(reads) == sorted(set(reads)) and set(reads) <= weights
+    stats = [e for d in full["details"].values() for e in d["inputs"] if e["kind"] == "initializer" and "stats" in e]
+    assert stats and all(set(e["stats"]) == {"min", "max", "mean", "std"} for e in stats)

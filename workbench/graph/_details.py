@@ -27,8 +27,21 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def weight_stats(model: "Model", tensor: onnx.TensorProto) -> dict:
+    """min, max, mean and std of one weight for the panel (JSON-ready: non-finite as None);
+    empty for a weight too large to read quickly, or corrupted (Model.problems names it)."""
+    if math.prod(tensor.dims) > _MAX_STATS_ELEMENTS:
+        return {}
+    try:
+        stats = tensor_stats(read_tensor(tensor, model.path.parent if model.path else None))
+    except TensorDataError:
+        return {}
+    return {k: _finite(stats[k]) for k in ("min", "max", "mean", "std")} if stats else {}
+
+
 def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str) -> dict:
-    """The details of one node: attributes, typed inputs/outputs, weight stats, cost, trace."""
+    """The details of one node: attributes, typed inputs/outputs, cost, trace. Nothing is read:
+    the view index adds each weight's statistics (:func:`weight_stats`) when it sends them."""
     values = attribute_values(node)
     attributes = []
     for attr in node.attribute:
@@ -36,7 +49,6 @@ def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str)
         if len(text) > _MAX_ATTRIBUTE_CHARS:
             text = text[: _MAX_ATTRIBUTE_CHARS - 1] + "…"
         attributes.append([attr.name, text])
-    base = model.path.parent if model.path else None
     inputs = []
     for name in node.input:
         if not name:
@@ -46,13 +58,6 @@ def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str)
         tensor = model._initializers.get(name)
         if tensor is not None:
             entry["kind"] = "initializer"
-            if math.prod(tensor.dims) <= _MAX_STATS_ELEMENTS:
-                try:
-                    stats = tensor_stats(read_tensor(tensor, base))
-                except TensorDataError:  # a corrupted weight: no stats (Model.problems names it)
-                    stats = {}
-                if stats:
-                    entry["stats"] = {k: _finite(stats[k]) for k in ("min", "max", "mean", "std")}
         inputs.append(entry)
     outputs = []
     for name in node.output:

@@ -8,7 +8,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ._build import GraphBuilder
-from ._details import node_details
+from ._details import node_details, weight_stats
 
 if TYPE_CHECKING:
     import graphviz
@@ -23,6 +23,10 @@ VIEW_SCHEMA_VERSION = 1
 LAZY_PAYLOAD_BYTES = 500_000
 #: First paint opens groups while no more than this many boxes are visible.
 _FIRST_PAINT_BOXES = 60
+
+
+#: About what a weight's statistics add to the details' JSON: ``, "stats": {"min": …, "max": …}``.
+_STATS_BYTES = len(json.dumps({"stats": dict.fromkeys(("min", "max", "mean", "std"), -1.2345678901234567e-10)}))
 
 
 class ViewIndex:
@@ -42,6 +46,9 @@ class ViewIndex:
         self._owner = built.owner
         self._function_nodes = built.function_nodes
         self._json: dict[str, dict] = {}
+        self._details: dict[str, dict] = {}  # by node id, with weight statistics
+        self._light: dict[str, dict] = {}  # by node id, without
+        self._stats: dict[str, dict] = {}  # by weight name: each weight read once
 
     # ---- the parts ----------------------------------------------------------------------
     def group(self, group_id: str) -> dict:
@@ -60,16 +67,38 @@ class ViewIndex:
         return list(self._groups)
 
     def details(self, node_id: str) -> dict:
-        """The side-panel details of one node; ``KeyError`` if there is no such node."""
-        if node_id in self._function_nodes:
-            node, prefix = self._function_nodes[node_id]
-            return node_details(self.model, node_id, node, prefix)
-        try:
-            record = self.model._by_id[node_id]
-        except KeyError:
-            raise KeyError(f"No node {node_id!r} in this model.") from None
-        scope = self.model._scopes[record.id].path or ()
-        return node_details(self.model, node_id, record.node, "/".join(scope))
+        """The side-panel details of one node; ``KeyError`` if there is no such node.
+
+        Built on first request and kept; each weight's statistics are read once, whichever
+        nodes show it.
+        """
+        if node_id not in self._details:
+            details = self._light_details(node_id)
+            self._details[node_id] = {**details, "inputs": [self._with_stats(entry) for entry in details["inputs"]]}
+        return self._details[node_id]
+
+    def _light_details(self, node_id: str) -> dict:
+        """A node's details without weight statistics (nothing read), kept."""
+        if node_id not in self._light:
+            if node_id in self._function_nodes:
+                node, prefix = self._function_nodes[node_id]
+            else:
+                try:
+                    record = self.model._by_id[node_id]
+                except KeyError:
+                    raise KeyError(f"No node {node_id!r} in this model.") from None
+                node, prefix = record.node, "/".join(self.model._scopes[record.id].path or ())
+            self._light[node_id] = node_details(self.model, node_id, node, prefix)
+        return self._light[node_id]
+
+    def _with_stats(self, entry: dict) -> dict:
+        """An input entry of the details with its weight's statistics, read once per weight."""
+        tensor = self.model._initializers.get(entry["name"]) if entry["kind"] == "initializer" else None
+        if tensor is None:
+            return entry
+        if tensor.name not in self._stats:
+            self._stats[tensor.name] = weight_stats(self.model, tensor)
+        return {**entry, "stats": self._stats[tensor.name]} if self._stats[tensor.name] else entry
 
     def ancestors(self, item_id: str) -> list[str]:
         """The groups containing an item (node id or group id), outermost first."""
@@ -108,10 +137,17 @@ class ViewIndex:
         complete = len(groups) == len(self._groups)
         details = None
         if complete:
-            details = {r.id: self.details(r.id) for r in self.model._records}
-            details.update({nid: self.details(nid) for nid in self._function_nodes})
-            if size + len(json.dumps(details)) > budget:
+            ids = [*(r.id for r in self.model._records), *self._function_nodes]
+            # Sized without weight statistics first: on a model whose details do not fit, no
+            # weight is read for nothing (BERT-base: 435 MB read, then dropped).
+            light = {nid: self._light_details(nid) for nid in ids}
+            weights = sum(entry["kind"] == "initializer" for d in light.values() for entry in d["inputs"])
+            if size + len(json.dumps(light)) + weights * _STATS_BYTES > budget:
                 details, complete = None, False
+            else:
+                details = {nid: self.details(nid) for nid in ids}
+                if size + len(json.dumps(details)) > budget:
+                    details, complete = None, False
         return {
             "schema": VIEW_SCHEMA_VERSION,
             "title": self.model.name,

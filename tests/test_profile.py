@@ -562,3 +562,24 @@ def test_line_reader_matches_the_json_reader(bert_all, tmp_path) -> None:
     whole = read_trace(copy)
     assert whole._events is not None
     pd.testing.assert_frame_equal(event_table(lines), event_table(whole), check_dtype=False)
+
+
+def test_a_shape_in_external_data_gets_the_right_fix(tmp_path) -> None:
+    """onnxruntime cannot read a Reshape's shape from external data at load time: the error says
+    so and how to save the model, not 'fix the shapes'; the debugger runs the model as it is."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"]), helper.make_node("MatMul", ["y", "w"], ["z"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [6, 5])],
+        [numpy_helper.from_array(np.array([6, 4], np.int64), "shape"), numpy_helper.from_array(np.ones((4, 5), np.float32), "w")])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path,
+              save_as_external_data=True, location="w.bin", size_threshold=0)
+    with pytest.raises(wb.errors.SessionError, match=r"Cannot parse data from external tensors.*Fix: onnxruntime reads "
+                                                     r"the shapes.*size_threshold=1024") as error:
+        wb.profile(str(path), runs=1)
+    assert "fix the shapes" not in str(error.value)
+    assert wb.debug(str(path)).outputs["z"].shape == (6, 5)

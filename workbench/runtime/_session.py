@@ -137,6 +137,11 @@ _FIXES = [
     (r"Could not find an implementation",
      "the runtime has no kernel for this op at these input types: cast the inputs to a type the op's kernels "
      "take (Model.nodes shows each node's input types), or run on a provider that has one"),
+    (r"Cannot parse data from external tensors",
+     "onnxruntime reads the shapes, axes and other small constants an op needs at load time only from inside "
+     "the .onnx file, not from external data: save the model again with small tensors inline "
+     "(onnx.save(model, path, save_as_external_data=True, size_threshold=1024)); wb.debug and wb.compare "
+     "run it as it is"),
     (r"[Aa]llocat|bad_alloc", "a value is too large for this machine: check the shapes the model declares and computes "
      "(Model.nodes.output_shapes), or use smaller inputs"),
     (r"[Aa]ttribute", "fix the node's attributes (their names and types must match the op's schema)"),

@@ -183,19 +183,23 @@ def test_a_changed_node_is_the_root_cause(request, source: str, inputs: str | No
 
 
 def test_an_fp16_round_trip_that_overflows(loud, tmp_path) -> None:
-    """The inserted casts have no torch value: the first aligned node they feed (the ReLU)
-    is the cause, the overflowing Cast its suspect. The fp16 overflow shows on the row of
-    the value that was cast (the Linear's output, fine in float32, past 65504), the inf on
-    the ReLU's row."""
+    """The inserted casts have no torch value: the first aligned node they feed (the ReLU) is
+    off on torch's inputs, with the Casts as suspects; inside that chain the overflowing Cast
+    down to fp16 is the first node whose output matches no value torch computes in the ReLU
+    (its input, the Linear's output, does): it is the cause, the ReLU carries. The fp16
+    overflow shows on the row of the value that was cast (the Linear's output, fine in float32,
+    past 65504), the inf on the ReLU's row."""
     report, planted = _traced(loud, _INPUTS["loud"](), _fp16_round_trip, tmp_path)
     cause, table = report.root_cause, report.table.set_index("node")
-    assert cause.op_type == "Relu" and cause.scope == "loud/1"
-    assert cause.suspects == (planted, planted.replace("_down", "_up"))
+    assert cause.node == planted and cause.op_type == "Cast" and cause.scope == "loud/0"
+    relu = report.table[report.table.note == f"its fault is inside, at {planted!r}"].iloc[0]
+    assert relu.op_type == "Relu" and relu.scope == "loud/1" and relu.status == "carried"
+    assert relu.suspects == (planted, planted.replace("_down", "_up"))
     assert {f"{planted}_out", f"{planted.replace('_down', '_up')}_out"} <= set(report.unaligned)
     assert _scope(report, planted) == "loud/0"  # the Cast sits in the module whose output it casts
     linear = table.loc["node_linear"]
     assert linear.ok and linear.fp16_overflow
-    assert cause.inf_cand > 0 and cause.inf_ref == 0 and cause.local_max_abs == np.inf
+    assert relu.inf_cand > 0 and relu.inf_ref == 0 and relu.local_max_abs == np.inf
 
 
 def test_an_int32_round_trip_that_truncates(counter, tmp_path) -> None:

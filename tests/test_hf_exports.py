@@ -7,6 +7,9 @@ repeat, the tree follows the forward order), and clean exports must compare clea
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 import workbench as wb
@@ -81,19 +84,25 @@ def test_clean_exports_compare_clean(exports: dict, name: str) -> None:
 
 @pytest.mark.parametrize("kind", ["weight", "softmax", "add"])
 @pytest.mark.parametrize("name", ARCHITECTURES)
-def test_planted_bugs_are_named_exactly_from_the_torch_program(exports: dict, name: str, kind: str) -> None:
+def test_planted_bugs_are_named_exactly_from_the_torch_program(exports: dict, name: str, kind: str,
+                                                               tmp_path) -> None:
     """A Linear's MatMul weight (inside the linear decomposition), a Softmax axis (inside the
     scaled_dot_product_attention decomposition), an inserted Add (no torch counterpart at all):
-    the node that holds the bug is the root cause, not the aligned node it feeds."""
+    the node that holds the bug is the root cause, not the aligned node it feeds, and its
+    repro replays the divergence."""
     export = exports[name]
     proto, target = hf.planted(export.program.model_proto, kind)
     report = wb.compare(export.program, export.inputs, onnx=proto)
     cause = report.root_cause
     assert cause is not None and cause.node == target, report.summary()
+    assert set(report.table.node[report.table.status == "cause"]) == {target}
     if kind == "weight":
         assert cause.note == "a weight that differs from the reference's own" and "reads weight" in report.summary()
-    elif cause.suspects == ():  # found inside a decomposition: the op it sits in carries
-        assert (report.table.note == f"its fault is inside, at {target!r}").sum() <= 1
+    elif cause.note.startswith("inside the decomposition of"):  # the op it sits in carries, and says where
+        assert (report.table.note == f"its fault is inside, at {target!r}").sum() == 1
+    folder = report.repro(tmp_path / "bug")
+    replay = subprocess.run([sys.executable, str(folder / "replay.py")], capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 1 and "OFF" in replay.stdout, replay.stdout + replay.stderr
 
 
 @pytest.mark.parametrize("kind", ["weight", "softmax", "add"])

@@ -102,7 +102,10 @@ class Report:
     #: around the root cause whose inputs agree with torch's and whose output does not.
     cause_module: str | None = None
     # node id → (the inputs it ran on alone, the reference's outputs): for repro()
-    _cases: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = field(default_factory=dict, repr=False)
+    # node id → (what it ran on, the reference's outputs, the nodes to replay: the node alone, or,
+    # for a node found inside a decomposition, it and the rest of its chain): for repro()
+    _cases: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]] = field(default_factory=dict,
+                                                                                            repr=False)
 
     def _first(self, status: Sequence[str]) -> pd.Series | None:
         rows = self.table[self.table.status.isin(status)]
@@ -110,8 +113,11 @@ class Report:
 
     @property
     def first_divergence(self) -> pd.Series | None:
-        """The first value over tolerance (None when every value agrees)."""
-        return self._first(("carried", "cause"))
+        """The first value over tolerance (None when every value agrees). A node found inside a
+        decomposition is not a value measured against the reference: its op's row is."""
+        measured = self.table[~self.table.note.astype(str).str.startswith(_INSIDE)]
+        rows = measured[measured.status.isin(("carried", "cause"))]
+        return None if rows.empty else rows.iloc[0]
 
     @property
     def root_cause(self) -> pd.Series | None:
@@ -166,19 +172,20 @@ class Report:
     def repro(self, folder: str | os.PathLike, node: str | None = None) -> Path:
         """Writes a standalone reproduction of the root cause (or ``node``) into ``folder``.
 
-        ``model.onnx`` (the node alone, its weights inside), ``inputs.npz`` (the inputs it
-        got on the reference side), ``expected.npz`` (the reference's outputs) and
-        ``replay.py``, which runs it with onnxruntime and exits 1 when the outputs are
-        still off (``python replay.py``). Returns the folder.
+        ``model.onnx`` (the node alone, its weights inside; a node found inside a decomposition
+        with the rest of its chain, up to the value torch computes), ``inputs.npz`` (the
+        inputs it got on the reference side; a weight that differs from torch's is the model's
+        own), ``expected.npz`` (the reference's outputs) and ``replay.py``, which runs it with
+        onnxruntime and exits 1 when the outputs are still off (``python replay.py``).
+        Returns the folder.
         """
         cause = self.root_cause
         node_id = node or (cause.node if cause is not None else None)
         if node_id is None or node_id not in self._cases or self.model is None:
             raise ValueError("Nothing to reproduce: no node is off on the reference's inputs"
                              + ("" if node is None else f" ({node!r} was not run alone)") + ".")
-        inputs, expected = self._cases[node_id]
-        proto = self.model.node(node_id)
-        light = _standalone(self.model, proto, inputs)
+        inputs, expected, nodes = self._cases[node_id]
+        light = _standalone(self.model, [self.model.node(n) for n in nodes], inputs)
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         onnx.save(light, out / "model.onnx")
@@ -196,7 +203,10 @@ class Report:
         if first is None:
             return head + "; no divergence" + self._random_text() + "."
         text = f"{head}; first divergence at {first.op_type} {first.node!r} ({first.value}, max abs {first.max_abs:.3g})"
-        if cause is not None and cause.note == _WEIGHT_NOTE:
+        if cause is not None and str(cause.note).startswith(_INSIDE):
+            text += (f"; root cause: {cause.op_type} {cause.node!r} in {cause.scope or '(top)'}, "
+                     f"{cause.note[len(_INSIDE):]}")
+        elif cause is not None and cause.note == _WEIGHT_NOTE:
             text += (f"; root cause: {cause.op_type} {cause.node!r} in {cause.scope or '(top)'} reads weight "
                      f"{cause.value!r}, which differs from the reference's own by {cause.max_abs:.3g}")
         elif cause is not None:
@@ -356,15 +366,15 @@ sys.exit(1 if worst else 0)
 '''
 
 
-def _standalone(model: Model, node: "onnx.NodeProto", inputs: Mapping[str, np.ndarray]) -> "onnx.ModelProto":
-    """The node as a model: weights as initializers, other inputs as graph inputs."""
-    graph = onnx.helper.make_graph([node], node.name or node.op_type, [], [])
+def _standalone(model: Model, nodes: Sequence["onnx.NodeProto"], inputs: Mapping[str, np.ndarray]) -> "onnx.ModelProto":
+    """The nodes as a model: weights as initializers, other inputs as graph inputs."""
+    graph = onnx.helper.make_graph(list(nodes), nodes[0].name or nodes[0].op_type, [], [])
     for name, value in inputs.items():
         if name in model._initializers:
             graph.initializer.append(onnx.numpy_helper.from_array(np.asarray(value), name))
         else:
             graph.input.append(onnx.helper.make_tensor_value_info(name, onnx_dtype(value), list(value.shape)))
-    graph.output.extend(onnx.helper.make_empty_tensor_value_info(o) for o in node.output if o)
+    graph.output.extend(onnx.helper.make_empty_tensor_value_info(o) for node in nodes for o in node.output if o)
     light = onnx.helper.make_model(graph, opset_imports=list(model.proto.opset_import))
     light.ir_version = model.proto.ir_version
     light.functions.extend(model.proto.functions)
@@ -485,16 +495,27 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
         cases, driven = _local_errors(cand, ref_values, table, rtol, atol, tolerances)
     table["status"] = ["random" if random else "ok" if ok else ("carried" if local else "cause")
                        for ok, local, random in zip(table.ok, table.local_ok, table.random)]
+    replays = {node_id: (feeds, {n: ref_values[n] for n in model.node(node_id).output if n in ref_values}, [node_id])
+               for node_id, feeds in cases.items()}
+    for index in table.index[table.weight.astype(bool) & (table.status == "cause")]:
+        node_id, weight = table.at[index, "node"], table.at[index, "output"]
+        if node_id in replays:  # replayed with the model's own weight, the one that differs
+            feeds, expected, nodes = replays[node_id]
+            # where torch has no value for the reader's output (inside a linear), the expected
+            # one is the reader's on torch's weight
+            expected = expected or cand.run_node(node_id, feeds)
+            replays[node_id] = ({**feeds, weight: cand.tensor(weight)}, expected, nodes)
     if finer is not None and (table.status == "cause").any():
-        table = _refine(cand, table, ref_values, driven, finer, rtol, atol)
+        table = _refine(cand, table, ref_values, driven, finer, rtol, atol, replays)
     table = table.drop(columns=["random", "weight", "output"]).reset_index(drop=True)
     report = Report(table, ref_label, f"{_label(model)} on {cand.provider}", rtol, atol, unaligned, model)
-    report._cases = {node_id: (feeds, {n: ref_values[n] for n in model.node(node_id).output if n in ref_values})
-                     for node_id, feeds in cases.items()}
+    report._cases = replays
     return report
 
 
 _WEIGHT_NOTE = "a weight that differs from the reference's own"
+#: How the note of a node found inside a decomposition begins (see _refine).
+_INSIDE = "inside the decomposition of "
 
 
 def _weight_rows(node_id: str, node: "onnx.NodeProto", model: Model, name: str, weight: Value, reference: Value,
@@ -537,7 +558,8 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.Dat
     local_ok, local_max_abs, suspects_of = {}, {}, {}
     if not off_rows:  # only weights are off: they are causes as they stand
         return cases, driven
-    for node_id in steps[position[next(iter(off_rows))]:]:
+    # from the first node off, a weight's reader included: it runs on torch's weight here
+    for node_id in steps[min(position[n] for n in table.node[~table.ok]):]:
         node = model.node(node_id)
         outputs = [o for o in node.output if o]
         if node_id not in off_rows and all(o in ref_values for o in outputs):
@@ -567,7 +589,7 @@ _REFINED = 5
 
 
 def _refine(cand: Debugger, table: pd.DataFrame, ref_values: Mapping[str, Value], driven: Mapping[str, Value],
-            finer: Finer, rtol: float, atol: float) -> pd.DataFrame:
+            finer: Finer, rtol: float, atol: float, replays: dict) -> pd.DataFrame:
     """Looks inside each cause whose fault may sit in a decomposition (it has suspects): the
     exporter wrote one torch op as a chain of ONNX nodes, and the reference has values only at
     the chain's ends. ``finer`` gives the values torch computes inside that op when it is traced
@@ -579,7 +601,10 @@ def _refine(cand: Debugger, table: pd.DataFrame, ref_values: Mapping[str, Value]
     the chain) while its output and everything after it in the chain match nothing: a node
     whose own value torch does not compute (an exporter may scale q and k apart where torch
     scales q) is passed over when a later value matches again. When that node is not the cause
-    itself, it becomes the cause (a row of its own, before the cause's), and the cause carries.
+    itself, it becomes the cause (a row of its own, before the cause's, with the errors measured
+    at the end of the op: what the fault does there), and the cause carries. Its replay
+    (``replays``, for ``Report.repro``) is it and the rest of the chain, on the chain's inputs
+    as driven from the reference's, against torch's value at the end of the op.
     This holds for any op torch can trace alone, not only attention and linear: it asks torch
     what the inner values are, instead of knowing each decomposition.
     """
@@ -598,13 +623,16 @@ def _refine(cand: Debugger, table: pd.DataFrame, ref_values: Mapping[str, Value]
             continue
         node = model.node(culprit)
         value = next(o for o in node.output if o)
-        found[index] = {"node": culprit, "op_type": node.op_type, "scope": "/".join(model._scopes[culprit].path or ()),
-                        "value": value, **dict.fromkeys(METRICS, math.nan), "shape_mismatch": False,
-                        "nonfinite_mismatch": 0, "fp16_overflow": False, "ok": False, "local_ok": False,
-                        "local_max_abs": math.nan, "suspects": (), "status": "cause", "random": False,
-                        "weight": False, "output": value,
-                        "note": f"inside the decomposition of {row.value!r}: its inputs match values torch computes "
-                                "inside that op, its output and all after it in the chain match none"}
+        rest = chain[chain.index(culprit):]
+        produced = {o for n in rest for o in model.node(n).output}
+        read = dict.fromkeys(n for node_id in rest for n in model.node(node_id).input if n and n not in produced)
+        feeds = {n: local[n] if n in local else cand.tensor(n) for n in read}  # weights: the model's
+        replays[culprit] = (feeds, {row.output: ref_values[row.output]}, rest)
+        found[index] = {**row.to_dict(), "node": culprit, "op_type": node.op_type,
+                        "scope": "/".join(model._scopes[culprit].path or ()), "value": value, "ok": False,
+                        "local_ok": False, "suspects": (), "status": "cause", "weight": False, "output": value,
+                        "note": f"{_INSIDE}{row.value!r}: its inputs match values torch computes inside "
+                                "that op, its output and all after it in the chain match none"}
         table.at[index, "status"] = "carried"
         table.at[index, "note"] = f"its fault is inside, at {culprit!r}"
     if not found:

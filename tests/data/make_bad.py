@@ -22,6 +22,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import onnx
 from google.protobuf.message import Message
 from onnx import TensorProto, helper, numpy_helper
@@ -30,6 +31,9 @@ HERE = Path(__file__).resolve().parent
 BAD = HERE / "bad"
 
 MODEL_ENTRY_POINTS = ("open", "view", "debug", "reference", "compare", "profile")
+#: The external data file of external_shape.onnx, and the shape it holds.
+EXTERNAL_SHAPE = "external_shape.bin"
+_SHAPE = np.array([6, 4], np.int64)
 OPSET = 17
 IR = 8
 
@@ -366,6 +370,19 @@ def model_cases() -> list[dict]:
     ]:
         add(file, problem, _external(good_model(), location), **refused("ExternalDataError"))
 
+    # A valid model that onnxruntime cannot load as a file: it reads an op's shape at load time
+    # only from inside the .onnx (the debugger feeds it, and runs the model).
+    shape = numpy_helper.from_array(_SHAPE, "shape")
+    shape.ClearField("raw_data")
+    shape.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", EXTERNAL_SHAPE), ("offset", "0"), ("length", "16")):
+        shape.external_data.add(key=key, value=value)
+    add("external_shape.onnx", f"a Reshape's shape stored as external data (in {EXTERNAL_SHAPE!r})",
+        _model([helper.make_node("Reshape", ["x", "shape"], ["y"])], [_vi("x", (2, 3, 4))], [_vi("y", (6, 4))],
+               [shape]),
+        open="ok", view="ok", debug="ok", compare="ok", profile="SessionError",
+        fix="small tensors inline")
+
     # ---- symlinks -----------------------------------------------------------------------
     add("symlink_outside_dangling.onnx", "a symlink to '../../outside/model.onnx', which does not exist",
         ("symlink", "../../outside/model.onnx"), **refused("ModelFileError"))
@@ -435,6 +452,7 @@ def write(folder: Path = BAD) -> list[dict]:
                             "expected": case["expected"], **({"fix": case["fix"]} if "fix" in case else {})})
     make_links(folder)
     (folder / "external_short.bin").write_bytes(b"\0\0\0")  # a companion of the external-data cases
+    (folder / EXTERNAL_SHAPE).write_bytes(numpy_helper.from_array(_SHAPE).raw_data)  # external_shape.onnx's data
     manifest = {"about": "Bad-input corpus of issue 8, written by tests/data/make_bad.py; run by "
                          "tests/test_bad_inputs.py. 'expected' maps each entry point to the "
                          "workbench.errors class it must raise, or 'ok'; 'fix', where a run "

@@ -44,20 +44,25 @@ def tensor_dtype(elem_type: int) -> str:
         return f"element type {elem_type}"
 
 
-def type_name(type_proto: onnx.TypeProto) -> str:
+def type_name(type_proto: onnx.TypeProto, shapes: bool = False) -> str:
     """The name of any ONNX type: a tensor's element type (:func:`tensor_dtype`), and around it
-    ``seq(...)``, ``optional(...)``, ``map(key,value)`` or ``sparse(...)``; ``""`` when untyped."""
+    ``seq(...)``, ``optional(...)``, ``map(key,value)`` or ``sparse(...)``; ``""`` when untyped.
+    With ``shapes``, a tensor's declared shape follows its type (``float32[batch, ?, 3]``)."""
     kind = type_proto.WhichOneof("value")
     if kind == "tensor_type":
-        return tensor_dtype(type_proto.tensor_type.elem_type)
+        tensor = type_proto.tensor_type
+        if not shapes or not tensor.HasField("shape"):
+            return tensor_dtype(tensor.elem_type)
+        dims = [str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?") for d in tensor.shape.dim]
+        return f"{tensor_dtype(tensor.elem_type)}[{', '.join(dims)}]"
     if kind == "sparse_tensor_type":
         return f"sparse({tensor_dtype(type_proto.sparse_tensor_type.elem_type)})"
     if kind == "sequence_type":
-        return f"seq({type_name(type_proto.sequence_type.elem_type)})"
+        return f"seq({type_name(type_proto.sequence_type.elem_type, shapes)})"
     if kind == "optional_type":
-        return f"optional({type_name(type_proto.optional_type.elem_type)})"
+        return f"optional({type_name(type_proto.optional_type.elem_type, shapes)})"
     if kind == "map_type":
-        return f"map({tensor_dtype(type_proto.map_type.key_type)},{type_name(type_proto.map_type.value_type)})"
+        return f"map({tensor_dtype(type_proto.map_type.key_type)},{type_name(type_proto.map_type.value_type, shapes)})"
     return ""
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 
 from ..errors import InputError
+from ..model._tensors import type_name
 from ._capture import default_budget
 from ._values import Value, is_special
 
@@ -43,26 +44,8 @@ def _tensor_spec(tensor: onnx.TypeProto.Tensor) -> tuple[np.dtype, tuple]:
     return dtype, tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim)
 
 
-def type_text(type_: onnx.TypeProto) -> str:
-    """A type in words: ``float32[?, 3]``, ``seq(float32[?])``, ``optional(int64[])``, ``map(int64 → float32[])``."""
-    kind = type_.WhichOneof("value")
-    if kind == "tensor_type":
-        dtype, shape = _tensor_spec(type_.tensor_type)
-        dims = "" if not type_.tensor_type.HasField("shape") else \
-            f"[{', '.join('?' if s is None else str(s) for s in shape)}]"
-        return f"{dtype}{dims}"
-    if kind == "sequence_type":
-        return f"seq({type_text(type_.sequence_type.elem_type)})"
-    if kind == "optional_type":
-        return f"optional({type_text(type_.optional_type.elem_type)})"
-    if kind == "map_type":
-        key = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(type_.map_type.key_type))
-        return f"map({key} → {type_text(type_.map_type.value_type)})"
-    return kind or "untyped"
-
-
 def _describe(types: Mapping[str, onnx.TypeProto]) -> str:
-    return ", ".join(f"{n}: {type_text(t)}" for n, t in types.items()) or "no inputs"
+    return ", ".join(f"{n}: {type_name(t, shapes=True)}" for n, t in types.items()) or "no inputs"
 
 
 def _index_bound(model: "Model", name: str) -> int:
@@ -188,19 +171,19 @@ def _checked(name: str, value: Any, type_: onnx.TypeProto, expected: str) -> Val
         return None if value is None else _checked(name, value, type_.optional_type.elem_type, expected)
     if kind == "sequence_type":
         if not isinstance(value, (list, tuple)):
-            raise InputError(f"input {name!r} is a sequence ({type_text(type_)}): give a list of arrays, not a "
+            raise InputError(f"input {name!r} is a sequence ({type_name(type_, shapes=True)}): give a list of arrays, not a "
                              f"{type(value).__name__}. The model expects {expected}.")
         return [_checked(f"{name}[{i}]", v, type_.sequence_type.elem_type, expected) for i, v in enumerate(value)]
     if kind == "map_type":
         if not isinstance(value, Mapping):
-            raise InputError(f"input {name!r} is a map ({type_text(type_)}): give a dict, not a "
+            raise InputError(f"input {name!r} is a map ({type_name(type_, shapes=True)}): give a dict, not a "
                              f"{type(value).__name__}. The model expects {expected}.")
         return {k: _checked(f"{name}[{k!r}]", v, type_.map_type.value_type, expected) for k, v in value.items()}
     if kind != "tensor_type":
         raise InputError(f"input {name!r} has no type the workbench can check ({kind or 'none'}). Give the input "
                          "a tensor, sequence, map or optional type in the model.")
     if value is None or isinstance(value, Mapping):
-        raise InputError(f"input {name!r} is a tensor ({type_text(type_)}), not a {type(value).__name__}. "
+        raise InputError(f"input {name!r} is a tensor ({type_name(type_, shapes=True)}), not a {type(value).__name__}. "
                          f"The model expects {expected}.")
     dtype, shape = _tensor_spec(type_.tensor_type)
     array = np.asarray(value)

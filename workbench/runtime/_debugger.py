@@ -127,7 +127,7 @@ class Debugger:
         sizes, self._types = infer_values(light_model(model, graph, names, outer), feeds)
         problems = model.problems
         runs = capture(lambda window: make_runner(light_model(model, graph, window, outer), self._providers,
-                                                  problems=problems, isolate=self.isolate),
+                                                  problems=problems, isolate=self.isolate, types=self._types),
                        names, run_feeds, self._store, sizes, progress=not label)
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
@@ -404,7 +404,8 @@ class Debugger:
             graph = onnx.helper.make_graph([record.node], record.id, [], [])
             light = light_model(self.model, graph, [o for o in record.node.output if o], typed(feeds, self._types))
             self._node_runners[record.id] = make_runner(light, self._providers, threads=1,
-                                                        problems=self.model.problems, isolate=self.isolate)
+                                                        problems=self.model.problems, isolate=self.isolate,
+                                                        types=self._types)
         return self._node_runners[record.id]
 
     def _ipython_display_(self) -> None:

@@ -42,7 +42,8 @@ def fed_weights(graph: onnx.GraphProto) -> list[str]:
     return [t.name for t in graph.initializer if not _is_small(t)]
 
 
-def infer_values(light: onnx.ModelProto, feeds: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, onnx.TypeProto]]:
+def infer_values(light: onnx.ModelProto,
+                 feeds: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, onnx.TypeProto]]:
     """What shape inference knows of ``light``'s values for these inputs' concrete shapes: the
     bytes of each tensor whose shape it knows, and the type of every value it typed.
 
@@ -236,13 +237,17 @@ def _body_mismatch(node: onnx.NodeProto) -> str | None:
 
 
 def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
-                problems: Sequence[str] = (), isolate: bool = False) -> Runner:
+                problems: Sequence[str] = (), isolate: bool = False,
+                types: Mapping[str, onnx.TypeProto] | None = None) -> Runner:
     """A function ``run(output_names, feeds) -> arrays`` over onnxruntime, or the reference evaluator.
 
     onnxruntime runs at ``ORT_DISABLE_ALL``: the values are those of the graph as authored.
     Failures to load or run raise :class:`SessionError` (with the checker's ``problems``),
     never the runtime's own exception types. With ``isolate``, each run happens in a worker
     process, so that a native crash of the runtime raises :class:`SessionError` too.
+    ``types`` are the values' declared types, where the caller has inferred them already (the
+    reference evaluator needs them: it keeps optionals as one-item lists); else they are
+    inferred on the first run.
     """
     if isolate:
         from ._isolate import IsolatedRunner
@@ -257,11 +262,11 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
             raise session_error(exc, "The ONNX reference evaluator could not load the model", problems,
                                 checker_first=True) from exc
         accepted = set(evaluator.input_names)
-        declared: dict[str, onnx.TypeProto] | None = None
+        declared = types
 
         def run_reference(names: Sequence[str], feeds: Mapping[str, Value]) -> list[Value]:
             nonlocal declared
-            if declared is None:  # the evaluator keeps optionals as one-item lists: the types say where
+            if declared is None:
                 declared = infer_values(light, feeds)[1]
             try:
                 values = evaluator.run(list(names), {k: v for k, v in feeds.items() if k in accepted})

@@ -19,7 +19,7 @@ import pytest
 import workbench as wb
 from workbench.analysis import Analysis, AnalysisError, Verification, load_analysis, save_analysis, verify_analysis
 from workbench.analysis import _environment, _tables
-from workbench.compare import Report
+from workbench.comparison import Report
 from workbench.errors import ProviderError, WorkbenchError
 
 SEQUENCE = {"batch": 1, "sequence": 16}

@@ -100,7 +100,7 @@ def test_root_cause_is_the_mutated_node(program, ids, change, tmp_path) -> None:
 
 
 def test_saved_arrays_compare_like_torch(program, ids) -> None:
-    from workbench.compare import torch_values
+    from workbench.comparison import torch_values
 
     golden = torch_values(program, ids)
     model, planted = _mutated(program, _layer_norm_epsilon)

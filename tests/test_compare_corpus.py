@@ -17,7 +17,7 @@ import onnx
 import pytest
 
 import workbench as wb
-from workbench.compare import Report
+from workbench.comparison import Report
 
 torch = pytest.importorskip("torch", reason="torch is an optional extra: pip install 'onnx-workbench[torch]'")
 

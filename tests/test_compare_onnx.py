@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 
 import workbench as wb
-from workbench.compare import error_metrics, within
+from workbench.comparison import error_metrics, within
 
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
 

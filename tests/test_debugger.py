@@ -12,7 +12,7 @@ from onnx import helper
 
 import workbench as wb
 from conftest import LIGHT_MODELS
-from workbench.compare import error_metrics
+from workbench.comparison import error_metrics
 from workbench.errors import DebuggerError, InputError, ProviderError
 
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()

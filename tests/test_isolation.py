@@ -127,7 +127,7 @@ def _input_error() -> None:
 
 def _sabotage_profiling_runs() -> None:
     """In the worker: its next profiling run aborts the process, as a crashing kernel would."""
-    from workbench.profile import _record
+    from workbench.profiling import _record
 
     _record._run = lambda folder: os.abort()
 

@@ -7,6 +7,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 import workbench as wb
 
 ROOT = Path(__file__).parents[1]
@@ -33,3 +35,24 @@ def test_version_comes_from_the_extension_package() -> None:
     import json
 
     assert wb.__version__ == json.loads((ROOT / "extension/package.json").read_text())["version"]
+
+
+def test_import_loads_nothing_heavy_and_names_resolve_on_first_use() -> None:
+    """``import workbench`` stays cheap (onnx, pandas, onnxruntime, numpy load on first use), and
+    each public name is what it says, also after its subpackage was imported directly."""
+    script = (
+        "import sys, workbench as wb\n"
+        "heavy = sorted(m for m in ('numpy', 'onnx', 'onnxruntime', 'pandas', 'matplotlib', 'torch') if m in sys.modules)\n"
+        "import workbench.comparison._torch, workbench.profiling._record\n"
+        "print(heavy, callable(wb.compare), callable(wb.profile), wb.profiling.Profile is wb.Profile,\n"
+        "      wb.comparison.Report is wb.Report, sorted(set(wb.__all__) - set(dir(wb))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["[]", "True", "True", "True", "True", "[]"]
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        wb.nothing_here  # noqa: B018 - the attribute access is the test
+
+
+def test_every_public_name_resolves() -> None:
+    for name in wb.__all__:
+        assert getattr(wb, name) is not None, name

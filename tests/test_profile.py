@@ -14,7 +14,7 @@ import pytest
 import workbench as wb
 from conftest import LIGHT_MODELS
 from workbench.errors import ProviderError, WorkbenchError
-from workbench.profile import Profile, ProfileError, profile, profile_compare, read_profile
+from workbench.profiling import Profile, ProfileError, profile, profile_compare, read_profile
 
 matplotlib.use("Agg")
 
@@ -553,7 +553,7 @@ def test_cuda_profile_reports_placement_copies_and_fallbacks(source: str) -> Non
 def test_line_reader_matches_the_json_reader(bert_all, tmp_path) -> None:
     """onnxruntime's one-event-per-line files are read without decoding every args object;
     the tables are the same as from decoding the whole file."""
-    from workbench.profile._events import event_table, read_trace
+    from workbench.profiling._events import event_table, read_trace
 
     lines = read_trace(bert_all.file)
     assert lines._events is None  # read line by line

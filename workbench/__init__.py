@@ -4,21 +4,63 @@
 >>> m = wb.open(wb.samples.proto("tiny_cnn"))
 >>> m.nodes.op_type.value_counts()["Conv"]
 13
+
+``import workbench`` imports nothing heavy: each public name below is imported on first use
+(PEP 562), so a command that only views a model never loads torch's or pandas' side of the
+package it does not touch, and the first ``wb.open`` pays for onnx and pandas.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from . import errors, graph, samples
-from .runtime import conditions, debug, providers, random_inputs
-from .compare import Run, compare
-from .profile import measure_roofs, profile, profile_compare, read_profile
-from .analysis import load_analysis, save_analysis, verify_analysis
-from .model import Model, Scope, ScopeTree, open
+import importlib
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("onnx-workbench")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+#: Each public name and the module that defines it (subpackages stand for themselves).
+_PUBLIC = {
+    "Model": ".model", "Scope": ".model", "ScopeTree": ".model", "open": ".model",
+    "Debugger": ".runtime", "conditions": ".runtime", "debug": ".runtime", "providers": ".runtime",
+    "random_inputs": ".runtime",
+    "Report": ".comparison", "Run": ".comparison", "compare": ".comparison",
+    "Profile": ".profiling", "measure_roofs": ".profiling", "profile": ".profiling", "profile_compare": ".profiling",
+    "read_profile": ".profiling",
+    "Analysis": ".analysis", "load_analysis": ".analysis", "save_analysis": ".analysis", "verify_analysis": ".analysis",
+    "analysis": None, "comparison": None, "errors": None, "graph": None, "model": None, "profiling": None,
+    "runtime": None, "samples": None,
+}  # fmt: skip
+
+if TYPE_CHECKING:  # what a type checker and an editor see; at run time these come from __getattr__
+    from . import analysis, comparison, errors, graph, model, profiling, runtime, samples
+    from .analysis import Analysis, load_analysis, save_analysis, verify_analysis
+    from .comparison import Report, Run, compare
+    from .model import Model, Scope, ScopeTree, open
+    from .profiling import Profile, measure_roofs, profile, profile_compare, read_profile
+    from .runtime import Debugger, conditions, debug, providers, random_inputs
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _PUBLIC:
+        module = _PUBLIC[name]
+        value = importlib.import_module(f".{name}" if module is None else module, __name__)
+        value = value if module is None else getattr(value, name)
+    else:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC, "__version__"])
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("onnx-workbench")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
@@ -31,8 +73,4 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "workbench._server"}]
 
 
-__all__ = [
-    "Model", "Run", "Scope", "ScopeTree", "compare", "conditions", "debug", "errors", "graph", "load_analysis",
-    "measure_roofs", "open", "profile", "profile_compare", "providers", "random_inputs", "read_profile", "samples", "save_analysis",
-    "verify_analysis", "__version__",
-]
+__all__ = [*_PUBLIC, "__version__"]

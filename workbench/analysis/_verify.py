@@ -1,7 +1,7 @@
 """Re-running a saved analysis here and now: do the outputs still match, and if not, why?
 
 The recipe (provider, optimization level) runs again on the saved inputs, and each
-output is compared with the saved one (:func:`workbench.compare.error_metrics`). The
+output is compared with the saved one (:func:`workbench.comparison.error_metrics`). The
 environment recorded in the manifest is compared with this one, and the keys that differ
 (onnxruntime's version, the provider, the GPU, …) are what the explanation offers as the
 reason when outputs differ. A model copy that changed since the save is reported, not
@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..compare import value_metrics
+from ..comparison import value_metrics
 from ..errors import ProviderError
 from ..runtime._values import Value
 from . import _environment
@@ -36,7 +36,7 @@ class Verification:
     """What re-running an analysis found.
 
     - ``ok``: every output within ``rtol``/``atol`` of the saved one (and the model copy unchanged);
-    - ``outputs``: one row per output: the metrics of :func:`~workbench.compare.error_metrics`
+    - ``outputs``: one row per output: the metrics of :func:`~workbench.comparison.error_metrics`
       (``max_abs``, ``max_rel``, ``min_atol``, …) and ``ok``;
     - ``environment``: one row per key whose value differs, saved vs now; ``kind`` says
       whether it is the ``recipe`` (the provider), the ``model`` (a changed file) or the

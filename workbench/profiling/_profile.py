@@ -161,7 +161,7 @@ class Profile:
         authored nodes it covers), ``bytes`` (inputs, weights and outputs it touched, from the
         profile), ``gflops`` (achieved GFLOP/s at the median), ``scope`` (the module holding
         every authored node it covers), ``authored`` (those node ids), ``mapping`` (``exact``,
-        ``tensors``, ``name`` or ``unmapped``: see :mod:`workbench.profile`) and ``depth`` (0 in
+        ``tensors``, ``name`` or ``unmapped``: see :mod:`workbench.profiling`) and ``depth`` (0 in
         the main graph, 1 in a control-flow body, …). With device ``Kernel``
         events (CUDA builds with profiling): ``kernels`` and ``device_us`` per run.
         """

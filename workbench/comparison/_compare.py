@@ -76,7 +76,7 @@ class Report:
     """The comparison: one row per compared value, in execution order.
 
     ``table`` columns: node, op_type, scope, value, the metrics of
-    :func:`~workbench.compare.error_metrics`, ``ok`` (within tolerance), ``local_ok`` and
+    :func:`~workbench.comparison.error_metrics`, ``ok`` (within tolerance), ``local_ok`` and
     ``local_max_abs`` (the node alone on the reference's inputs; computed where ``ok`` is
     False), ``suspects`` (the nodes without a reference value that feed an off node, nearest
     last: where a fault inside a module may sit), ``note`` (what a row is, in words, where the

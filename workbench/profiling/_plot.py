@@ -1,4 +1,4 @@
-"""Plots of a :class:`~workbench.profile.Profile`, each a matplotlib ``Figure`` (no pyplot state)."""
+"""Plots of a :class:`~workbench.profiling.Profile`, each a matplotlib ``Figure`` (no pyplot state)."""
 
 from __future__ import annotations
 

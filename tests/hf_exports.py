@@ -99,7 +99,7 @@ def build(name: str) -> Export:
     """The architecture ``name`` with deterministic random weights, exported with dynamo."""
     torch.manual_seed(0)
     model, inputs = BUILDERS[name]()
-    module = _Wrapped(model.eval(), list(inputs))
+    module = _Wrapped(model, list(inputs)).eval()
     export = Export(name, module, inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

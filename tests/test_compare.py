@@ -163,6 +163,23 @@ class _Reused(torch.nn.Module):
         return self.head(self.act(self.inner(self.act(x))))
 
 
+def test_a_module_left_in_training_mode_is_compared_in_eval_mode() -> None:
+    """The TorchScript exporter exports in eval mode and then restores training mode on every
+    submodule of a wrapper that never had ``.eval()``: dropout would make every value differ."""
+    import io
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 4))
+    x = torch.randn(4, 8)
+    buffer = io.BytesIO()
+    torch.onnx.export(module, (x,), buffer, dynamo=False, input_names=["x"], output_names=["y"])
+    assert module.training and module[1].training
+    with pytest.warns(wb.errors.CompareWarning, match=r"training mode \(4 of its modules.*module.eval\(\)"):
+        report = wb.compare(module, {"x": x.numpy()}, onnx=onnx.load_from_string(buffer.getvalue()))
+    assert report.first_divergence is None and list(report.table.node) == ["/0/Gemm", "/2/Gemm"], report.summary()
+    assert all(sub.training for sub in module.modules())  # given back as it was
+
+
 def test_a_module_called_twice_aligns_call_by_call() -> None:
     import io
 

@@ -123,3 +123,17 @@ def test_clean_exports_compare_clean_from_hooks(exports: dict, name: str) -> Non
     export = exports[name]
     report = wb.compare(export.module, export.inputs, onnx=export.program.model_proto)
     assert report.first_divergence is None and report.cause_module is None, report.summary()
+
+
+@pytest.mark.parametrize("name", ["bert", "vit", "t5"])
+def test_torchscript_exports_from_hooks(exports: dict, name: str) -> None:
+    """The legacy exporter's graphs (names carry the scopes, weights shared through Identity
+    nodes): clean compares clean, and each planted bug is pinned on the module that holds it."""
+    export = exports[name]
+    proto = hf.torchscript(export)
+    clean = wb.compare(export.module, export.inputs, onnx=proto)
+    assert clean.first_divergence is None and clean.cause_module is None, clean.summary()
+    for kind in ("weight", "softmax", "add"):
+        planted, target = hf.planted(proto, kind)
+        report = wb.compare(export.module, export.inputs, onnx=planted)
+        assert report.cause_module == "/".join(wb.open(planted)._scopes[target].path), (kind, report.summary())

@@ -67,6 +67,11 @@ class ModelCheckWarning(UserWarning):
     """The model opened for inspection, but ``onnx.checker`` found problems."""
 
 
+class CompareWarning(UserWarning):
+    """The comparison ran, but not on the terms it was given: a torch module left in training
+    mode is compared in eval mode, as ``torch.onnx.export`` exported it."""
+
+
 class DebuggerWarning(UserWarning):
     """The debugger did what was asked, but not what was likely meant: ``continue_()`` with
     breakpoints that never matched ran to the last node."""

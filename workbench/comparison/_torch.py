@@ -14,9 +14,12 @@ Two ways in, best first:
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
+
+from ..errors import CompareWarning
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -89,6 +92,8 @@ def module_values(module: Any, inputs: Mapping[str, np.ndarray], model: "Model")
     TorchScript export (``act``, ``act_1``, …): its calls align with those, in order. Modules
     whose output is not a tensor (or a tuple starting with one), and modules with no such
     value are left out. The graph's outputs align with the whole module's outputs, in order.
+    A module left in training mode runs in eval mode (and is restored), with a
+    :class:`~workbench.errors.CompareWarning`.
     """
     import torch
 
@@ -102,11 +107,20 @@ def module_values(module: Any, inputs: Mapping[str, np.ndarray], model: "Model")
                 outputs.setdefault(name, []).append(_numpy(first))
         return record
 
+    training = [sub for sub in module.modules() if sub.training]
+    if training:
+        warnings.warn(f"the module is in training mode ({len(training)} of its modules, dropout among them if it has "
+                      "any): it is compared in eval mode, as torch.onnx.export exports it. Call module.eval() first "
+                      "to silence this.", CompareWarning, stacklevel=3)
     handles = [sub.register_forward_hook(hook(name)) for name, sub in module.named_modules() if name]
     try:
+        for sub in training:
+            sub.training = False
         with torch.no_grad():
             result = module(*_arguments(inputs, inputs_in_order))
     finally:
+        for sub in training:  # the caller's module is left as it was given
+            sub.training = True
         for handle in handles:
             handle.remove()
     results = result if isinstance(result, (tuple, list)) else [result]

@@ -342,6 +342,19 @@ def test_fence_events_are_not_nodes_to_find(bert, bert_disabled, tmp_path) -> No
     assert read_profile(path, optimized="all").optimized is None  # a level needs the model to rebuild from
 
 
+def test_a_trace_without_input_shapes_still_reads(bert, bert_disabled, tmp_path) -> None:
+    """Builds and tools that leave ``input_type_shape`` out of the events: the model's symbolic
+    sizes stay symbolic (no FLOPs at concrete sizes), every table still comes out."""
+    events = json.loads(bert_disabled.file.read_text())
+    for event in events:
+        event.get("args", {}).pop("input_type_shape", None)
+    path = tmp_path / "shapeless.json"
+    path.write_text(json.dumps(events))
+    shapeless = read_profile(path, model=bert, warmup=bert_disabled.warmup)
+    assert shapeless.mapping_rate["count"] == 1.0
+    assert shapeless.nodes.index.equals(bert_disabled.nodes.index) and len(shapeless.scopes) == len(bert_disabled.scopes)
+
+
 def test_chrome_trace_is_valid_json_without_warm_ups(bert_all, tmp_path) -> None:
     path = bert_all.to_chrome_trace(tmp_path / "trace.json")
     events = json.loads(path.read_text())

@@ -130,6 +130,8 @@ class Profile:
             return None
         symbolic = {name: shape for name, (_, shape) in input_specs(self.model).items()
                     if any(isinstance(d, str) for d in shape)}
+        if not symbolic or "input_type_shape" not in self._timed:  # a trace without shapes: sizes stay symbolic
+            return self.model
         dims: dict[str, int] = {}
         first = self._timed.groupby("node", sort=False)["input_type_shape"].first()
         for node, inputs in self._mapping["inputs"].items():

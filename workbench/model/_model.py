@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import numpy as np
 import onnx
-import pandas as pd
 
 from .. import errors
 from ._cost import attribute_values, node_cost
@@ -28,6 +27,7 @@ from ._walk import NodeRecord, iter_graphs, subgraphs, walk_nodes
 
 if TYPE_CHECKING:
     import graphviz
+    import pandas as pd
 
     from ..graph import ViewIndex
     from ..widgets import GraphView
@@ -98,7 +98,12 @@ class Model:
             tensor = self._initializers[name]
         except KeyError:
             raise KeyError(f"No initializer named {name!r}; see Model.tensors for the names.") from None
-        return read_tensor(tensor, self.path.parent if self.path else None)
+        return read_tensor(tensor, self.path.parent if self.path else None, self._external_files)
+
+    @cached_property
+    def _external_files(self) -> dict[Path, np.ndarray]:
+        """The memory maps of the model's external data files, one per file, made on first read."""
+        return {}
 
     # ---- shapes ------------------------------------------------------------------
     @cached_property
@@ -176,6 +181,8 @@ class Model:
                 _attribute_summary(node, attrs), self._param_count(inputs), flops, macs, r.parent, r.graph,
             )):
                 columns[column].append(value)
+        import pandas as pd  # on first use: a command that only steps or runs never pays for it
+
         return pd.DataFrame(columns).set_index("id")
 
     def _param_count(self, names: Any) -> int:
@@ -224,6 +231,8 @@ class Model:
             })
         columns = ["name", "dtype", "shape", "elements", "bytes", "parameter", "storage", "consumers",
                    "min", "max", "mean", "std", "zeros", "nonfinite"]
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=columns).set_index("name")
 
     @cached_property
@@ -240,6 +249,8 @@ class Model:
             if not math.isnan(flops):  # NaN only when no node of the op has an estimate
                 row[2] = flops if math.isnan(row[2]) else row[2] + flops
         ordered = sorted(totals.items(), key=lambda kv: (-kv[1][0], kv[0][1], kv[0][0]))
+        import pandas as pd
+
         return pd.DataFrame({
             "op_type": pd.Series([op for (_, op), _ in ordered], dtype="str"),
             "domain": pd.Series([domain for (domain, _), _ in ordered], dtype="str"),

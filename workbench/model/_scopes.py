@@ -29,12 +29,15 @@ import difflib
 import html
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import onnx
-import pandas as pd
 
 from ._walk import NodeRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAME_SCOPES_KEY = "pkg.torch.onnx.name_scopes"
 CLASS_HIERARCHY_KEY = "pkg.torch.onnx.class_hierarchy"
@@ -68,15 +71,25 @@ def _literal_list(text: str) -> list[str] | None:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else None
 
 
+#: Class hierarchies repeat from node to node (every node of a block has its block's): parsed once each.
+_cached_list = lru_cache(maxsize=4096)(_literal_list)
+
+
 #: What torch's exporter writes as the module of nodes that have none (shape arithmetic).
 _NO_MODULE = "_empty_nn_module_stack"
 
 
 def scope_of(node: onnx.NodeProto) -> NodeScope:
     """The scope a node declares itself, from metadata or from its name."""
-    meta = {p.key: p.value for p in node.metadata_props}
-    if NAME_SCOPES_KEY in meta:
-        items = _literal_list(meta[NAME_SCOPES_KEY])
+    scopes_text = classes_text = None
+    for entry in node.metadata_props:  # only the two keys read (a stack trace is long to copy)
+        key = entry.key
+        if key == NAME_SCOPES_KEY:
+            scopes_text = entry.value
+        elif key == CLASS_HIERARCHY_KEY:
+            classes_text = entry.value
+    if scopes_text is not None:
+        items = _literal_list(scopes_text)
         if items is not None:
             # drop the root '', the FX node name, and torch's stand-in for "no module"
             modules = [m for m in items[:-1] if m and not m.startswith(_NO_MODULE)]
@@ -85,7 +98,7 @@ def scope_of(node: onnx.NodeProto) -> NodeScope:
             for module in modules:
                 segments.append(module[len(previous) + 1:] if previous and module.startswith(previous + ".") else module)
                 previous = module
-            classes = _literal_list(meta.get(CLASS_HIERARCHY_KEY, "[]")) or []
+            classes = _cached_list(classes_text or "[]") or []
             return NodeScope(tuple(segments), "metadata", tuple(classes[1:1 + len(segments)]))
     segments = tuple(s for s in node.name.split("/")[:-1] if s)  # "/enc/layer.0/MatMul", "model/dense/MatMul"
     if segments:
@@ -244,6 +257,8 @@ class ScopeTree:
             }
             for s in self
         ]
+        import pandas as pd
+
         return pd.DataFrame(rows).set_index("scope")
 
     def _lines(self, max_lines: int = 60) -> list[tuple[int, str]]:

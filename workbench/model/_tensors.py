@@ -81,8 +81,11 @@ def tensor_nbytes(tensor: onnx.TensorProto) -> int:
     return count * itemsize
 
 
-def read_tensor(tensor: onnx.TensorProto, base: Path | None) -> np.ndarray:
-    """The tensor as a numpy array; external data is memory-mapped read-only, not loaded."""
+def read_tensor(tensor: onnx.TensorProto, base: Path | None, files: dict[Path, np.ndarray] | None = None) -> np.ndarray:
+    """The tensor as a numpy array; external data is memory-mapped read-only, not loaded.
+
+    ``files``, where given, keeps each external file's mapping for the next tensor read from
+    it (the caller's to hold: a model keeps the maps of its own files)."""
     if tensor.data_location != onnx.TensorProto.EXTERNAL:
         try:
             return numpy_helper.to_array(tensor)
@@ -100,7 +103,14 @@ def read_tensor(tensor: onnx.TensorProto, base: Path | None) -> np.ndarray:
     if tensor.data_type in SUB_BYTE_BITS:  # packed in the file: no memory map gives one element per byte
         return _read_packed(tensor, target, offset, shape)
     try:
-        return np.memmap(target, dtype=dtype, mode="r", offset=offset, shape=shape)
+        if files is None:
+            return np.memmap(target, dtype=dtype, mode="r", offset=offset, shape=shape)
+        if target not in files:
+            files[target] = np.memmap(target, dtype=np.uint8, mode="r")
+        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if offset + size > len(files[target]):
+            raise ValueError(f"the file holds {len(files[target]):,} bytes, fewer than the {offset + size:,} needed")
+        return files[target][offset : offset + size].view(dtype).reshape(shape)
     except (ValueError, OSError) as exc:
         raise ExternalDataError(f"Tensor {tensor.name!r} ({tensor_dtype(tensor.data_type)}{list(shape)}) cannot be "
                                 f"mapped from {target.name!r} at offset {offset:,}: {exc}. The external data file is "

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import onnx
-import pandas as pd
 
 from ..errors import DebuggerError, DebuggerWarning, InputError
 from ..model._tensors import tensor_stats
@@ -22,6 +21,8 @@ from ._session import Runner, check_runnable, fed_weights, infer_values, light_m
 from ._values import Value, as_value, describe, dtype_name, same_structure, tensors, typed
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..model import Model
     from ..model._walk import NodeRecord
 
@@ -54,6 +55,8 @@ class Step:
         """One row per input and output value: role, shape, dtype, min, max, mean, std, NaN/Inf."""
         rows = [{"value": n, "role": "input", **_stats(a)} for n, a in self.inputs.items()]
         rows += [{"value": n, "role": "output", **_stats(a)} for n, a in self.outputs.items()]
+        import pandas as pd  # on first use: stepping never pays for it
+
         return pd.DataFrame(rows).set_index("value")
 
     def __repr__(self) -> str:
@@ -124,11 +127,15 @@ class Debugger:
             check_runnable(graph)
         started = time.perf_counter()
         run_feeds = {**feeds, **{n: self._weight(n) for n in fed_weights(graph)}}
-        sizes, self._types = infer_values(light_model(model, graph, names, outer), feeds)
-        problems = model.problems
-        runs = capture(lambda window: make_runner(light_model(model, graph, window, outer), self._providers,
-                                                  problems=problems, isolate=self.isolate, types=self._types),
-                       names, run_feeds, self._store, sizes, progress=not label)
+        whole = light_model(model, graph, names, outer)
+        sizes, self._types = infer_values(whole, feeds)
+
+        def runner(window: Sequence[str]) -> Runner:  # one window of all values (the usual case) runs ``whole``
+            light = whole if len(window) == len(names) else light_model(model, graph, window, outer)
+            return make_runner(light, self._providers, problems=model.problems, isolate=self.isolate,
+                               types=self._types)
+
+        runs = capture(runner, names, run_feeds, self._store, sizes, progress=not label)
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
         self._position = -1
@@ -221,6 +228,8 @@ class Debugger:
             rows.append(row)
         columns = ["step", "node", "op_type", "scope", "output", "shape", "dtype", "min", "max", "mean", "std",
                    "nonfinite"]
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=columns).set_index("step")
 
     # ---- moving -------------------------------------------------------------------------

@@ -79,7 +79,8 @@ def infer_values(light: onnx.ModelProto,
 
 def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
                 inputs: Iterable[tuple[str, onnx.TypeProto]] = ()) -> onnx.ModelProto:
-    """A model of ``graph``'s nodes whose initializers are inputs, with ``outputs`` as outputs.
+    """A model of ``graph``'s nodes whose initializers are inputs, with ``outputs`` as outputs,
+    and without the nodes' metadata and doc strings.
 
     ``inputs`` are extra ``(name, type)`` inputs (values from outside ``graph``; see
     :func:`workbench.runtime._values.typed`).
@@ -91,6 +92,9 @@ def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
     g = light.graph
     g.name = graph.name or "graph"
     g.node.extend(graph.node)
+    for node in g.node:  # exporters' metadata (stack traces, scopes) is 90% of a torch export's bytes:
+        del node.metadata_props[:]  # no runtime reads it, and every copy, parse and inference pays for it
+        node.ClearField("doc_string")
     g.input.extend(graph.input)
     declared = {i.name for i in graph.input}
     for tensor in graph.initializer:

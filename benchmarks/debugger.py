@@ -6,6 +6,10 @@ layouts: weights in an external file (torch.onnx's default) and inside the ``.on
 file, as older exporters write models under 2 GB). Input: ``input_ids`` int64
 [1, sequence] from ``wb.random_inputs``.
 
+With ``--export NAME``, the model is instead a Hugging Face export from
+``benchmarks/transformer_exports.py`` (dynamo, weights external, its own inputs):
+``bert-base`` (about 440 nodes) or ``llama-10k`` (a 160-layer Llama of about 10,250 nodes).
+
 Measured, each in a fresh child process (``python benchmarks/debugger.py --one NAME ...``,
 which prints its figures as JSON), so that peak memory (``VmHWM`` of the process) is that
 measurement's own:
@@ -37,6 +41,7 @@ alternating; medians are printed, one table per layout, then the goals.
     python benchmarks/debugger.py --seq 384 --layout external
     python benchmarks/debugger.py --skip-polygraphy
     python benchmarks/debugger.py --quick            # the 2-layer default tiny_bert: a smoke run
+    python benchmarks/debugger.py --export llama-10k # a Hugging Face export (transformer_exports.py)
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ def measure_ours(args: argparse.Namespace) -> dict:
     dbg.run_to(dbg.steps[-1])
     done = time.perf_counter()
     command_end = time.monotonic()
+    peak = _peak_rss()  # the whole command's: what follows only measures steps
     steps, backs, run_tos = [], [], []
     dbg.reset()
     for _ in range(min(STEPS, len(dbg.steps))):
@@ -113,7 +119,7 @@ def measure_ours(args: argparse.Namespace) -> dict:
         "first_step": first - start, "total": done - start,
         "per_step": statistics.median(steps), "back": statistics.median(backs),
         "run_to_last": statistics.median(run_tos), "command_end": command_end,
-        "peak": _peak_rss(), "steps": len(dbg.steps),
+        "peak": peak, "steps": len(dbg.steps),
         "intermediate_bytes": _intermediate_bytes(dbg), "memory": dbg.memory,
     }  # fmt: skip
 
@@ -255,6 +261,28 @@ def make_samples(folder: Path, quick: bool, seq: int, layouts: list[str], polygr
     return samples
 
 
+def export_sample(folder: Path, name: str, polygraphy: bool) -> dict:
+    """A Hugging Face export from :mod:`transformer_exports` (weights external, as torch.onnx
+    saves them; exported on first use and cached) and its inputs, as :func:`make_samples` gives."""
+    import numpy as np
+    import onnx
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import transformer_exports
+
+    path, inputs = transformer_exports.load(name)
+    skeleton = onnx.load(str(path), load_external_data=False)
+    weights = sum(file.stat().st_size for file in path.parent.iterdir() if file.suffix not in (".onnx", ".npz"))
+    info = {"model": str(path), "nodes": len(skeleton.graph.node), "weights": weights,
+            "inputs": str(folder / "inputs.npz"), "polygraphy_inputs": str(folder / "inputs.json")}
+    np.savez(info["inputs"], **inputs)
+    if polygraphy:
+        from polygraphy.json import save_json
+
+        save_json([inputs], info["polygraphy_inputs"])
+    return info
+
+
 def run_child(name: str, sample: dict, budget: int | None = None) -> dict:
     """Runs measurement ``name`` in a fresh process; its JSON, with ``whole`` (start to end) added."""
     cmd = [sys.executable, __file__, "--one", name, "--model", sample["model"], "--inputs", sample["inputs"],
@@ -369,6 +397,8 @@ def main() -> None:
                         help="where the weights are: an external file, inside the .onnx (default: both)")
     parser.add_argument("--skip-polygraphy", action="store_true", help="leave out baseline (c)")
     parser.add_argument("--quick", action="store_true", help="the 2-layer default tiny_bert: a smoke run")
+    parser.add_argument("--export", choices=["bert-base", "gpt2", "llama", "llama-10k"],
+                        help="a Hugging Face export from benchmarks/transformer_exports.py instead of tiny_bert")
     parser.add_argument("--one", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)
     for hidden in ("--model", "--inputs", "--polygraphy-inputs"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -384,10 +414,13 @@ def main() -> None:
     print(GOALS, flush=True)
     reports = []
     with tempfile.TemporaryDirectory() as folder:
-        samples = make_samples(Path(folder), args.quick, args.seq, args.layout, polygraphy)
+        if args.export:
+            samples = {f"{args.export} export, external": export_sample(Path(folder), args.export, polygraphy)}
+        else:
+            samples = make_samples(Path(folder), args.quick, args.seq, args.layout, polygraphy)
         for layout, sample in samples.items():
-            title = (f"{sample['nodes']} nodes, {_mb(sample['weights'])} of weights ({layout}); "
-                     f"input_ids [1, {args.seq}]")
+            title = f"{sample['nodes']} nodes, {_mb(sample['weights'])} of weights ({layout})"
+            title += "" if args.export else f"; input_ids [1, {args.seq}]"
             print(title, flush=True)
             rows, budget = measure_layout(sample, polygraphy)
             reports.append(f"\n## {title}\n\n{report(rows, budget, sample['weights'])}")

@@ -188,11 +188,13 @@ def _check_text(proto: onnx.ModelProto, what: str) -> None:
                     texts += value if field.is_repeated else [value]
                 elif field.type == field.TYPE_MESSAGE:
                     stack.extend(value if field.is_repeated else [value])
-        if bytes in map(type, texts):
+        try:
+            "".join(texts)  # in C: a TypeError names the first item that is bytes, not str
+        except TypeError:
             raise errors.NotOnnxError(
                 f"{what} is corrupted: a name or text in its {type(message).__name__} is not UTF-8 text, as every "
                 "name and string of an ONNX model is. Copy or export it again."
-            )
+            ) from None
 
 
 #: Attribute types with nothing but numbers and bytes inside.

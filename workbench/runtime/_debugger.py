@@ -47,9 +47,15 @@ class Step:
     index: int
     node: str
     op_type: str
-    scope: str
     inputs: dict[str, Value]
     outputs: dict[str, Value]
+    model: Model = field(repr=False, compare=False)
+
+    @property
+    def scope(self) -> str:
+        """The node's module path, "" at the top. Read on demand: the model's scopes are worked
+        out on first use (0.3 s at 10,000 nodes), which a run stepped to its end never needs."""
+        return "/".join(self.model._scopes[self.node].path or ())
 
     def frame(self) -> pd.DataFrame:
         """One row per input and output value: role, shape, dtype, min, max, mean, std, NaN/Inf."""
@@ -199,10 +205,9 @@ class Debugger:
         """The step at ``index`` of :attr:`steps`, as captured, wherever the cursor is."""
         record = self._records[index]
         node = record.node
-        scope = "/".join(self.model._scopes[record.id].path or ())
         inputs = {n: self.tensor(n) for n in node.input if n}
         outputs = {n: self.tensor(n) for n in node.output if n}
-        return Step(index, record.id, node.op_type, scope, inputs, outputs)
+        return Step(index, record.id, node.op_type, inputs, outputs, self.model)
 
     @property
     def current(self) -> Step | None:

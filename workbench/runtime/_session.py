@@ -63,7 +63,7 @@ def infer_values(light: onnx.ModelProto,
         inferred = onnx.shape_inference.infer_shapes(fixed, strict_mode=False, data_prop=True)
     except Exception:  # best effort: the capture then sizes windows from the values it sees
         return {}, {}
-    sizes, types = {}, {}
+    sizes, types, itemsizes = {}, {}, {}
     for info in [*inferred.graph.input, *inferred.graph.value_info]:
         if info.type.WhichOneof("value") is not None:
             types[info.name] = info.type
@@ -72,8 +72,9 @@ def infer_values(light: onnx.ModelProto,
             continue
         dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
         if all(d is not None for d in dims) and tensor.elem_type != onnx.TensorProto.STRING:
-            itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).itemsize
-            sizes[info.name] = float(math.prod(dims) * itemsize)
+            if tensor.elem_type not in itemsizes:
+                itemsizes[tensor.elem_type] = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).itemsize
+            sizes[info.name] = float(math.prod(dims) * itemsizes[tensor.elem_type])
     return sizes, types
 
 

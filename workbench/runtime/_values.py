@@ -51,9 +51,12 @@ SPECIAL = _special_types()
 _ORT_SPECIAL = {f"tensor({TensorProto.DataType.Name(code).lower()})": code for code in SPECIAL}
 
 
+_SPECIAL_DTYPES = frozenset(np.dtype(d) for d in SPECIAL.values())
+
+
 def is_special(dtype: np.dtype) -> bool:
     """True for an ml_dtypes element type (one onnxruntime's Python API cannot take or give)."""
-    return any(dtype == d for d in SPECIAL.values())
+    return dtype in _SPECIAL_DTYPES
 
 
 def element_type(dtype: np.dtype) -> int:
@@ -147,6 +150,8 @@ def tensors(value: Value, label: str = "") -> Iterator[tuple[str, np.ndarray]]:
 
 def nbytes(value: Value) -> int:
     """Bytes held by the tensors inside ``value``."""
+    if isinstance(value, np.ndarray):  # nearly every value: no walk
+        return value.nbytes
     return sum(t.nbytes for _, t in tensors(value))
 
 

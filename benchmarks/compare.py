@@ -7,6 +7,12 @@ Models, built in code with random weights (``torch.manual_seed(0)``) and exporte
 - **small**: 2 layers, d_model 64, 4 heads, feed-forward 256, vocab 1000; ids [1, 32];
 - **bert-base**: 12 layers, d_model 768, 12 heads, feed-forward 3072, vocab 30522; ids [1, 128].
 
+and Hugging Face architectures at real sizes, built from their configs with random weights
+(``benchmarks/transformer_exports.py``; transformers from the test extra), exported the same way:
+
+- **hf-gpt2**: GPT-2 small; **hf-bert-base**: BERT-base with a padded attention mask;
+  **hf-llama**: a 12-layer Llama of hidden 768 with grouped key-value heads; inputs [1, 128].
+
 Measured, per model, each kind in its own child process (``python benchmarks/compare.py
 --one KIND --model NAME``, which exports the model, then prints one JSON line per run):
 
@@ -18,7 +24,8 @@ Measured, per model, each kind in its own child process (``python benchmarks/com
   value (max abs and rel difference, histograms) and gives no verdict of its own; a value is
   counted as off here where ``max_abs_diff > ATOL`` and ``max_rel_diff > RTOL`` (the
   tolerances ``wb.compare`` uses by default). It is not warmed up (one run is its cost), and
-  is stopped after ``--verifier-timeout`` seconds: then the time is reported as "> N s".
+  is stopped after ``--verifier-timeout`` seconds (default 300): then the time is reported as
+  "> N s" and the ratio is a lower bound.
 - **floor**: one torch forward of the eager model (``torch.no_grad()``) plus one
   onnxruntime ``InferenceSession`` of the exported model (creation included, default
   optimizations) and one run: the least any comparison of the outputs costs.
@@ -27,9 +34,10 @@ Ours and the floor run once to warm up, then ``RUNS`` times alternating, in one 
 (time only; export excluded everywhere). Medians are printed, then the goals: the verifier
 ≥ 50× slower than ours, ours ≤ 3× the floor.
 
-    python benchmarks/compare.py                          # small and bert-base
+    python benchmarks/compare.py                          # every model (about 35 minutes)
     python benchmarks/compare.py --quick                  # the small model only
-    python benchmarks/compare.py --verifier-timeout 300   # stop the verifier sooner
+    python benchmarks/compare.py --models hf-gpt2 hf-llama
+    python benchmarks/compare.py --verifier-timeout 120   # stop the verifier sooner
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 RUNS = 3
 #: The tolerances of ``wb.compare``'s defaults, applied to the verifier's per-value maxima.
@@ -51,14 +60,21 @@ MODELS = {
     "small": {"vocab": 1000, "d_model": 64, "heads": 4, "ff": 256, "layers": 2, "seq": 32},
     "bert-base": {"vocab": 30522, "d_model": 768, "heads": 12, "ff": 3072, "layers": 12, "seq": 128},
 }
+#: Hugging Face architectures, by the name ``transformer_exports`` knows them by.
+TRANSFORMERS = {"hf-gpt2": "gpt2", "hf-bert-base": "bert-base", "hf-llama": "llama"}
 
 
 # ---- the model ---------------------------------------------------------------------------------
 def build(name: str):
-    """The eager model (random weights, eval mode), its input ids and its dynamo export."""
+    """The eager model (random weights, eval mode), its inputs by ONNX name and its dynamo export."""
     import torch
     from torch import nn
 
+    if name in TRANSFORMERS:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import transformer_exports
+
+        return transformer_exports.export(TRANSFORMERS[name])
     cfg = MODELS[name]
 
     class Encoder(nn.Module):
@@ -74,8 +90,8 @@ def build(name: str):
     torch.manual_seed(0)
     model = Encoder().eval()
     ids = torch.randint(0, cfg["vocab"], (1, cfg["seq"]))
-    program = torch.onnx.export(model, (ids,), dynamo=True, verbose=False)
-    return model, ids, program
+    program = torch.onnx.export(model, (ids,), dynamo=True, verbose=False, input_names=["ids"])
+    return model, {"ids": ids.numpy()}, program
 
 
 def _node(row) -> dict | None:
@@ -91,15 +107,14 @@ def _emit(result: dict) -> None:
     print(json.dumps(result), flush=True)
 
 
-def measure_ours_and_floor(model, ids, program) -> None:
+def measure_ours_and_floor(model, feeds, program) -> None:
     """Ours and the floor: a warm-up, then ``RUNS`` runs each, alternating; one line per run."""
     import onnxruntime as ort
     import torch
 
     import workbench as wb
 
-    name = program.model_proto.graph.input[0].name
-    feeds = {name: ids.numpy()}
+    args = tuple(torch.from_numpy(value) for value in feeds.values())
     onnx_bytes = program.model_proto.SerializeToString()
 
     def ours() -> tuple[float, object]:
@@ -110,7 +125,7 @@ def measure_ours_and_floor(model, ids, program) -> None:
     def floor() -> float:
         start = time.perf_counter()
         with torch.no_grad():
-            model(ids)
+            model(*args)
         session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
         session.run(None, feeds)
         return time.perf_counter() - start
@@ -123,13 +138,15 @@ def measure_ours_and_floor(model, ids, program) -> None:
         _emit({"kind": "floor", "time": floor()})
 
 
-def measure_verifier(model, ids, program) -> None:
+def measure_verifier(model, feeds, program) -> None:
     """torch's ``verify_onnx_program`` with intermediates, ``RUNS`` times; one line per run."""
+    import torch
     from torch.onnx.verification import verify_onnx_program
 
+    args = tuple(torch.from_numpy(value) for value in feeds.values())
     for _ in range(RUNS):
         start = time.perf_counter()
-        infos = verify_onnx_program(program, (ids,), compare_intermediates=True)
+        infos = verify_onnx_program(program, args, compare_intermediates=True)
         elapsed = time.perf_counter() - start
         off = [info for info in infos if info.max_abs_diff > ATOL and info.max_rel_diff > RTOL]
         worst = max(infos, key=lambda info: info.max_abs_diff)
@@ -191,9 +208,14 @@ def measure_model(name: str, verifier_timeout: float) -> str:
         verifier = verifier_timeout
         verifier_text = f"> {verifier_timeout:.0f} s (stopped)"
         ratio_text = f"> {verifier / ours_time:,.0f}x"
-    cfg, last = MODELS[name], ours[-1]
+    last = ours[-1]
+    if name in TRANSFORMERS:
+        title = f"## {name}: transformers' {TRANSFORMERS[name]} (see benchmarks/transformer_exports.py)"
+    else:
+        cfg = MODELS[name]
+        title = f"## {name}: {cfg['layers']} layers, d_model {cfg['d_model']}, {cfg['heads']} heads, ids [1, {cfg['seq']}]"
     lines = [
-        f"## {name}: {cfg['layers']} layers, d_model {cfg['d_model']}, {cfg['heads']} heads, ids [1, {cfg['seq']}]",
+        title,
         "",
         "| measurement | median time |", "|---|---|",
         f"| ours: wb.compare | {_s(ours_time)} |",
@@ -212,8 +234,10 @@ def measure_model(name: str, verifier_timeout: float) -> str:
         lines.append("verifier: no result (stopped before its first run ended)")
     met_verifier = verifier / ours_time >= GOAL_VERIFIER
     met_floor = ours_time / floor <= GOAL_FLOOR
+    # a verifier stopped before its first run ended gives a lower bound: below the goal, it decides nothing
+    verdict = "met" if met_verifier else ("NOT met" if verifier_runs else "undecided (raise --verifier-timeout)")
     lines += ["",
-              f"verifier / ours: {ratio_text}, {'met' if met_verifier else 'NOT met'} (>= {GOAL_VERIFIER:.0f}x)",
+              f"verifier / ours: {ratio_text}, {verdict} (>= {GOAL_VERIFIER:.0f}x)",
               f"ours / floor: {ours_time / floor:.2f}x, {'met' if met_floor else 'NOT met'} (<= {GOAL_FLOOR:.0f}x)"]
     return "\n".join(lines)
 
@@ -221,16 +245,18 @@ def measure_model(name: str, verifier_timeout: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the small model only")
-    parser.add_argument("--verifier-timeout", type=float, default=600.0,
-                        help="stop the verifier's child after this many seconds (default 600)")
+    parser.add_argument("--models", nargs="+", choices=[*MODELS, *TRANSFORMERS], default=[*MODELS, *TRANSFORMERS],
+                        help="which models (default: all)")
+    parser.add_argument("--verifier-timeout", type=float, default=300.0,
+                        help="stop the verifier's child after this many seconds (default 300)")
     parser.add_argument("--one", choices=list(KINDS), help=argparse.SUPPRESS)
-    parser.add_argument("--model", choices=list(MODELS), help=argparse.SUPPRESS)
+    parser.add_argument("--model", choices=[*MODELS, *TRANSFORMERS], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         KINDS[args.one](*build(args.model))
         return
     print(GOALS, flush=True)
-    reports = [measure_model(name, args.verifier_timeout) for name in (["small"] if args.quick else MODELS)]
+    reports = [measure_model(name, args.verifier_timeout) for name in (["small"] if args.quick else args.models)]
     print()
     print("\n\n".join(reports))
     print()

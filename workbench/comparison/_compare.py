@@ -523,6 +523,9 @@ def _weight_rows(node_id: str, node: "onnx.NodeProto", model: Model, name: str, 
     """A row for a weight that differs from the reference's own (a parameter, buffer or constant
     of the torch source), at the first node that reads it: that node computes on a wrong value,
     so it is the cause, whatever its own error. A weight that agrees gives no row."""
+    if (isinstance(weight, np.ndarray) and isinstance(reference, np.ndarray) and weight.dtype == reference.dtype
+            and np.array_equal(weight, reference)):  # the usual case, in one pass: 110M parameters in 0.1 s, not 4 s
+        return []
     rows = []
     for metrics in value_metrics(name, reference, weight, rtol=rtol, atol=atol):
         if metrics["ok"]:

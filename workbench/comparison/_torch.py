@@ -222,13 +222,13 @@ def program_weights(program: Any, values: Mapping[str, np.ndarray], model: "Mode
         if len(sources) != 1 or sources[0] not in state:
             continue
         source = _numpy(state[sources[0]].detach())
-        orientations = [a for a in (source, np.ascontiguousarray(source.T) if source.ndim == 2 else None)
+        orientations = [a for a in (source, source.T if source.ndim == 2 else None)
                         if a is not None and a.shape == shapes[info.name]]
-        if len(orientations) == 1:
+        if len(orientations) == 2:  # square: transposed or not, the one nearer the model's (a planted 1% stays 1%)
+            mine = np.asarray(model.weight(info.name))
+            orientations = [min(orientations, key=lambda a: float(np.abs(mine - a, dtype=np.float64).max()))]
+        if orientations:  # a view: copied only if a local run feeds it to the runtime
             weights[info.name] = orientations[0]
-        elif orientations:  # square: transposed or not, the one nearer the model's (a planted 1% stays 1%)
-            mine = np.asarray(model.weight(info.name), dtype=np.float64)
-            weights[info.name] = min(orientations, key=lambda a: float(np.abs(mine - a).max()))
     return weights
 
 

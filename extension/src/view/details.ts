@@ -2,10 +2,9 @@
  * The details panel of one model node: op, names, attributes, inputs and outputs with
  * their types (and weight statistics), cost and provenance. Text only, never HTML.
  */
-import { html } from './dom';
+import { CSS } from './css';
+import { button, html } from './dom';
 import { IDetails, IValueDetails } from './types';
-
-const CSS = 'jp-OnnxWorkbench-';
 
 /** Formats a FLOP count with a metric prefix: 1.2 GFLOPs. */
 export function formatFlops(flops: number): string {
@@ -119,4 +118,62 @@ export function renderDetails(
     root.appendChild(node);
   }
   return root;
+}
+
+/** The details panel beside the canvas: a head with a close button, and one node's details. */
+export class DetailsPanel {
+  /** The element to place in the view; `data-node` holds the node shown. */
+  readonly node: HTMLDivElement;
+  private content: HTMLDivElement;
+
+  constructor() {
+    this.node = html('div', `${CSS}details`);
+    const head = html('div', `${CSS}detailsHead`);
+    head.append(
+      html('span', undefined, 'details'),
+      button(`${CSS}close`, '×', 'close details', () => this.setOpen(false))
+    );
+    this.content = html('div', `${CSS}detailsContent`);
+    this.node.append(head, this.content);
+  }
+
+  /** Shows or hides the panel; hiding empties it. */
+  setOpen(open: boolean): void {
+    this.node.hidden = !open;
+    if (!open) {
+      this.content.replaceChildren();
+      delete this.node.dataset.node;
+    }
+  }
+
+  /**
+   * Opens the panel on a node: "loading…" until `details` settles, then its details (or the
+   * error), unless another node was shown meanwhile.
+   */
+  show(
+    nodeId: string,
+    details: Promise<IDetails>,
+    bodies: BodyLink[],
+    enter: (groupId: string, label: string) => void
+  ): void {
+    this.setOpen(true);
+    this.node.dataset.node = nodeId;
+    this.content.replaceChildren(html('div', `${CSS}loading`, 'loading…'));
+    details.then(
+      d => {
+        if (this.node.dataset.node === nodeId) {
+          this.content.replaceChildren(renderDetails(d, bodies, enter));
+        }
+      },
+      (error: unknown) => {
+        if (this.node.dataset.node === nodeId) {
+          const text = error instanceof Error ? error.message : String(error);
+          this.content.replaceChildren(
+            html('div', `${CSS}detailsOp`, nodeId),
+            html('div', `${CSS}error`, text)
+          );
+        }
+      }
+    );
+  }
 }

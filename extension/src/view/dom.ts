@@ -2,6 +2,7 @@
  * DOM helpers for the graph view. Model strings only ever reach the page through
  * `textContent` and `setAttribute` on harmless attributes (class, data-*, geometry).
  */
+import { CSS } from './css';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -53,7 +54,7 @@ export function button(
   title: string,
   onClick: () => void
 ): HTMLButtonElement {
-  const node = html('button', `jp-OnnxWorkbench-button ${className}`, glyph);
+  const node = html('button', `${CSS}button ${className}`, glyph);
   node.type = 'button';
   node.title = title;
   node.addEventListener('click', event => {

@@ -3,6 +3,7 @@
  * an item's element and absolute box by item id, model node id or group id.
  * All model strings are written as SVG text nodes.
  */
+import { CSS } from './css';
 import { IBox } from './dot';
 import { svg, svgText } from './dom';
 import { opCategory } from './palette';
@@ -18,9 +19,6 @@ import {
 } from './shapes';
 import { ILevel, interiorOffset } from './tree';
 import { Item } from './types';
-
-/** Prefix of every class the view uses. */
-export const CSS = 'jp-OnnxWorkbench-';
 
 /** One drawn item. */
 export interface IDrawn {
@@ -249,4 +247,20 @@ function drawLevel(
       drawing.byGroup.set(item.group, drawn);
     }
   });
+}
+
+/**
+ * The drawn item an event target is in, if any. Inside an expanded group's frame only its
+ * header counts as the group: the rest is background.
+ */
+export function drawnAt(drawing: IDrawing | null, target: EventTarget | null): IDrawn | undefined {
+  const el = target instanceof Element ? target.closest(`.${CSS}item`) : null;
+  if (!el || !drawing) {
+    return undefined;
+  }
+  const drawn = drawing.byId.get(el.getAttribute('data-id') ?? '');
+  if (drawn?.expanded && !(target as Element).closest(`.${CSS}frameHeader`)) {
+    return undefined; // inside a frame but not on its header: background
+  }
+  return drawn;
 }

@@ -3,10 +3,10 @@
  * rectangle; clicking or dragging in it moves the view there. A drawing too tall for the
  * overview at a legible width shows the slice around the viewport, which follows it.
  */
+import { CSS } from './css';
 import { IBox } from './dot';
 import { html } from './dom';
 
-const CSS = 'jp-OnnxWorkbench-';
 const MAX_W = 180;
 const MAX_H = 140;
 const MIN_W = 60;

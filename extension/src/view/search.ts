@@ -87,3 +87,63 @@ export function searchTree(
   visit(rootId);
   return result;
 }
+
+/**
+ * A search in progress over one graph: its hits, the current one (-1: none yet) and the
+ * error of a malformed regex. No DOM: the viewer shows it.
+ */
+export class SearchState {
+  /** The hits, or null when there is no search. */
+  result: ISearchResult | null = null;
+  /** The index of the current hit, -1 before the first step. */
+  index = -1;
+  /** Why the query is not a valid regex, else null. */
+  error: string | null = null;
+
+  /** The number of hits. */
+  get count(): number {
+    return this.result?.hits.length ?? 0;
+  }
+
+  /** Searches for `query` (trimmed; empty ends the search) under `rootId`, with no current hit. */
+  run(query: string, rootId: string, group: (id: string) => IGroup | undefined): void {
+    const q = query.trim();
+    this.index = -1;
+    if (!q) {
+      this.result = null;
+      this.error = null;
+      return;
+    }
+    const match = matcher(q);
+    this.result = searchTree(rootId, group, match);
+    this.error = match.error;
+  }
+
+  /**
+   * Searches again (after groups arrived or the root changed), staying on the current hit
+   * where it is still found. False, and nothing done, when there is no search.
+   */
+  refresh(query: string, rootId: string, group: (id: string) => IGroup | undefined): boolean {
+    const q = query.trim();
+    if (!this.result || !q) {
+      return false;
+    }
+    const current = this.result.hits[this.index]?.itemId;
+    const match = matcher(q);
+    this.result = searchTree(rootId, group, match);
+    this.index = this.result.hits.findIndex(hit => hit.itemId === current);
+    this.error = match.error;
+    return true;
+  }
+
+  /** Moves to the next (1) or previous (-1) hit, wrapping around; null when there are none. */
+  step(step: number): IHit | null {
+    const hits = this.result?.hits;
+    if (!hits || !hits.length) {
+      return null;
+    }
+    const n = hits.length;
+    this.index = (((this.index + step) % n) + n) % n;
+    return hits[this.index];
+  }
+}

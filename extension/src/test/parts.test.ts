@@ -1,0 +1,64 @@
+/**
+ * The pure parts of the toolbar and the decorations: the hit counter's text, and how
+ * overlay values map to items, to the colour scale and to the legend.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { legendNumber, overlayKey, overlayPosition } from '../view/decorate';
+import { counterState } from '../view/toolbar';
+import { groupItem, node } from './fixtures';
+
+const hits = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ itemId: `i${i}`, groupId: 'g' }));
+
+describe('counterState', () => {
+  it('is empty without a search', () => {
+    assert.deepEqual(counterState(null, -1, null), { text: '', title: '', error: false });
+  });
+
+  it('counts hits before the first step, then shows the current one', () => {
+    assert.equal(counterState({ hits: hits(1), unsearched: 0 }, -1, null).text, '1 hit');
+    assert.equal(counterState({ hits: hits(3), unsearched: 0 }, -1, null).text, '3 hits');
+    assert.equal(counterState({ hits: hits(3), unsearched: 0 }, 1, null).text, '2 / 3');
+    assert.equal(counterState({ hits: [], unsearched: 0 }, -1, null).text, 'no hits');
+  });
+
+  it('says how many groups were not searched, and why in its tooltip', () => {
+    const state = counterState({ hits: hits(2), unsearched: 4 }, 0, null);
+    assert.equal(state.text, '1 / 2 (+4 not loaded)');
+    assert.match(state.title, /^4 group\(s\) are not loaded yet/);
+  });
+
+  it('shows a malformed regex as an error with the reason as tooltip', () => {
+    assert.deepEqual(counterState({ hits: [], unsearched: 0 }, -1, 'Unterminated group'), {
+      text: 'bad regex',
+      title: 'Unterminated group',
+      error: true
+    });
+  });
+});
+
+describe('overlay values', () => {
+  it('keys nodes and references by model node and groups by group id', () => {
+    assert.equal(overlayKey(node('conv1', 'Conv')), 'conv1');
+    assert.equal(overlayKey({ kind: 'ref', id: 'r', node: 'relu', label: 'relu' }), 'relu');
+    assert.equal(overlayKey(groupItem('block', 'block')), 'block');
+    assert.equal(overlayKey({ kind: 'input', id: 'in', label: 'x', dtype: 'f', shape: '' }), null);
+  });
+
+  it('places values on the scale from min (0) to max (1)', () => {
+    const overlay = { label: 'ms', values: {}, min: 10, max: 30 };
+    assert.equal(overlayPosition(10, overlay), 0);
+    assert.equal(overlayPosition(20, overlay), 0.5);
+    assert.equal(overlayPosition(30, overlay), 1);
+    assert.equal(overlayPosition(5, { ...overlay, max: 10 }), -5, 'a zero span counts as 1');
+  });
+
+  it('writes legend numbers grouped when large or whole, else to 3 digits', () => {
+    assert.equal(legendNumber(1234567.891), '1,234,567.891');
+    assert.equal(legendNumber(42), '42');
+    assert.equal(legendNumber(0.000123456), '0.000123');
+    assert.equal(legendNumber(3.14159), '3.14');
+  });
+});

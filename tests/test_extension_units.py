@@ -1,0 +1,57 @@
+"""The extension's TypeScript unit tests (``extension/src/test/*.test.ts``), run with Node's
+built-in test runner on the JavaScript ``tsc`` compiled into ``extension/lib`` (``jlpm build``;
+``scripts/setup.sh`` builds it when it installs the package). They cover the graph view's pure
+modules: the DOT text and its parsing, search, the palette, the layout tree, pan and zoom,
+the keyboard, group loading and navigation. Same command as ``jlpm test`` in ``extension/``."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+EXTENSION = Path(__file__).resolve().parents[1] / "extension"
+SOURCES = EXTENSION / "src" / "test"
+COMPILED = EXTENSION / "lib" / "test"
+#: Registers the loader hooks that let Node run tsc's output (see src/test/hooks.mts).
+REGISTER = COMPILED / "register.mjs"
+#: ``module.register``, which the hooks need, came in Node 20.6.
+MIN_NODE = (20, 6)
+TIMEOUT_S = 300
+
+
+def _node_version(node: str) -> tuple[int, int]:
+    """The major and minor version of a Node binary (0, 0 where it cannot tell)."""
+    out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=60).stdout
+    match = re.match(r"v(\d+)\.(\d+)", out.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def test_typescript_unit_tests_pass() -> None:
+    """Every compiled unit test file passes under ``node --test``; a failure shows Node's report."""
+    sources = sorted(SOURCES.glob("*.test.ts"))
+    assert sources, f"no unit tests found in {SOURCES}"
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not on PATH (scripts/setup.sh installs it)")
+    if _node_version(node) < MIN_NODE:
+        pytest.skip(f"node {'.'.join(map(str, _node_version(node)))} is older than 20.6 (module.register)")
+    compiled = [COMPILED / (path.name[: -len(".ts")] + ".js") for path in sources]
+    missing = [path for path in [REGISTER, *compiled] if not path.is_file()]
+    if missing:
+        names = ", ".join(str(path.relative_to(EXTENSION)) for path in missing)
+        pytest.skip(f"extension/lib is not built, or predates these tests (missing {names}): "
+                    "run `jlpm build` in extension/")
+    result = subprocess.run(
+        [node, "--import", f"./{REGISTER.relative_to(EXTENSION).as_posix()}", "--test", "--test-reporter=tap",
+         *(path.relative_to(EXTENSION).as_posix() for path in compiled)],
+        cwd=EXTENSION, capture_output=True, text=True, timeout=TIMEOUT_S,
+    )
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, f"node --test failed (exit {result.returncode}):\n{report}"
+    # Each file must have run its tests, not merely loaded: Node's summary counts them.
+    passed = re.search(r"^# pass (\d+)$", report, re.M)
+    assert passed and int(passed.group(1)) >= len(sources), f"too few tests ran:\n{report}"

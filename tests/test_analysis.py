@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import workbench as wb
+from helpers import plain_run
 from workbench.analysis import Analysis, AnalysisError, Verification, load_analysis, save_analysis, verify_analysis
 from workbench.analysis import _environment, _tables
 from workbench.comparison import Report
@@ -25,11 +26,6 @@ from workbench.errors import ProviderError, WorkbenchError
 SEQUENCE = {"batch": 1, "sequence": 16}
 HAS_PYARROW = _tables.default_format() == "parquet"
 FORMATS = ["csv", pytest.param("parquet", marks=pytest.mark.skipif(not HAS_PYARROW, reason="needs pyarrow"))]
-
-
-@pytest.fixture(scope="module")
-def cnn() -> wb.Model:
-    return wb.samples.open("tiny_cnn")
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +63,11 @@ def test_round_trip(tmp_path: Path, cnn: wb.Model, report: Report) -> None:
                       results=results, notes="CPU baseline <b>not bold</b>")
     assert isinstance(a, Analysis)
     b = load_analysis(tmp_path / "analyses" / "cnn-check")
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # optimization="disabled"
-    session = ort.InferenceSession(cnn.proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    expected = plain_run(cnn, feeds)  # optimization="disabled"
     for loaded in (a, b):
         assert list(loaded.inputs) == ["image"]
         np.testing.assert_array_equal(loaded.inputs["image"], feeds["image"])
-        np.testing.assert_array_equal(loaded.outputs["logits"], session.run(None, feeds)[0])
+        np.testing.assert_array_equal(loaded.outputs["logits"], expected["logits"])
         assert set(loaded.results) == set(results)
         for name, table in results.items():
             pd.testing.assert_frame_equal(loaded.results[name], table)

@@ -60,6 +60,7 @@ finally:
     sys.path.pop(0)
 
 pytestmark = [
+    pytest.mark.slow,  # thousands of cases, three runs each: minutes
     # Some cases fail onnx.checker on purpose (the checker's rules lag the ops); they open with a warning.
     pytest.mark.filterwarnings("ignore::workbench.errors.ModelCheckWarning"),
     # The cases compute inf and NaN on purpose (log of zero, 0/0).

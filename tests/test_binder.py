@@ -20,6 +20,7 @@ BINDER = ROOT / "binder"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 #: conda-forge packages of environment.yml that the notebooks import, and their pip names.
 CONDA_TO_PIP = {"pytorch-cpu": "torch"}
+pytestmark = pytest.mark.slow  # repo2docker renders for seconds; the fresh environment takes minutes
 
 
 def _conda_packages() -> list[str]:
@@ -109,6 +110,7 @@ def test_repo2docker_dockerfile_installs_what_the_notebooks_import() -> None:
     assert not missing, f"notebooks import modules the Binder image would not have: {missing}"
 
 
+@pytest.mark.network  # pip installs torch and the package's dependencies from the index
 def test_notebooks_run_in_a_fresh_environment_built_from_the_binder_spec(tmp_path: Path) -> None:
     """A new virtual environment gets what Binder installs — the conda packages the notebooks
     need, as pip packages, then postBuild's ``pip install`` — and every notebook runs in it."""

@@ -24,6 +24,7 @@ torch = pytest.importorskip("torch", reason="torch is an optional extra: pip ins
 from test_compare import _mutated, ids, program  # noqa: E402,F401  (needs torch; fixtures reused)
 
 Change = Callable[[onnx.ModelProto], str]
+pytestmark = pytest.mark.slow  # a torch export per case: about 12 s in all
 
 
 class _Upsampler(torch.nn.Module):

@@ -12,25 +12,18 @@ from onnx import helper
 
 import workbench as wb
 from conftest import LIGHT_MODELS
+from helpers import plain_run
 from workbench.comparison import error_metrics
 from workbench.errors import DebuggerError, InputError, ProviderError
 
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
 
 
-def _plain_run(model: wb.Model, feeds: dict) -> dict[str, np.ndarray]:
-    """onnxruntime on the whole model, as authored (ORT_DISABLE_ALL), no outputs marked."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(model.proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
-
-
 @pytest.mark.parametrize("path", LIGHT_MODELS, ids=lambda p: p.stem)
 def test_stepping_reproduces_the_plain_run(path: Path) -> None:
     m = wb.open(path)
     feeds = wb.random_inputs(m)
-    expected = _plain_run(m, feeds)
+    expected = plain_run(m, feeds)
     dbg = wb.debug(m, feeds)
     last = None
     while dbg.position < len(dbg.steps) - 1:
@@ -52,6 +45,7 @@ _REFERENCE_DIFFERS = {
 }
 
 
+@pytest.mark.slow  # the reference evaluator takes up to 30 s on the Inception models
 @pytest.mark.parametrize("path", [
     pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=_REFERENCE_DIFFERS[p.stem]))
     if p.stem in _REFERENCE_DIFFERS else p for p in LIGHT_MODELS
@@ -59,16 +53,11 @@ _REFERENCE_DIFFERS = {
 def test_reference_backend_agrees(path: Path) -> None:
     m = wb.open(path)
     feeds = wb.random_inputs(m)
-    expected = _plain_run(m, feeds)
+    expected = plain_run(m, feeds)
     dbg = wb.debug(m, feeds, provider="reference")
     assert dbg.provider == "reference"
     for name, value in expected.items():
         np.testing.assert_allclose(dbg.tensor(name), value, **_REFERENCE_TOLERANCE)
-
-
-@pytest.fixture(scope="module")
-def cnn() -> wb.Model:
-    return wb.samples.open("tiny_cnn")
 
 
 def test_step_back_run_to_and_trace(cnn: wb.Model) -> None:
@@ -177,13 +166,13 @@ def test_control_flow_nodes_are_one_step() -> None:
     assert "then_relu" not in dbg.steps and "branch" in dbg.steps
     step = dbg.run_to("repeat")
     assert step.op_type == "Loop"
-    for name, value in _plain_run(m, feeds).items():
+    for name, value in plain_run(m, feeds).items():
         np.testing.assert_array_equal(dbg.tensor(name), value)
     # an edit upstream of the If re-runs it with its bodies (outer-scope values included)
     x = np.full_like(feeds["x"], -1.0)
     dbg.set_tensor("x", x)
     assert "branch" in dbg.rerun()
-    for name, value in _plain_run(m, {"x": x}).items():
+    for name, value in plain_run(m, {"x": x}).items():
         np.testing.assert_array_equal(dbg.tensor(name), value)
 
 

@@ -166,6 +166,7 @@ def _nest(model: onnx.ModelProto, depth: int) -> onnx.ModelProto:
     return nested
 
 
+@pytest.mark.slow  # about 7 s
 @fuzz(100)  # each example opens and views a model with bodies and functions: slower than bytes
 @given(graphs())
 def test_random_graphs(model: onnx.ModelProto) -> None:

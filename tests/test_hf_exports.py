@@ -17,6 +17,7 @@ import workbench as wb
 hf = pytest.importorskip("hf_exports", reason="the tests of transformer exports need the test extra's transformers")
 
 ARCHITECTURES = list(hf.BUILDERS)
+pytestmark = pytest.mark.slow  # five architectures built and exported, seconds per test
 
 
 @pytest.fixture(scope="module")

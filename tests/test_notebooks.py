@@ -9,6 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+pytestmark = pytest.mark.slow  # a kernel per notebook, each running its analysis: over a minute in all
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

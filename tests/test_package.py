@@ -14,6 +14,7 @@ import workbench as wb
 ROOT = Path(__file__).parents[1]
 
 
+@pytest.mark.slow  # builds the wheel
 def test_wheel_contains_the_prebuilt_extension(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],

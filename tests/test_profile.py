@@ -259,6 +259,7 @@ def bert_export():
     return wb.open(program), {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
 
 
+@pytest.mark.slow  # two torch exports, profiled at "all": about 8 s
 @pytest.mark.parametrize("export", ["bert_export", "encoder_export"])
 def test_bert_export_at_all_maps_kernel_time_to_authored_nodes(request, export: str) -> None:
     m, feeds = request.getfixturevalue(export)

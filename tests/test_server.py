@@ -13,7 +13,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ import onnx
 import pytest
 
 import workbench as wb
+from helpers import free_port, wait_until_up
 from workbench import errors
 from workbench._server import OUTSIDE_ROOT, relative_message
 from workbench._server_worker import IndexCache
@@ -111,25 +111,6 @@ def _group_members(pgid: int) -> list[int]:
     return [pid for pid in pids if (fields := _stat(pid)) and int(fields[2]) == pgid and _alive(pid)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"jupyter server exited with code {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    pytest.fail(f"jupyter server did not answer within {START_TIMEOUT_S:.0f} s:\n{log.read_text()}")
-
-
 #: A size limit for the test server's viewer: over every model it serves, under "big.onnx".
 SIZE_LIMIT = 2_000_000
 #: Whether this system shows processes' memory and children under /proc.
@@ -141,7 +122,7 @@ def _running_server(work: Path, settings: str = "{}") -> Iterator[Server]:
     """A Jupyter server (this package's extension enabled by its config) with token auth, rooted
     at ``work/root``, with ``settings`` as its ``tornado_settings``; stopped with its process group."""
     root, outside = work / "root", work / "outside"
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     cmd = [
         sys.executable, "-m", "jupyter", "server",
         "--no-browser",
@@ -158,7 +139,7 @@ def _running_server(work: Path, settings: str = "{}") -> Iterator[Server]:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=work, start_new_session=True)
     url = f"http://127.0.0.1:{port}{BASE_URL}"
     try:
-        _wait_until_up(process, f"{url}api/status?token={token}", log)
+        wait_until_up(process, f"{url}api/status?token={token}", log, what="jupyter server", timeout_s=START_TIMEOUT_S)
         yield Server(url=url, token=token, root=root, outside=outside, pid=process.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):  # the test stopped the server and its group
@@ -396,6 +377,7 @@ LARGE_BYTES = 120_000_000
 LARGE_MODELS = 3
 
 
+@pytest.mark.slow  # builds and serves large models: over 10 s
 @pytest.mark.skipif(not HAS_PROC, reason="reads the server's memory under /proc")
 def test_large_models_open_without_stalling_or_growing_the_server(tmp_path: Path) -> None:
     """Several large models opened at once, and a large file that is not a model failing again
@@ -434,6 +416,7 @@ def test_large_models_open_without_stalling_or_growing_the_server(tmp_path: Path
             path.unlink()
 
 
+@pytest.mark.slow  # a server of its own, stopped and waited for
 @pytest.mark.skipif(not HAS_PROC, reason="lists the server's process group under /proc")
 def test_stopping_the_server_stops_its_workers(tmp_path: Path) -> None:
     """SIGTERM to the server alone, while a worker opens a model, leaves no process behind."""

@@ -8,6 +8,7 @@ import onnx
 import pytest
 
 import workbench as wb
+from helpers import plain_run
 
 torch = pytest.importorskip("torch", reason="torch is an optional extra: pip install 'onnx-workbench[torch]'")
 
@@ -90,15 +91,11 @@ def test_view_of_an_export_folds_layers_and_keeps_stack_traces(program) -> None:
 
 def test_debugger_on_an_export_matches_onnxruntime_and_torch(program) -> None:
     import numpy as np
-    import onnxruntime as ort
 
     m = wb.open(program)
     ids = np.random.default_rng(0).integers(0, 50, (2, 7))
     dbg = wb.debug(m, {m.proto.graph.input[0].name: ids})
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    plain = ort.InferenceSession(m.proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    (expected,) = plain.run(None, {m.proto.graph.input[0].name: ids})
+    (expected,) = plain_run(m, {m.proto.graph.input[0].name: ids}).values()
     dbg.run_to(dbg.steps[-1])
     (name,) = dbg.outputs
     np.testing.assert_array_equal(dbg.outputs[name], expected)

@@ -16,6 +16,7 @@ from onnx import helper
 from onnx.reference import ReferenceEvaluator
 
 import workbench as wb
+from helpers import plain_run
 from workbench.errors import InputError
 from workbench.runtime._values import SPECIAL, run_session, to_ort
 
@@ -41,18 +42,6 @@ def _split_concat(split: list[int]) -> onnx.ModelProto:
                   initializers=[helper.make_tensor("split", T.INT64, [len(split)], split)])
 
 
-def _plain_ort(model: onnx.ModelProto, feeds: dict, names: list[str]) -> list:
-    """A plain onnxruntime session at ORT_DISABLE_ALL with ``names`` marked as outputs."""
-    marked = onnx.ModelProto()
-    marked.CopyFrom(model)
-    del marked.graph.output[:]
-    marked.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in names)
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(marked.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return session.run(names, feeds)
-
-
 @pytest.mark.parametrize("provider", BACKENDS)
 def test_a_sequence_of_unequal_tensors_is_a_list(provider: str) -> None:
     x = np.arange(3, dtype=np.float32)
@@ -70,7 +59,7 @@ def test_a_sequence_of_equal_tensors_is_not_stacked(provider: str) -> None:
     x = np.arange(3, dtype=np.float32)
     dbg = wb.debug(_split_concat([1, 1, 1]), {"x": x}, provider=provider)
     seq = dbg.tensor("s")
-    expected = _plain_ort(_split_concat([1, 1, 1]), {"x": x}, ["s"])[0]
+    expected = plain_run(_split_concat([1, 1, 1]), {"x": x}, ["s"])["s"]
     assert isinstance(seq, list) and len(seq) == len(expected) == 3
     for got, want in zip(seq, expected):
         assert got.shape == want.shape == (1,)
@@ -286,7 +275,7 @@ def test_every_value_matches_the_runtime_itself(provider: str) -> None:
     x = np.arange(6, dtype=np.float32)
     dbg = wb.debug(m, {"x": x}, provider=provider)
     if provider == "cpu":
-        expected = dict(zip(["s", "y"], _plain_ort(m, {"x": x}, ["s", "y"])))
+        expected = plain_run(m, {"x": x}, ["s", "y"])
     else:
         expected = ReferenceEvaluator(m).run(None, {"x": x}, intermediate=True)
     for name in ("s", "y"):

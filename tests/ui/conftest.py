@@ -1,6 +1,8 @@
 """Fixtures for the browser tests: a throwaway JupyterLab server and a headless Chromium page.
 
-Every test in this folder is marked ``ui``; deselect them with ``pytest -m "not ui"``.
+Every test in this folder is marked ``ui`` and ``slow``; deselect them with ``pytest -m "not ui"``.
+Screenshots go to build/screenshots/ (git ignores it); ``scripts/refresh-screenshots.sh``
+writes them over the docs' images in docs/img/ instead.
 They need Debian's Chromium at ``/usr/bin/chromium`` (``scripts/setup.sh test`` installs it);
 Playwright's own browser download is not used.
 """
@@ -12,12 +14,8 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import nbformat
 import pytest
+from helpers import SCREENSHOT_DIR, free_port, wait_until_up
 from playwright.sync_api import Locator, expect, sync_playwright
 
 if TYPE_CHECKING:
@@ -75,17 +74,12 @@ class LabServer:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks every test collected from this folder with ``ui``."""
+    """Marks every test collected from this folder with ``ui`` and ``slow`` (each starts or
+    drives JupyterLab in a browser: seconds at least)."""
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.ui)
-
-
-def _free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+            item.add_marker(pytest.mark.slow)
 
 
 def _write_settings(settings_dir: Path) -> None:
@@ -94,22 +88,6 @@ def _write_settings(settings_dir: Path) -> None:
         path = settings_dir / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values), encoding="utf-8")
-
-
-def _wait_until_up(server: subprocess.Popen[bytes], status_url: str, log_path: Path) -> None:
-    """Polls ``/api/status`` until the server answers; fails if it exits or takes too long."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"JupyterLab exited with code {server.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(status_url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT_S:.0f} s; see {log_path}")
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
@@ -132,7 +110,7 @@ def _running_lab(root: Path, work: Path, *extra_args: str) -> Iterator[LabServer
     neither sees nor changes the user's layout and settings.
     """
     _write_settings(work / "settings")
-    port = _free_port()
+    port = free_port()
     token = secrets.token_hex(24)
     cmd = [
         sys.executable, "-m", "jupyter", "lab",
@@ -158,7 +136,8 @@ def _running_lab(root: Path, work: Path, *extra_args: str) -> Iterator[LabServer
         base_url=f"http://127.0.0.1:{port}", token=token, root=root, log_path=log_path
     )
     try:
-        _wait_until_up(server, server_info.url("api/status"), log_path)
+        wait_until_up(server, server_info.url("api/status"), log_path, what="JupyterLab",
+                      timeout_s=SERVER_START_TIMEOUT_S)
         yield server_info
     finally:
         _stop(server)
@@ -488,8 +467,9 @@ class LabPage:
 
     def screenshot(self, name: str, target: Page | Locator, *more: Locator) -> None:
         """Saves a screenshot of ``target`` (with ``more``: of the box around them all) as
-        ``docs/img/<name>`` in the repository."""
-        path = REPO_ROOT / "docs" / "img" / name
+        ``<SCREENSHOT_DIR>/<name>``: build/screenshots/, or the docs' docs/img/ when refreshing
+        them (see helpers.py)."""
+        path = SCREENSHOT_DIR / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if not more:
             target.screenshot(path=str(path))

@@ -9,13 +9,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from helpers import SCREENSHOT_DIR
 from playwright.sync_api import Page, WebSocket, expect
 
 if TYPE_CHECKING:
     from tests.ui.conftest import LabServer
 
 TOUR = "notebooks/00-tour.ipynb"
-SCREENSHOT = "docs/img/tour.png"
+SCREENSHOT = "tour.png"  # in helpers.SCREENSHOT_DIR
 # The class of the extension's MIME renderer widget (for `application/vnd.onnx-workbench.summary+json`).
 RENDERER_CLASS = "jp-OnnxWorkbench-renderer"
 STDERR_MIME_TYPE = "application/vnd.jupyter.stderr"
@@ -161,7 +162,7 @@ def test_tour_runs_and_shows_summary_card(
     expect(card.locator(".jp-OnnxWorkbench-facts dt:text-is('nodes') + dd")).to_have_text("79")
     expect(card).to_contain_text("input_ids")
 
-    screenshot = lab.root / SCREENSHOT
+    screenshot = SCREENSHOT_DIR / SCREENSHOT
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshot))
 

@@ -6,8 +6,8 @@
 13
 
 ``import workbench`` imports nothing heavy: each public name below is imported on first use
-(PEP 562), so a command that only views a model never loads torch's or pandas' side of the
-package it does not touch, and the first ``wb.open`` pays for onnx and pandas.
+(PEP 562): the first ``wb.open`` pays for onnx, the first table (``m.nodes``, a report)
+for pandas, and a command that only steps through a model never loads pandas at all.
 """
 
 from __future__ import annotations

@@ -246,3 +246,60 @@ def table() -> str:
 if __name__ == "__main__":
     os.environ.setdefault("TQDM_DISABLE", "1")
     print(table())
+
+
+# ---- text that is not UTF-8 -------------------------------------------------------------------
+
+def _with_marker_text() -> onnx.ModelProto:
+    """A model with a marker (``MARK_<place>``) in every kind of text that opening checks, and in a
+    node's metadata, which it leaves to the readers."""
+    body = helper.make_graph([helper.make_node("Relu", ["x"], ["then_y"], name="MARK_BODY")], "then",
+                             [], [helper.make_tensor_value_info("then_y", TensorProto.FLOAT, ["MARK_DIM"])])
+    other = helper.make_graph([helper.make_node("Neg", ["x"], ["else_y"], name="else_neg")], "else",
+                              [], [helper.make_tensor_value_info("else_y", TensorProto.FLOAT, ["MARK_DIM"])])
+    nodes = [helper.make_node("ReduceSum", ["x"], ["s"], name="MARK_NODE", keepdims=0),
+             helper.make_node("Greater", ["s", "MARK_WEIGHT"], ["c"], name="greater"),
+             helper.make_node("If", ["c"], ["y"], name="branch", then_branch=body, else_branch=other),
+             helper.make_node("Twice", ["y"], ["z"], name="twice", domain="local")]
+    helper.set_metadata_props(nodes[1], {"pkg.torch.onnx.stack_trace": "MARK_STACK",
+                                         "pkg.torch.onnx.name_scopes": "['', 'MARK_SCOPE', 'greater']",
+                                         "pkg.torch.onnx.class_hierarchy": "['Model', 'Module', 'greater']"})
+    twice = helper.make_function("local", "Twice", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"],
+                                                                                      name="MARK_FUNC")],
+                                 [helper.make_opsetid("", 18)])
+    graph = helper.make_graph(nodes, "MARK_GRAPH", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["MARK_DIM"])],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["MARK_DIM"])],
+                              [helper.make_tensor("MARK_WEIGHT", TensorProto.FLOAT, [], [0.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("local", 1)],
+                              functions=[twice])
+    helper.set_model_props(model, {"MARK_PROP": "value"})
+    return model
+
+
+def _corrupt(model: onnx.ModelProto, marker: str) -> bytes:
+    """The model's bytes with the marker's last byte (every occurrence) made one that is not UTF-8."""
+    data = model.SerializeToString()
+    assert marker.encode() in data
+    return data.replace(marker.encode(), marker.encode()[:-1] + b"\xff")
+
+
+@pytest.mark.parametrize("marker", ["MARK_NODE", "MARK_BODY", "MARK_FUNC", "MARK_WEIGHT", "MARK_DIM", "MARK_GRAPH",
+                                    "MARK_PROP"])
+def test_text_that_is_not_utf8_is_refused_on_open(marker: str) -> None:
+    """Node names (in the graph, a body, a function), value names, symbolic dims, the graph's name and
+    the model's metadata: each would reach the tables and the view as bytes, not text."""
+    model = _with_marker_text()
+    assert wb.open(model).proto.graph.name == "MARK_GRAPH"  # the intact model opens
+    with pytest.raises(errors.NotOnnxError, match="is not UTF-8 text"):
+        wb.open(_corrupt(model, marker))
+
+
+def test_node_metadata_that_is_not_utf8_reads_with_replacement_characters() -> None:
+    """Node metadata (an exporter's stack traces and scopes, five entries a node) is left to its
+    readers: the model opens and runs, the damaged scope and stack trace show as damaged."""
+    m = wb.open(_corrupt(_with_marker_text(), "MARK_STACK").replace(b"MARK_SCOPE", b"MARK_SCOP\xff"))
+    assert m.nodes.loc["greater", "scope"] == "MARK_SCOP\ufffd"
+    assert m.view_index.details("greater")["stack"] == "MARK_STAC\ufffd"
+    dbg = wb.debug(m, {"x": np.array([1.0, -3.0], np.float32)})
+    dbg.run_to(dbg.steps[-1])
+    np.testing.assert_array_equal(dbg.outputs["z"], [-2.0, 6.0])

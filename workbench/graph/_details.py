@@ -10,7 +10,8 @@ import onnx
 from ..model._cost import attribute_values, node_cost
 from ..model._model import format_attribute
 from ..errors import TensorDataError
-from ..model._tensors import read_tensor, tensor_stats
+from ..model._tensors import tensor_stats
+from ..model._walk import node_metadata
 from ._build import format_shape
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def weight_stats(model: "Model", tensor: onnx.TensorProto) -> dict:
     if math.prod(tensor.dims) > _MAX_STATS_ELEMENTS:
         return {}
     try:
-        stats = tensor_stats(read_tensor(tensor, model.path.parent if model.path else None))
+        stats = tensor_stats(model.weight(tensor.name))
     except TensorDataError:
         return {}
     return {k: _finite(stats[k]) for k in ("min", "max", "mean", "std")} if stats else {}
@@ -65,7 +66,7 @@ def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str)
         outputs.append({"name": name, "dtype": dtype, "shape": format_shape(shape), "kind": "value"})
     shapes_in = [model.value_info(n)[1] if n else None for n in node.input]
     flops, _ = node_cost(node, shapes_in, [model.value_info(n)[1] for n in node.output], values)
-    meta = {p.key: p.value for p in node.metadata_props}
+    meta = node_metadata(node, (STACK_TRACE_KEY,))
     return {
         "id": node_id,
         "name": node.name,

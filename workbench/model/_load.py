@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
+from typing import Iterable, Union
 
 import onnx
 from google.protobuf.message import DecodeError
@@ -157,30 +157,28 @@ def _check_text(proto: onnx.ModelProto, what: str) -> None:
     """Refuses a model with a text field (e.g. ``onnx.NodeProto.name``) whose bytes are not UTF-8:
     protobuf parses them, and hands them over as ``bytes`` where every reader expects ``str``.
 
-    Every message is walked; nodes, weights and tensor value infos (nearly all of a model's
-    messages) by their fields directly, the rest by protobuf's ``ListFields`` (all of them that
-    way: 17 ms on onnx's light densenet121, against 13 ms)."""
+    Every message is walked but the nodes' metadata, which :func:`~workbench.model._walk.node_metadata`
+    reads as text wherever it is read. A graph's nodes, weights and tensor value infos (nearly all of
+    a model's messages) are read field by field, each kind's texts joined at once; the rest through
+    protobuf's ``ListFields``."""
     stack: list = [proto]
     while stack:
         message = stack.pop()
+        if isinstance(message, onnx.GraphProto):
+            _join_texts([message.name, message.doc_string], "GraphProto", what)
+            _join_texts(_node_texts(message.node, stack), "NodeProto", what)
+            _join_texts(_tensor_texts(message.initializer, stack), "TensorProto", what)
+            infos = [*message.input, *message.output, *message.value_info]
+            _join_texts(_value_info_texts(infos, stack), "ValueInfoProto", what)
+            for field in (message.sparse_initializer, message.quantization_annotation, message.metadata_props):
+                stack.extend(field)
+            continue
         if isinstance(message, onnx.NodeProto):
-            texts = [message.name, message.op_type, message.domain, message.doc_string, message.overload,
-                     *message.input, *message.output]
-            for attr in message.attribute:
-                texts += (attr.name, attr.ref_attr_name, attr.doc_string)
-                if attr.type not in _PLAIN_ATTRIBUTES:  # graphs, tensors, types: walked as messages
-                    stack.append(attr)
-            for entry in message.metadata_props:  # five per node in a torch export: read here, not listed
-                texts += (entry.key, entry.value)
+            texts = _node_texts([message], stack)
         elif isinstance(message, onnx.TensorProto):  # listing its fields would copy its data
-            texts = [message.name, message.doc_string]
-            stack.extend(message.external_data)
-            stack.extend(message.metadata_props)
+            texts = _tensor_texts([message], stack)
         elif isinstance(message, onnx.ValueInfoProto) and message.type.WhichOneof("value") == "tensor_type":
-            tensor = message.type.tensor_type
-            texts = [message.name, message.doc_string, message.type.denotation]
-            texts += [text for d in tensor.shape.dim for text in (d.dim_param, d.denotation)]
-            stack.extend(message.metadata_props)
+            texts = _value_info_texts([message], stack)
         else:
             texts = []
             for field, value in message.ListFields():
@@ -188,13 +186,57 @@ def _check_text(proto: onnx.ModelProto, what: str) -> None:
                     texts += value if field.is_repeated else [value]
                 elif field.type == field.TYPE_MESSAGE:
                     stack.extend(value if field.is_repeated else [value])
-        try:
-            "".join(texts)  # in C: a TypeError names the first item that is bytes, not str
-        except TypeError:
-            raise errors.NotOnnxError(
-                f"{what} is corrupted: a name or text in its {type(message).__name__} is not UTF-8 text, as every "
-                "name and string of an ONNX model is. Copy or export it again."
-            ) from None
+        _join_texts(texts, type(message).__name__, what)
+
+
+def _join_texts(texts: list, kind: str, what: str) -> None:
+    try:
+        "".join(texts)  # in C: a TypeError as soon as one item is bytes, not str
+    except TypeError:
+        raise errors.NotOnnxError(
+            f"{what} is corrupted: a name or text in its {kind} is not UTF-8 text, as every name and string of "
+            "an ONNX model is. Copy or export it again."
+        ) from None
+
+
+def _node_texts(nodes: Iterable[onnx.NodeProto], stack: list) -> list:
+    """The texts of ``nodes`` but their metadata (read as text, bad bytes replaced, by
+    :func:`~workbench.model._walk.node_metadata`); their graph, tensor and type attributes go on
+    ``stack``."""
+    texts: list = []
+    for node in nodes:
+        texts += (node.name, node.op_type, node.domain, node.doc_string, node.overload)
+        texts += node.input
+        texts += node.output
+        for attr in node.attribute:
+            texts += (attr.name, attr.ref_attr_name, attr.doc_string)
+            if attr.type not in _PLAIN_ATTRIBUTES:  # graphs, tensors, types: walked as messages
+                stack.append(attr)
+    return texts
+
+
+def _tensor_texts(tensors: Iterable[onnx.TensorProto], stack: list) -> list:
+    texts: list = []
+    for tensor in tensors:
+        texts += (tensor.name, tensor.doc_string)
+        stack.extend(tensor.external_data)
+        stack.extend(tensor.metadata_props)
+    return texts
+
+
+def _value_info_texts(infos: Iterable[onnx.ValueInfoProto], stack: list) -> list:
+    """The texts of tensor value infos; the others (sequences, maps, optionals) go on ``stack`` whole."""
+    texts: list = []
+    for info in infos:
+        type_ = info.type
+        if type_.WhichOneof("value") != "tensor_type":
+            stack.append(info)  # walked by ListFields: not a ValueInfoProto the loop above reads
+            continue
+        texts += (info.name, info.doc_string, type_.denotation)
+        for dim in type_.tensor_type.shape.dim:
+            texts += (dim.dim_param, dim.denotation)
+        stack.extend(info.metadata_props)
+    return texts
 
 
 #: Attribute types with nothing but numbers and bytes inside.

@@ -12,7 +12,7 @@ import warnings
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -23,7 +23,7 @@ from ._load import Loaded, ModelSource, load
 from ._scopes import ScopeTree, assign_scopes, build_tree
 from ._summary import card_html, summary_data, summary_text
 from ._tensors import read_tensor, tensor_dtype, tensor_nbytes, tensor_stats, type_name
-from ._walk import NodeRecord, iter_graphs, subgraphs, walk_nodes
+from ._walk import NodeRecord, add_bare, iter_graphs, subgraphs, walk_nodes
 
 if TYPE_CHECKING:
     import graphviz
@@ -89,6 +89,18 @@ class Model:
             raise KeyError(f"No node with id {node_id!r}; ids are the index of Model.nodes.") from None
 
     @cached_property
+    def _bare_graph(self) -> onnx.GraphProto:
+        """A graph of nothing but copies of the main graph's nodes, without their metadata and doc strings, made once: the
+        light copies for the checker, shape inference and the runtimes take their nodes from here.
+
+        An exporter's metadata (stack traces, scopes) is 90% of a torch export's bytes (a
+        10,000-node Llama: 17 MB of 18), and none of those readers looks at it.
+        """
+        graph = onnx.GraphProto()
+        add_bare(graph.node, self.proto.graph.node)
+        return graph
+
+    @cached_property
     def _initializers(self) -> dict[str, onnx.TensorProto]:
         return {t.name: t for g in iter_graphs(self.proto.graph) for t in g.initializer}
 
@@ -136,7 +148,7 @@ class Model:
             if tensor.name not in declared:
                 graph.input.append(onnx.helper.make_tensor_value_info(tensor.name, tensor.data_type, tensor.dims))
 
-        light = _light_copy(self.proto, typed_input)
+        light = _light_copy(self, typed_input)
         for info in light.graph.input:
             for dim in info.type.tensor_type.shape.dim:
                 if dim.HasField("dim_param") and dim.dim_param in self._dims:
@@ -211,7 +223,6 @@ class Model:
         """
         from tqdm.auto import tqdm
 
-        base = self.path.parent if self.path else None
         items = list(self._initializers.values())
         total = sum(tensor_nbytes(t) for t in items)
         rows = []
@@ -227,7 +238,7 @@ class Model:
                 "parameter": _is_parameter(tensor),
                 "storage": f"external:{info.get('location', '')}" if external else "inline",
                 "consumers": self._consumers.get(tensor.name, []),
-                **tensor_stats(read_tensor(tensor, base)),
+                **tensor_stats(self.weight(tensor.name)),
             })
         columns = ["name", "dtype", "shape", "elements", "bytes", "parameter", "storage", "consumers",
                    "min", "max", "mean", "std", "zeros", "nonfinite"]
@@ -449,8 +460,9 @@ def open(source: ModelSource, *, strict: bool = False, dims: Mapping[str, int] |
     Raises:
         workbench.errors.WorkbenchError: a subclass naming what is wrong and how to fix it.
     """
-    loaded = load(source)
-    problems = _check(loaded)
+    model = Model(load(source), [], dims)
+    problems = _check(model)
+    model.problems.extend(problems)
     if problems:
         if strict:
             raise errors.ModelCheckError(
@@ -462,7 +474,7 @@ def open(source: ModelSource, *, strict: bool = False, dims: Mapping[str, int] |
             errors.ModelCheckWarning,
             stacklevel=2,
         )
-    return Model(loaded, problems, dims)
+    return model
 
 
 def as_model(source: Any) -> Model:
@@ -470,14 +482,14 @@ def as_model(source: Any) -> Model:
     return source if isinstance(source, Model) else open(source)
 
 
-def _check(loaded: Loaded) -> list[str]:
+def _check(model: Model) -> list[str]:
     """Runs onnx.checker; returns its complaints (with the node it names) instead of raising."""
     problems: list[str] = []
     try:
         # Weightless, from a file too: by path, the checker parsed the whole file again next
         # to the proto (BERT-base with inline weights: +418 MB at the peak of wb.open, 0.66 s).
         # External data is checked by the loader (_check_external_data), not here.
-        onnx.checker.check_model(_skeleton(loaded.proto, problems).SerializeToString())
+        onnx.checker.check_model(_skeleton(model, problems).SerializeToString())
     except onnx.checker.ValidationError as exc:
         problems.append(str(exc).strip().replace("\n\n", "\n"))
     return problems
@@ -487,9 +499,10 @@ def _check(loaded: Loaded) -> list[str]:
 _CHECKED_HERE_BYTES = 1 << 16
 
 
-def _skeleton(proto: onnx.ModelProto, problems: list[str]) -> onnx.ModelProto:
-    """``proto`` for the checker, with large inline weights and external ones swapped for empty
-    stand-ins.
+def _skeleton(model: Model, problems: list[str]) -> onnx.ModelProto:
+    """The model's proto for the checker, with large inline weights and external ones swapped for
+    empty stand-ins, and its main graph's nodes bare (see ``Model._bare_graph``: the checker reads
+    no node metadata).
 
     The checker takes serialized bytes, and serializing a model held in memory is slow
     (440 MB of weights: 2.1 s). A weight's only check is that its data fills its declared
@@ -504,16 +517,16 @@ def _skeleton(proto: onnx.ModelProto, problems: list[str]) -> onnx.ModelProto:
                                 f"match the declared shape and type ({expected} bytes required)")
         graph.initializer.add(name=tensor.name, data_type=tensor.data_type, dims=[0])
 
-    return _light_copy(proto, empty)
+    return _light_copy(model, empty)
 
 
-def _light_copy(proto: onnx.ModelProto,
+def _light_copy(model: Model,
                 stand_in: Callable[[onnx.GraphProto, onnx.TensorProto, int], None]) -> onnx.ModelProto:
-    """A copy of ``proto`` whose main-graph weights over ``_CHECKED_HERE_BYTES``, and external
-    ones, are left to ``stand_in(copy's graph, weight, bytes of its inline data)``; the other
-    initializers are copied."""
-    light = _without_initializers(proto)
-    for tensor in proto.graph.initializer:
+    """A copy of the model's proto with its main graph's nodes bare, and whose main-graph weights
+    over ``_CHECKED_HERE_BYTES``, and external ones, are left to ``stand_in(copy's graph, weight,
+    bytes of its inline data)``; the other initializers are copied."""
+    light = _without_initializers(model.proto, model._bare_graph.node)
+    for tensor in model.proto.graph.initializer:
         external = tensor.data_location == onnx.TensorProto.EXTERNAL
         size = 0 if external else len(tensor.raw_data)  # protobuf copies the bytes to give their length
         if external or size > _CHECKED_HERE_BYTES:
@@ -523,15 +536,17 @@ def _light_copy(proto: onnx.ModelProto,
     return light
 
 
-def _without_initializers(proto: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy of ``proto`` without its main graph's initializers (copying those is the cost)."""
+def _without_initializers(proto: onnx.ModelProto, nodes: Sequence[onnx.NodeProto]) -> onnx.ModelProto:
+    """A copy of ``proto`` without its main graph's initializers (copying those is the cost), and
+    with ``nodes`` as its main graph's nodes."""
     copy = onnx.ModelProto()
     for field, value in proto.ListFields():
         if field.name != "graph":
             _copy_field(copy, field.name, value)
     for field, value in proto.graph.ListFields():
-        if field.name != "initializer":
+        if field.name not in ("initializer", "node"):
             _copy_field(copy.graph, field.name, value)
+    copy.graph.node.extend(nodes)
     return copy
 
 

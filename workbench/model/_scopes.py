@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 import onnx
 
-from ._walk import NodeRecord
+from ._walk import NodeRecord, node_metadata
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,15 +79,13 @@ _cached_list = lru_cache(maxsize=4096)(_literal_list)
 _NO_MODULE = "_empty_nn_module_stack"
 
 
+_SCOPE_KEYS = frozenset({NAME_SCOPES_KEY, CLASS_HIERARCHY_KEY})
+
+
 def scope_of(node: onnx.NodeProto) -> NodeScope:
     """The scope a node declares itself, from metadata or from its name."""
-    scopes_text = classes_text = None
-    for entry in node.metadata_props:  # only the two keys read (a stack trace is long to copy)
-        key = entry.key
-        if key == NAME_SCOPES_KEY:
-            scopes_text = entry.value
-        elif key == CLASS_HIERARCHY_KEY:
-            classes_text = entry.value
+    meta = node_metadata(node, _SCOPE_KEYS)
+    scopes_text, classes_text = meta.get(NAME_SCOPES_KEY), meta.get(CLASS_HIERARCHY_KEY)
     if scopes_text is not None:
         items = _literal_list(scopes_text)
         if items is not None:

@@ -6,6 +6,7 @@ peak memory for a statistic is one chunk, not the tensor (nor the model).
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -81,11 +82,11 @@ def tensor_nbytes(tensor: onnx.TensorProto) -> int:
     return count * itemsize
 
 
-def read_tensor(tensor: onnx.TensorProto, base: Path | None, files: dict[Path, np.ndarray] | None = None) -> np.ndarray:
+def read_tensor(tensor: onnx.TensorProto, base: Path | None, files: dict[Path, np.ndarray]) -> np.ndarray:
     """The tensor as a numpy array; external data is memory-mapped read-only, not loaded.
 
-    ``files``, where given, keeps each external file's mapping for the next tensor read from
-    it (the caller's to hold: a model keeps the maps of its own files)."""
+    ``files`` keeps each external file's mapping for the next tensor read from it (the
+    caller's to hold: a model keeps the maps of its own files, see ``Model.weight``)."""
     if tensor.data_location != onnx.TensorProto.EXTERNAL:
         try:
             return numpy_helper.to_array(tensor)
@@ -96,18 +97,17 @@ def read_tensor(tensor: onnx.TensorProto, base: Path | None, files: dict[Path, n
     if base is None:
         raise ValueError(f"Tensor {tensor.name!r} is stored externally, and the model has no folder.")
     target, offset, _ = resolve_external(tensor, base)
-    dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type))
+    dtype = _numpy_dtype(tensor.data_type)
     shape = tuple(tensor.dims)
-    if int(np.prod(shape, dtype=np.int64)) == 0:
+    count = math.prod(shape)
+    if count == 0:
         return np.zeros(shape, dtype)
     if tensor.data_type in SUB_BYTE_BITS:  # packed in the file: no memory map gives one element per byte
         return _read_packed(tensor, target, offset, shape)
     try:
-        if files is None:
-            return np.memmap(target, dtype=dtype, mode="r", offset=offset, shape=shape)
         if target not in files:
             files[target] = np.memmap(target, dtype=np.uint8, mode="r")
-        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        size = count * dtype.itemsize
         if offset + size > len(files[target]):
             raise ValueError(f"the file holds {len(files[target]):,} bytes, fewer than the {offset + size:,} needed")
         return files[target][offset : offset + size].view(dtype).reshape(shape)
@@ -115,6 +115,11 @@ def read_tensor(tensor: onnx.TensorProto, base: Path | None, files: dict[Path, n
         raise ExternalDataError(f"Tensor {tensor.name!r} ({tensor_dtype(tensor.data_type)}{list(shape)}) cannot be "
                                 f"mapped from {target.name!r} at offset {offset:,}: {exc}. The external data file is "
                                 "truncated or does not belong to this model: copy it again.") from exc
+
+
+@lru_cache(maxsize=None)
+def _numpy_dtype(data_type: int) -> np.dtype:
+    return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(data_type))
 
 
 def _read_packed(tensor: onnx.TensorProto, target: Path, offset: int, shape: tuple) -> np.ndarray:

@@ -86,7 +86,7 @@ def _open(folder: str, source: str | bytes, level: str, threads: int, providers:
 
 def _run(folder: str) -> None:
     session, feeds, problems = _live[folder]
-    types = output_types(session)
+    types = output_types(session.get_outputs())
     try:
         run_session(session, list(types), feeds, types)
     except Exception as exc:  # noqa: BLE001

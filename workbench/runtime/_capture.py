@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -75,15 +75,12 @@ def capture(runner_for: Callable[[Sequence[str]], Runner], names: Sequence[str],
     a time. ``sizes`` are the bytes expected per value; a value of unknown size counts as
     the largest size seen so far.
     """
-    from tqdm.auto import tqdm
-
     limit = max(store.budget / 2, 1.0)
     largest = max(sizes.values(), default=0.0)
     remaining = list(names)
     runs = 0
-    # shown only once the capture has taken 2 s: a small model's capture prints nothing
-    with tqdm(total=len(remaining), desc="capturing", unit="value", disable=not progress, leave=False,
-              delay=2) as bar:
+    bar: Any = None  # a tqdm bar, once windows are needed
+    try:
         while remaining:
             window, total = [], 0.0
             for name in remaining:
@@ -92,11 +89,21 @@ def capture(runner_for: Callable[[Sequence[str]], Runner], names: Sequence[str],
                     break
                 window.append(name)
                 total += size
+            if bar is None and progress and len(window) < len(remaining):
+                # windows: a bar, shown once the capture has taken 2 s (one run has no progress to show,
+                # and a small model's capture prints nothing)
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=len(remaining), desc="capturing", unit="value", leave=False, delay=2)
             for name, value in zip(window, runner_for(window)(window, feeds)):
                 value = as_value(value)
                 largest = max(largest, float(nbytes(value)))
                 store.put(name, value)
             remaining = remaining[len(window):]
             runs += 1
-            bar.update(len(window))
+            if bar is not None:
+                bar.update(len(window))
+    finally:
+        if bar is not None:
+            bar.close()
     return runs

@@ -6,6 +6,7 @@ import time
 import warnings
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -17,7 +18,7 @@ from ..model._walk import subgraphs
 from ._capture import Store, capture, default_budget
 from ._inputs import make_feeds
 from ._providers import REFERENCE, resolve
-from ._session import Runner, check_runnable, fed_weights, infer_values, light_model, make_runner
+from ._session import Runner, check_runnable, fed_weights, infer_values, light_model, make_runner, value_sizes
 from ._values import Value, as_value, describe, dtype_name, same_structure, tensors, typed
 
 if TYPE_CHECKING:
@@ -113,9 +114,10 @@ class Debugger:
             (label, graph), feeds = body, dict(inputs or {})
         #: The graph stepped through: "" for the main graph, else "<node id>/<attribute>".
         self.graph = label
-        declared = {i.name for i in graph.input}
+        self._graph = graph
+        graph_inputs = {i.name for i in graph.input}
         # a body's outer values are typed by what they hold, else by the enclosing run's types
-        outer = typed({n: a for n, a in feeds.items() if n not in declared}, declared or {})
+        self._outer = typed({n: a for n, a in feeds.items() if n not in graph_inputs}, declared or {})
         self._records: list[NodeRecord] = [r for r in model._records if r.graph == label]
         self._by_id = {r.id: i for i, r in enumerate(self._records)}
         self._initializers = {t.name for t in graph.initializer}
@@ -133,18 +135,41 @@ class Debugger:
             check_runnable(graph)
         started = time.perf_counter()
         run_feeds = {**feeds, **{n: self._weight(n) for n in fed_weights(graph)}}
-        whole = light_model(model, graph, names, outer)
-        sizes, self._types = infer_values(whole, feeds)
+        # The run of every value (the usual case: one window), made first for the sizes its
+        # runtime inferred; dropped once the capture needs windows. (No node: nothing to run.)
+        whole: Runner | None = None
+        sizes: dict[str, float] = {}
+        if names:
+            light = light_model(model, graph, names, self._outer, feeds)
+            whole = self._runner(light)
+            sizes = value_sizes(whole, light, feeds)
+            del light
 
-        def runner(window: Sequence[str]) -> Runner:  # one window of all values (the usual case) runs ``whole``
-            light = whole if len(window) == len(names) else light_model(model, graph, window, outer)
-            return make_runner(light, self._providers, problems=model.problems, isolate=self.isolate,
-                               types=self._types)
+        def runner(window: Sequence[str]) -> Runner:
+            nonlocal whole
+            if whole is not None and len(window) == len(names):
+                return whole
+            whole = None
+            return self._runner(light_model(model, graph, window, self._outer, feeds))
 
         runs = capture(runner, names, run_feeds, self._store, sizes, progress=not label)
+        del whole, runner
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
         self._position = -1
+
+    def _runner(self, light: onnx.ModelProto, threads: int = 0) -> Runner:
+        # the reference evaluator needs the values' declared types: inferred once, kept
+        return make_runner(light, self._providers, threads=threads, problems=self.model.problems,
+                           isolate=self.isolate, types=None if self._providers else self._types)
+
+    @cached_property
+    def _types(self) -> dict[str, onnx.TypeProto]:
+        """The declared type of every value of the graph stepped through, from onnx's shape inference:
+        made on first use (the reference evaluator, a body, a node run alone), which a capture on
+        onnxruntime never is."""
+        feeds = {i.name: self._store[i.name] for i in self._graph.input if i.name in self._store}
+        return infer_values(light_model(self.model, self._graph, [], self._outer), feeds)[1]
 
     # ---- listeners (the widget) ----------------------------------------------------------
     def on_change(self, method: Callable[[], Any]) -> None:
@@ -417,9 +442,7 @@ class Debugger:
         if record.id not in self._node_runners:
             graph = onnx.helper.make_graph([record.node], record.id, [], [])
             light = light_model(self.model, graph, [o for o in record.node.output if o], typed(feeds, self._types))
-            self._node_runners[record.id] = make_runner(light, self._providers, threads=1,
-                                                        problems=self.model.problems, isolate=self.isolate,
-                                                        types=self._types)
+            self._node_runners[record.id] = self._runner(light, threads=1)
         return self._node_runners[record.id]
 
     def _ipython_display_(self) -> None:

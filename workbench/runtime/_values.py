@@ -18,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import math
 import pickle
-from typing import Any, Iterator, Mapping, Union
+from typing import Any, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 import onnx
@@ -32,23 +32,27 @@ Value = Union[np.ndarray, list, dict, None]
 
 
 
-def _special_types() -> dict[int, np.dtype]:
-    """ONNX element types whose numpy dtype comes from ml_dtypes: ``{onnx type: dtype}``."""
+def _element_dtypes() -> dict[int, np.dtype]:
+    """``{onnx element type: numpy dtype}`` of every tensor element type but strings."""
     found = {}
     for code in TensorProto.DataType.values():
         try:
             dtype = np.dtype(helper.tensor_dtype_to_np_dtype(code))
-        except (KeyError, TypeError, ValueError):  # UNDEFINED, STRING's object type is plain numpy
+        except (KeyError, TypeError, ValueError):  # UNDEFINED
             continue
-        if dtype.type.__module__.startswith("ml_dtypes"):
+        if dtype.kind != "O":  # STRING's object type: no fixed size
             found[code] = dtype
     return found
 
 
+_ELEMENT_DTYPES = _element_dtypes()
 #: ``{onnx element type: ml_dtypes dtype}`` for the types numpy has not.
-SPECIAL = _special_types()
+SPECIAL = {code: dtype for code, dtype in _ELEMENT_DTYPES.items() if dtype.type.__module__.startswith("ml_dtypes")}
 #: onnxruntime's type strings for them (``"tensor(float8e4m3fn)"``): ``{string: onnx element type}``.
 _ORT_SPECIAL = {f"tensor({TensorProto.DataType.Name(code).lower()})": code for code in SPECIAL}
+#: Bytes per element of a captured tensor, by onnxruntime's type string (``"tensor(float)"``: 4).
+_ORT_ITEMSIZES = {f"tensor({TensorProto.DataType.Name(code).lower()})": dtype.itemsize
+                  for code, dtype in _ELEMENT_DTYPES.items()}
 
 
 _SPECIAL_DTYPES = frozenset(np.dtype(d) for d in SPECIAL.values())
@@ -214,9 +218,23 @@ def to_ort(value: Value) -> Any:
     return ort_value
 
 
-def output_types(session: Any) -> dict[str, str]:
-    """onnxruntime's type string of each output of ``session`` (``"tensor(float)"``, ``"seq(…)"``)."""
-    return {o.name: o.type for o in session.get_outputs()}
+def output_types(outputs: Sequence[Any]) -> dict[str, str]:
+    """onnxruntime's type string (``"tensor(float)"``, ``"seq(…)"``) of each of a session's
+    ``outputs`` (``session.get_outputs()``)."""
+    return {o.name: o.type for o in outputs}
+
+
+def output_sizes(outputs: Sequence[Any]) -> dict[str, float]:
+    """Bytes of each tensor of a session's ``outputs`` (``session.get_outputs()``) whose shape
+    onnxruntime inferred in full when it loaded the model (every one, in a model whose input shapes
+    are concrete and whose shapes do not depend on values): what it will take once captured."""
+    sizes = {}
+    for output in outputs:
+        itemsize = _ORT_ITEMSIZES.get(output.type)
+        shape = output.shape
+        if itemsize and shape is not None and all(isinstance(d, int) and d >= 0 for d in shape):
+            sizes[output.name] = float(math.prod(shape) * itemsize)
+    return sizes
 
 
 def run_session(session: Any, names: list[str], feeds: dict[str, Value],
@@ -227,7 +245,7 @@ def run_session(session: Any, names: list[str], feeds: dict[str, Value],
     outputs of other kinds (sequences, maps, optionals) are asked for beside them, those take
     a second, ordinary run. ``types`` are :func:`output_types` (pass them for repeated runs).
     """
-    types = output_types(session) if types is None else types
+    types = output_types(session.get_outputs()) if types is None else types
     special = [n for n in names if types.get(n) in _ORT_SPECIAL]
     inputs = {k: to_ort(v) for k, v in feeds.items()}
     if not special:

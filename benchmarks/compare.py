@@ -213,7 +213,8 @@ def measure_model(name: str, verifier_timeout: float) -> str:
         title = f"## {name}: transformers' {TRANSFORMERS[name]} (see benchmarks/transformer_exports.py)"
     else:
         cfg = MODELS[name]
-        title = f"## {name}: {cfg['layers']} layers, d_model {cfg['d_model']}, {cfg['heads']} heads, ids [1, {cfg['seq']}]"
+        title = (f"## {name}: {cfg['layers']} layers, d_model {cfg['d_model']}, {cfg['heads']} heads, "
+                 f"ids [1, {cfg['seq']}]")
     lines = [
         title,
         "",

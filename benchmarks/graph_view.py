@@ -398,7 +398,8 @@ def verdicts(rows: list[Row]) -> list[str]:
                 if isinstance(value, float):
                     lines.append(f"40k {name} {value:,.0f} ms: {'met' if value < goal else 'NOT met'} (< {goal:,} ms)")
         if isinstance(row.netron_ms, float) and isinstance(row.paint_ms, float):
-            for name, ours in (("first paint", row.paint_ms), ("Python build + first paint", row.build_ms + row.paint_ms)):
+            paints = (("first paint", row.paint_ms), ("Python build + first paint", row.build_ms + row.paint_ms))
+            for name, ours in paints:
                 verdict = "faster" if ours < row.netron_ms else "NOT faster"
                 lines.append(f"{row.sample.size}: {name} {ours:,.0f} ms vs Netron {row.netron_ms:,.0f} ms: {verdict}")
     return lines

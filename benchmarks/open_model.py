@@ -94,7 +94,8 @@ def run(label: str, path: Path, external: bool) -> list[str]:
     lines = [f"\n{label}"]
     for name in contenders:
         median = statistics.median(times[name])
-        lines.append(f"  {name:<34} median {median * 1000:8.1f} ms  min {min(times[name]) * 1000:8.1f} ms  read {reads[name]:8.1f} MB")
+        lines.append(f"  {name:<34} median {median * 1000:8.1f} ms  min {min(times[name]) * 1000:8.1f} ms  "
+                     f"read {reads[name]:8.1f} MB")
     lines.append(f"  ratio wb / onnx by hand (lazy): {ours / base:.2f}x   (goal: <= 1.5x)")
     return lines
 

@@ -208,9 +208,9 @@ def write_profile(data: bytes, inputs: dict, runs: int, folder: Path) -> tuple[P
 def parsers(m, opt, path: Path) -> dict:
     """Each reader as a function of no arguments returning something to show it really parsed."""
     import pandas as pd
+    from onnxruntime.transformers.profile_result_processor import parse_arguments, process_results
 
     import workbench as wb
-    from onnxruntime.transformers.profile_result_processor import parse_arguments, process_results
 
     def ours(optimized):
         def run():

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import onnx
 import pytest
+from helpers import DOCS_SCREENSHOTS, REPO_ROOT, SCREENSHOT_DIR
 
 import workbench as wb
-from helpers import DOCS_SCREENSHOTS, REPO_ROOT, SCREENSHOT_DIR
 
 LIGHT_MODELS = sorted((Path(onnx.__file__).parent / "backend/test/data/light").glob("*.onnx"))
 

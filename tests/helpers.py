@@ -46,7 +46,8 @@ def wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path, *, what
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"{what} exited with code {process.returncode}; its log, {log}:\n{log.read_text(errors='replace')}")
+            pytest.fail(f"{what} exited with code {process.returncode}; its log, {log}:\n"
+                        f"{log.read_text(errors='replace')}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -57,7 +58,8 @@ def wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path, *, what
     pytest.fail(f"{what} did not answer within {timeout_s:.0f} s; its log, {log}:\n{log.read_text(errors='replace')}")
 
 
-def plain_run(model: wb.Model | onnx.ModelProto, feeds: dict, outputs: list[str] | None = None) -> dict[str, np.ndarray]:
+def plain_run(model: wb.Model | onnx.ModelProto, feeds: dict,
+              outputs: list[str] | None = None) -> dict[str, np.ndarray]:
     """onnxruntime on the whole model, as authored (CPU, ORT_DISABLE_ALL): the values the workbench's
     own runs must reproduce. ``outputs`` replaces the graph's outputs with those values (any value
     the graph computes); without it, the graph's own outputs."""

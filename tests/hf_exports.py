@@ -72,8 +72,9 @@ def _bert() -> tuple[torch.nn.Module, dict[str, np.ndarray]]:
 
 
 def _llama() -> tuple[torch.nn.Module, dict[str, np.ndarray]]:
-    config = transformers.LlamaConfig(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, num_key_value_heads=2,
-                                      intermediate_size=128, vocab_size=128, max_position_embeddings=64, use_cache=False)
+    config = transformers.LlamaConfig(num_hidden_layers=2, hidden_size=64, num_attention_heads=4,
+                                      num_key_value_heads=2, intermediate_size=128, vocab_size=128,
+                                      max_position_embeddings=64, use_cache=False)
     return transformers.LlamaModel(config), {"input_ids": _ids(128)}
 
 
@@ -87,7 +88,8 @@ def _vit() -> tuple[torch.nn.Module, dict[str, np.ndarray]]:
 def _t5() -> tuple[torch.nn.Module, dict[str, np.ndarray]]:
     # eager attention: torch's dynamo export fails on T5's SDPA path ("cannot view a tensor ... as (1, 12, 64)")
     config = transformers.T5Config(num_layers=2, num_decoder_layers=2, d_model=64, d_ff=128, num_heads=4, d_kv=16,
-                                   vocab_size=128, use_cache=False, decoder_start_token_id=0, attn_implementation="eager")
+                                   vocab_size=128, use_cache=False, decoder_start_token_id=0,
+                                   attn_implementation="eager")
     return transformers.T5Model(config), {"input_ids": _ids(128), "decoder_input_ids": _ids(128, 8, seed=1)}
 
 

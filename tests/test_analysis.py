@@ -15,11 +15,19 @@ import onnx
 import onnxruntime as ort
 import pandas as pd
 import pytest
+from helpers import plain_run
 
 import workbench as wb
-from helpers import plain_run
-from workbench.analysis import Analysis, AnalysisError, Verification, load_analysis, save_analysis, verify_analysis
-from workbench.analysis import _environment, _tables
+from workbench.analysis import (
+    Analysis,
+    AnalysisError,
+    Verification,
+    _environment,
+    _tables,
+    load_analysis,
+    save_analysis,
+    verify_analysis,
+)
 from workbench.comparison import Report
 from workbench.errors import ProviderError, WorkbenchError
 
@@ -254,7 +262,8 @@ def test_a_missing_provider_says_how_to_verify_elsewhere(saved: Path) -> None:
     manifest = json.loads((saved / "manifest.json").read_text())
     manifest["recipe"].update(provider="NoSuchExecutionProvider", providers=["NoSuchExecutionProvider"])
     (saved / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ProviderError, match="has no NoSuchExecutionProvider.*verify_analysis\\(path, provider='cpu'\\)"):
+    with pytest.raises(ProviderError,
+                       match="has no NoSuchExecutionProvider.*verify_analysis\\(path, provider='cpu'\\)"):
         verify_analysis(saved)
     assert verify_analysis(saved, provider="cpu").environment.loc["provider", "kind"] == "recipe"
 

@@ -267,7 +267,8 @@ def _with_marker_text() -> onnx.ModelProto:
     twice = helper.make_function("local", "Twice", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"],
                                                                                       name="MARK_FUNC")],
                                  [helper.make_opsetid("", 18)])
-    graph = helper.make_graph(nodes, "MARK_GRAPH", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["MARK_DIM"])],
+    graph = helper.make_graph(nodes, "MARK_GRAPH",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["MARK_DIM"])],
                               [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["MARK_DIM"])],
                               [helper.make_tensor("MARK_WEIGHT", TensorProto.FLOAT, [], [0.0])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("local", 1)],

@@ -89,7 +89,8 @@ def test_root_cause_is_the_mutated_node(program, ids, change, tmp_path) -> None:
     assert report.by_module.loc[cause.scope, "causes"] >= 1
     view = report.view()
     assert view.selected == [cause.node]
-    assert view.overlay["values"][cause.node] == pytest.approx(report.table[report.table.node == cause.node].max_abs.max())
+    worst = report.table[report.table.node == cause.node].max_abs.max()
+    assert view.overlay["values"][cause.node] == pytest.approx(worst)
     lines = report.plot().axes[0].lines
     assert any(f"root cause: {cause.node}" == line.get_label() for line in lines)
     # the repro runs standalone, in a fresh interpreter, and shows the divergence

@@ -8,11 +8,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from conftest import LIGHT_MODELS
+from helpers import plain_run
 from onnx import helper
 
 import workbench as wb
-from conftest import LIGHT_MODELS
-from helpers import plain_run
 from workbench.comparison import error_metrics
 from workbench.errors import DebuggerError, InputError, ProviderError
 from workbench.runtime import _session
@@ -215,7 +215,8 @@ def test_integer_inputs_stay_inside_the_table_they_index() -> None:
 @pytest.mark.skipif(HAS_CUDA, reason="this onnxruntime has CUDA: the missing-provider error cannot be shown")
 def test_a_missing_provider_names_the_available_ones(cnn: wb.Model) -> None:
     assert wb.providers()[0] == "cpu" and wb.providers()[-1] == "reference"
-    with pytest.raises(ProviderError, match="no CUDAExecutionProvider; available here: .*CPUExecutionProvider.*onnxruntime-gpu"):
+    with pytest.raises(ProviderError,
+                       match="no CUDAExecutionProvider; available here: .*CPUExecutionProvider.*onnxruntime-gpu"):
         wb.debug(cnn, provider="cuda")
 
 

@@ -210,7 +210,8 @@ def test_details_are_computed_once_and_weights_read_only_when_sent(monkeypatch: 
 
     reads: list[str] = []
     real = index_module.weight_stats
-    monkeypatch.setattr(index_module, "weight_stats", lambda model, tensor: reads.append(tensor.name) or real(model, tensor))
+    monkeypatch.setattr(index_module, "weight_stats",
+                        lambda model, tensor: reads.append(tensor.name) or real(model, tensor))
     m = wb.open(wb.samples.proto("tiny_bert"))
     weights = {t.name for t in m.proto.graph.initializer if any(t.name in n.input for n in m.proto.graph.node)}
     index = wb.graph.build_view(m)

@@ -9,10 +9,10 @@ import numpy as np
 import onnx
 import pandas as pd
 import pytest
+from conftest import LIGHT_MODELS
 from onnx import helper
 
 import workbench as wb
-from conftest import LIGHT_MODELS
 
 
 @pytest.mark.parametrize("path", LIGHT_MODELS, ids=lambda p: p.stem)

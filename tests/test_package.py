@@ -43,7 +43,8 @@ def test_import_loads_nothing_heavy_and_names_resolve_on_first_use() -> None:
     each public name is what it says, also after its subpackage was imported directly."""
     script = (
         "import sys, workbench as wb\n"
-        "heavy = sorted(m for m in ('numpy', 'onnx', 'onnxruntime', 'pandas', 'matplotlib', 'torch') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('numpy', 'onnx', 'onnxruntime', 'pandas', 'matplotlib', 'torch')\n"
+        "               if m in sys.modules)\n"
         "import workbench.comparison._torch, workbench.profiling._record\n"
         "print(heavy, callable(wb.compare), callable(wb.profile), wb.profiling.Profile is wb.Profile,\n"
         "      wb.comparison.Report is wb.Report, sorted(set(wb.__all__) - set(dir(wb))))\n"

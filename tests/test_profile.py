@@ -10,9 +10,9 @@ import numpy as np
 import onnxruntime as ort
 import pandas as pd
 import pytest
+from conftest import LIGHT_MODELS
 
 import workbench as wb
-from conftest import LIGHT_MODELS
 from workbench.errors import ProviderError, WorkbenchError
 from workbench.profiling import Profile, ProfileError, profile, profile_compare, read_profile
 
@@ -353,7 +353,8 @@ def test_a_trace_without_input_shapes_still_reads(bert, bert_disabled, tmp_path)
     path.write_text(json.dumps(events))
     shapeless = read_profile(path, model=bert, warmup=bert_disabled.warmup)
     assert shapeless.mapping_rate["count"] == 1.0
-    assert shapeless.nodes.index.equals(bert_disabled.nodes.index) and len(shapeless.scopes) == len(bert_disabled.scopes)
+    assert shapeless.nodes.index.equals(bert_disabled.nodes.index)
+    assert len(shapeless.scopes) == len(bert_disabled.scopes)
 
 
 def test_chrome_trace_is_valid_json_without_warm_ups(bert_all, tmp_path) -> None:
@@ -588,7 +589,8 @@ def test_a_shape_in_external_data_gets_the_right_fix(tmp_path) -> None:
         [helper.make_node("Reshape", ["x", "shape"], ["y"]), helper.make_node("MatMul", ["y", "w"], ["z"])], "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
         [helper.make_tensor_value_info("z", TensorProto.FLOAT, [6, 5])],
-        [numpy_helper.from_array(np.array([6, 4], np.int64), "shape"), numpy_helper.from_array(np.ones((4, 5), np.float32), "w")])
+        [numpy_helper.from_array(np.array([6, 4], np.int64), "shape"),
+         numpy_helper.from_array(np.ones((4, 5), np.float32), "w")])
     path = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path,
               save_as_external_data=True, location="w.bin", size_threshold=0)

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import onnx
 import pytest
+from helpers import free_port, wait_until_up
 
 import workbench as wb
-from helpers import free_port, wait_until_up
 from workbench import errors
 from workbench._server import OUTSIDE_ROOT, relative_message
 from workbench._server_worker import IndexCache

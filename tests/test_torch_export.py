@@ -6,9 +6,9 @@ from pathlib import Path
 
 import onnx
 import pytest
+from helpers import plain_run
 
 import workbench as wb
-from helpers import plain_run
 
 torch = pytest.importorskip("torch", reason="torch is an optional extra: pip install 'onnx-workbench[torch]'")
 
@@ -18,7 +18,8 @@ class _Block(torch.nn.Module):
         super().__init__()
         self.attn = torch.nn.MultiheadAttention(width, 2, batch_first=True)
         self.norm = torch.nn.LayerNorm(width)
-        self.mlp = torch.nn.Sequential(torch.nn.Linear(width, 2 * width), torch.nn.GELU(), torch.nn.Linear(2 * width, width))
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(width, 2 * width), torch.nn.GELU(),
+                                       torch.nn.Linear(2 * width, width))
 
     def forward(self, x: "torch.Tensor") -> "torch.Tensor":
         x = self.norm(x + self.attn(x, x, x, need_weights=False)[0])

@@ -11,12 +11,12 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from helpers import plain_run
 from onnx import TensorProto as T
 from onnx import helper
 from onnx.reference import ReferenceEvaluator
 
 import workbench as wb
-from helpers import plain_run
 from workbench.errors import InputError
 from workbench.runtime._values import SPECIAL, run_session, to_ort
 

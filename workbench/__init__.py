@@ -15,6 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _display  # attaches the display to the data classes (see _hooks.py); imports nothing heavy
+
 #: Each public name and the module that defines it (subpackages stand for themselves).
 _PUBLIC = {
     "Model": ".model", "Scope": ".model", "ScopeTree": ".model", "open": ".model",
@@ -32,14 +34,16 @@ if TYPE_CHECKING:  # what a type checker and an editor see; at run time these co
     from . import analysis, comparison, errors, graph, model, profiling, runtime, samples
     from .analysis import Analysis, load_analysis, save_analysis, verify_analysis
     from .comparison import Report, Run, compare
-    from .model import Model, Scope, ScopeTree, open
+    from .model import Model, Scope, ScopeTree, open  # noqa: A004 - wb.open, as io.open
     from .profiling import Profile, measure_roofs, profile, profile_compare, read_profile
     from .runtime import Debugger, conditions, debug, providers, random_inputs
 
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        value: Any = _version()
+        from ._version import package_version
+
+        value: Any = package_version()
     elif name in _PUBLIC:
         module = _PUBLIC[name]
         value = importlib.import_module(f".{name}" if module is None else module, __name__)
@@ -52,15 +56,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_PUBLIC, "__version__"])
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("onnx-workbench")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0+unknown"
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

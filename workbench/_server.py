@@ -40,7 +40,7 @@ from tornado import web
 
 from . import _server_worker as worker
 from ._server_worker import CacheKey
-from .model._load import PROTOBUF_LIMIT
+from .model.internal import PROTOBUF_LIMIT
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp

@@ -37,16 +37,23 @@ import onnx
 import pandas as pd
 
 from ..errors import AnalysisError
-from ..model import Model
-from ..model import as_model
+from ..model import Model, as_model
 from ..model import open as open_model
-from ..model._load import PROTOBUF_LIMIT, external_info, external_tensors, resolve_external
-from ..model._summary import _fmt_bytes
-from ..runtime._inputs import make_feeds
-from ..runtime._optimize import LEVELS, check_level, session_options
-from ..runtime._providers import REFERENCE, resolve
-from ..runtime._session import session_error
-from ..runtime._values import SPECIAL, Value, from_reference, is_special, run_session
+from ..model.internal import PROTOBUF_LIMIT, external_info, external_tensors, format_bytes, resolve_external
+from ..runtime.internal import (
+    LEVELS,
+    REFERENCE,
+    SPECIAL,
+    Value,
+    check_level,
+    from_reference,
+    is_special,
+    make_feeds,
+    resolve,
+    run_session,
+    session_error,
+    session_options,
+)
 from . import _environment, _tables
 
 if TYPE_CHECKING:
@@ -125,7 +132,8 @@ class Analysis:
     def _facts(self) -> list[tuple[str, str]]:
         m, recipe, env = self.manifest["model"], self.recipe, self.environment
         data = m.get("external_data", [])
-        model = (f"{m.get('name') or '(unnamed)'} — {m['file']}, sha256 {m['sha256'][:12]}…, {_fmt_bytes(m.get('bytes'))}"
+        model = (f"{m.get('name') or '(unnamed)'} — {m['file']}, sha256 {m['sha256'][:12]}…, "
+                 f"{format_bytes(m.get('bytes'))}"
                  + (f" (+ {len(data)} external data file{'s' * (len(data) != 1)})" if data else ""))
         facts = [
             ("model", model),
@@ -424,7 +432,8 @@ def _copy_model(m: Model, folder: Path) -> dict[str, Any]:
             if relative.parts[0] in _RESERVED:
                 raise AnalysisError(f"The model keeps external data in {location!r}, a name the analysis folder "
                                     f"uses itself ({', '.join(sorted(_RESERVED))}). Re-save the model with another "
-                                    "location: onnx.save(model, path, save_as_external_data=True, location='weights.bin').")
+                                    "location: onnx.save(model, path, save_as_external_data=True, "
+                                    "location='weights.bin').")
             (folder / relative).parent.mkdir(parents=True, exist_ok=True)
             try:
                 data_digest = _copy_hashed(source, folder / relative)
@@ -548,7 +557,8 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
                 "model.file", "model.sha256", "inputs.file", "inputs.sha256", "inputs.values",
                 "outputs.file", "outputs.sha256", "outputs.values"):
         section, _, leaf = key.partition(".")
-        if section not in manifest or (leaf and not (isinstance(manifest[section], dict) and leaf in manifest[section])):
+        has_leaf = isinstance(manifest.get(section), dict) and leaf in manifest[section]
+        if section not in manifest or (leaf and not has_leaf):
             raise AnalysisError(f"{str(file)!r} lacks {key!r}: it was edited or written by something else. "
                                 f"Restore it, or {_again(folder)}.")
     if manifest["recipe"]["optimization"] not in LEVELS:
@@ -607,7 +617,8 @@ def _read_arrays(folder: Path, entry: dict[str, Any], what: str) -> dict[str, Va
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise AnalysisError(f"{str(path)!r} (the {what}) is corrupted: {exc}. Restore it, or {_again(folder)}.") from exc
+        raise AnalysisError(f"{str(path)!r} (the {what}) is corrupted: {exc}. Restore it, "
+                            f"or {_again(folder)}.") from exc
     expected = [m for v in entry["values"] for m in _members(v)]
     if sorted(arrays) != sorted(expected):
         raise AnalysisError(f"{str(path)!r} holds {sorted(arrays)}, the manifest lists {sorted(expected)}: the "

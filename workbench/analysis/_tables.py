@@ -12,7 +12,6 @@ dtypes: they are recorded and restored.
 from __future__ import annotations
 
 import importlib.util
-
 import json
 from pathlib import Path
 from typing import Any

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..comparison import value_metrics
 from ..errors import ProviderError
-from ..runtime._values import Value
+from ..runtime.internal import Value
 from . import _environment
 from ._analysis import Analysis, AnalysisError, _check_model_files, _providers, _tolerance, read, run_recipe
 
@@ -138,7 +138,8 @@ def _output_table(saved: dict[str, Value], new: dict[str, Value], rtol: float, a
 
 
 def _differences(analysis: Analysis, providers: list[str], changed: list[tuple[str, str, str]]) -> pd.DataFrame:
-    rows = [{"key": f"{file} sha256", "kind": "model", "saved": before, "now": after} for file, before, after in changed]
+    rows = [{"key": f"{file} sha256", "kind": "model", "saved": before, "now": after}
+            for file, before, after in changed]
     saved_providers = list(analysis.recipe["providers"])
     if saved_providers != providers:
         rows.append({"key": "provider", "kind": "recipe", "saved": saved_providers, "now": providers})
@@ -159,7 +160,8 @@ def _explain(outputs: pd.DataFrame, differences: pd.DataFrame, changed: list, rt
     where = _join(causes)
     model = ""
     if changed:
-        model = f"the model copy changed since the analysis was saved ({_join([f for f, _, _ in changed])}: sha256 differs)"
+        model = (f"the model copy changed since the analysis was saved ({_join([f for f, _, _ in changed])}: "
+                 "sha256 differs)")
     off = outputs[~outputs.ok.astype(bool)]
     if off.empty:
         text = f"outputs match the saved ones within {tolerance}"

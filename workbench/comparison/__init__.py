@@ -7,7 +7,7 @@ upstream (accumulated error).
 """
 
 from ._compare import Report, Run, compare
-from ._torch import module_values, torch_values
 from ._metrics import error_metrics, value_metrics, within
+from ._torch import module_values, torch_values
 
 __all__ = ["Report", "Run", "compare", "error_metrics", "module_values", "torch_values", "value_metrics", "within"]

@@ -27,14 +27,10 @@ import pandas as pd
 
 from .._figures import new_figure
 from ..errors import DebuggerError
-from ..model import Model
-from ..model import as_model
-from ..model._load import is_onnx_program
+from ..model import Model, as_model
+from ..model.internal import is_onnx_program
 from ..runtime import Debugger, debug
-from ..runtime._inputs import make_feeds
-from ..runtime._optimize import check_level, optimized
-from ..runtime._session import onnx_dtype
-from ..runtime._values import Value, as_value
+from ..runtime.internal import Value, as_value, check_level, make_feeds, onnx_dtype, optimized
 from ._metrics import COLUMNS as METRICS
 from ._metrics import value_metrics, within
 from ._sklearn import convert, is_sklearn, sklearn_values
@@ -202,7 +198,8 @@ class Report:
         first, cause = self.first_divergence, self.root_cause
         if first is None:
             return head + "; no divergence" + self._random_text() + "."
-        text = f"{head}; first divergence at {first.op_type} {first.node!r} ({first.value}, max abs {first.max_abs:.3g})"
+        text = (f"{head}; first divergence at {first.op_type} {first.node!r} ({first.value}, "
+                f"max abs {first.max_abs:.3g})")
         if cause is not None and str(cause.note).startswith(_INSIDE):
             text += (f"; root cause: {cause.op_type} {cause.node!r} in {cause.scope or '(top)'}, "
                      f"{cause.note[len(_INSIDE):]}")
@@ -213,7 +210,8 @@ class Report:
             text += (f"; root cause: {cause.op_type} {cause.node!r} in {cause.scope or '(top)'} — "
                      f"off by {cause.local_max_abs:.3g} on the reference's own inputs")
             if cause.suspects:
-                text += f" (or one of the nodes feeding it that the reference has no values for: {list(cause.suspects)})"
+                text += (" (or one of the nodes feeding it that the reference has no values for: "
+                         f"{list(cause.suspects)})")
         if self.cause_module is not None and (cause is None or self.cause_module != cause.scope):
             text += f"; the smallest module whose inputs agree and whose output does not: {self.cause_module}"
         return text + self._random_text() + "."
@@ -569,7 +567,7 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.Dat
             continue
         try:
             local = cand.run_node(node_id, driven)
-        except Exception:  # e.g. a reference input of another shape: no local verdict
+        except Exception:  # noqa: BLE001 - e.g. a reference input of another shape: no local verdict
             continue
         cases[node_id] = cand.node_inputs(node_id, driven)
         driven.update({k: v for k, v in local.items() if k not in ref_values})
@@ -612,7 +610,6 @@ def _refine(cand: Debugger, table: pd.DataFrame, ref_values: Mapping[str, Value]
     what the inner values are, instead of knowing each decomposition.
     """
     model = cand.model
-    position = {node_id: i for i, node_id in enumerate(cand.steps)}
     found: dict[int, dict[str, Any]] = {}
     for index in table.index[(table.status == "cause") & table.suspects.map(bool)][:_REFINED]:
         row = table.loc[index]

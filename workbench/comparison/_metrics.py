@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..runtime._values import Value, numeric, same_structure, tensors
 from ..runtime.conditions import beyond_fp16
+from ..runtime.internal import Value, numeric, same_structure, tensors
 
 _ERRORS = ("max_abs", "mean_abs", "p99_abs", "max_rel", "rel_l2", "cosine", "min_atol", "min_rtol")
 #: Every key error_metrics returns, in order (``ok`` only with tolerances given).

@@ -111,8 +111,8 @@ def _topology(estimator: Any, model: Model) -> Any:
 def _walk(estimator: Any, X: Any, outputs: Mapping[int, list[str]], values: dict[str, np.ndarray]) -> Any:
     """Computes ``estimator`` on ``X`` step by step, storing each step's output under its ONNX
     names; returns what it passes on (a transformer's output)."""
-    from sklearn.pipeline import FeatureUnion, Pipeline
     from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import FeatureUnion, Pipeline
     from sklearn.utils import _safe_indexing
 
     names = outputs.get(id(estimator), [])

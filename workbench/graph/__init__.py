@@ -7,6 +7,7 @@ static picture.
 """
 
 from ._build import FAN_OUT, MAX_ITEMS
-from ._index import LAZY_PAYLOAD_BYTES, VIEW_MIME_TYPE, VIEW_SCHEMA_VERSION, ViewIndex, build_view
+from ._index import LAZY_PAYLOAD_BYTES, VIEW_MIME_TYPE, VIEW_SCHEMA_VERSION, ViewIndex, build_view, mime_bundle
 
-__all__ = ["FAN_OUT", "LAZY_PAYLOAD_BYTES", "MAX_ITEMS", "VIEW_MIME_TYPE", "VIEW_SCHEMA_VERSION", "ViewIndex", "build_view"]
+__all__ = ["FAN_OUT", "LAZY_PAYLOAD_BYTES", "MAX_ITEMS", "VIEW_MIME_TYPE", "VIEW_SCHEMA_VERSION", "ViewIndex",
+           "build_view", "mime_bundle"]

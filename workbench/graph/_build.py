@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import onnx
 
-from ..model._scopes import NodeScope, Scope, assign_scopes, build_tree
-from ..model._walk import NodeRecord, subgraphs
+from ..model.internal import NodeRecord, NodeScope, Scope, assign_scopes, build_tree, subgraphs
 
 if TYPE_CHECKING:
     from ..model import Model

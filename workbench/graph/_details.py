@@ -7,11 +7,8 @@ from typing import TYPE_CHECKING
 
 import onnx
 
-from ..model._cost import attribute_values, node_cost
-from ..model._model import format_attribute
 from ..errors import TensorDataError
-from ..model._tensors import tensor_stats
-from ..model._walk import node_metadata
+from ..model.internal import attribute_values, format_attribute, node_cost, node_metadata, tensor_stats
 from ._build import format_shape
 
 if TYPE_CHECKING:

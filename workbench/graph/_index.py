@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections import deque
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from ..model.internal import card_html, summary_text
 from ._build import GraphBuilder
 from ._details import node_details, weight_stats
 
@@ -228,3 +230,31 @@ class ViewIndex:
 def build_view(model: "Model") -> ViewIndex:
     """Builds the graph view of a model (cached on the model: ``Model.view_index``)."""
     return ViewIndex(model)
+
+
+def mime_bundle(model: "Model") -> dict[str, Any]:
+    """What a notebook shows of a model: the interactive view for JupyterLab (its payload), a
+    static SVG of the first paint and the summary card for front ends without the extension."""
+    index = model.view_index
+    payload = index.payload()
+    bundle = {
+        "text/plain": summary_text(payload["summary"]),
+        "text/html": card_html(payload["summary"]),
+        VIEW_MIME_TYPE: payload,
+    }
+    svg = _static_svg(index, payload["expanded"])
+    if svg is not None:
+        bundle["image/svg+xml"] = svg
+    return bundle
+
+
+def _static_svg(index: ViewIndex, expanded: list[str]) -> str | None:
+    """The SVG of the first paint, or None when graphviz's ``dot`` is not installed."""
+    import graphviz
+
+    try:
+        return index.to_graphviz(expanded).pipe(format="svg", encoding="utf-8")
+    except graphviz.ExecutableNotFound:
+        warnings.warn("graphviz's `dot` is not installed, so the output has no static SVG "
+                      "(install the graphviz system package).", stacklevel=6)  # where the model was displayed
+        return None

@@ -96,7 +96,8 @@ def _load_path(path: Path) -> Loaded:
             "Point the link at the model file, or open the model by its real path."
         )
     if not path.exists():
-        raise errors.ModelFileError(f"No such file: {str(path)!r}. Check the path and the working directory ({os.getcwd()}).")
+        raise errors.ModelFileError(f"No such file: {str(path)!r}. Check the path and the working directory "
+                                    f"({os.getcwd()}).")
     if path.is_dir():
         candidates = sorted(p.name for p in path.glob("*.onnx"))
         hint = f" It holds {', '.join(candidates[:5])}: pass one of them." if candidates else ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import onnx
 
-from .. import errors
+from .. import _hooks, errors
 from ._cost import attribute_values, node_cost
 from ._load import Loaded, ModelSource, load
 from ._scopes import ScopeTree, assign_scopes, build_tree
@@ -90,8 +89,9 @@ class Model:
 
     @cached_property
     def _bare_graph(self) -> onnx.GraphProto:
-        """A graph of nothing but copies of the main graph's nodes, without their metadata and doc strings, made once: the
-        light copies for the checker, shape inference and the runtimes take their nodes from here.
+        """A graph of nothing but copies of the main graph's nodes, without their metadata and doc
+        strings, made once: the light copies for the checker, shape inference and the runtimes take
+        their nodes from here.
 
         An exporter's metadata (stack traces, scopes) is 90% of a torch export's bytes (a
         10,000-node Llama: 17 MB of 18), and none of those readers looks at it.
@@ -123,7 +123,7 @@ class Model:
         """dtype and shape of every named value, from shape inference."""
         try:
             inferred = onnx.shape_inference.infer_shapes(self._for_inference(), strict_mode=False, data_prop=True)
-        except Exception as exc:  # inference is best effort: report, keep going
+        except Exception as exc:  # noqa: BLE001 - inference is best effort: report, keep going
             self.problems.append(f"shape inference failed: {exc}")
             inferred = self.proto
         types: dict[str, tuple[str, Shape | None]] = {}
@@ -311,13 +311,11 @@ class Model:
     def _repr_html_(self) -> str:
         return card_html(self._summary())
 
-    # ---- graph view ------------------------------------------------------------------
+    # ---- graph view (attached from above: see workbench/_hooks.py) ----------------------
     @cached_property
     def view_index(self) -> "ViewIndex":
         """The graph view's groups, built once (see :mod:`workbench.graph`)."""
-        from ..graph import build_view
-
-        return build_view(self)
+        return _hooks.call("view_index", self)
 
     def view(self, *, height: int = 560) -> "GraphView":
         """The interactive graph view: a widget that selects, highlights and overlays.
@@ -326,9 +324,7 @@ class Model:
         >>> v.select(["/encoder/layer.0/attention/MatMul"])   # doctest: +SKIP
         >>> v.selected              # what the user clicked # doctest: +SKIP
         """
-        from ..widgets import GraphView
-
-        return GraphView(self, height=height)
+        return _hooks.call("graph_view", self, height)
 
     def to_graphviz(self, expanded: Iterable[str] | None = None) -> "graphviz.Digraph":
         """The graph as a ``graphviz.Digraph`` (``.pipe(format="svg")`` for an SVG).
@@ -341,30 +337,7 @@ class Model:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         """The interactive view for JupyterLab; a static SVG and the card for other front ends."""
-        from ..graph import VIEW_MIME_TYPE
-
-        payload = self.view_index.payload()
-        bundle = {
-            "text/plain": summary_text(payload["summary"]),
-            "text/html": card_html(payload["summary"]),
-            VIEW_MIME_TYPE: payload,
-        }
-        svg = _static_svg(self.view_index, payload["expanded"])
-        if svg is not None:
-            bundle["image/svg+xml"] = svg
-        return bundle
-
-
-def _static_svg(index: "ViewIndex", expanded: list[str]) -> str | None:
-    """The SVG of the first paint, or None when graphviz's ``dot`` is not installed."""
-    import graphviz
-
-    try:
-        return index.to_graphviz(expanded).pipe(format="svg", encoding="utf-8")
-    except graphviz.ExecutableNotFound:
-        warnings.warn("graphviz's `dot` is not installed, so the output has no static SVG "
-                      "(install the graphviz system package).", stacklevel=3)
-        return None
+        return _hooks.call("model_bundle", self)
 
 
 def _tensor_type(type_proto: onnx.TypeProto) -> tuple[str, Shape | None]:

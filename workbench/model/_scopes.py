@@ -94,7 +94,8 @@ def scope_of(node: onnx.NodeProto) -> NodeScope:
             segments: list[str] = []
             previous = ""
             for module in modules:
-                segments.append(module[len(previous) + 1:] if previous and module.startswith(previous + ".") else module)
+                nested = previous and module.startswith(previous + ".")
+                segments.append(module[len(previous) + 1:] if nested else module)
                 previous = module
             classes = _cached_list(classes_text or "[]") or []
             return NodeScope(tuple(segments), "metadata", tuple(classes[1:1 + len(segments)]))
@@ -151,7 +152,8 @@ def _lift_shared(records: Sequence[NodeRecord], scopes: dict[str, NodeScope],
         stems = {m.group(1) or "" for b in blocks if (m := _INDEXED.match(b))}
         # read in its own block and in others of the same ModuleList (not only in the next one,
         # as a block's output is)
-        if own[len(parent)] in blocks and len(blocks) >= 2 and len(stems) == 1 and all(_INDEXED.match(b) for b in blocks):
+        indexed = len(blocks) >= 2 and len(stems) == 1 and all(_INDEXED.match(b) for b in blocks)
+        if own[len(parent)] in blocks and indexed:
             scopes[r.id] = NodeScope(parent, scopes[r.id].source, scopes[r.id].classes[:len(parent)])
             lifted.add(r.id)
 
@@ -271,7 +273,8 @@ class ScopeTree:
                     if child.repeat in shown_repeats:
                         continue
                     shown_repeats.add(child.repeat)
-                    lines.append((depth, f"{child.repeat}  [{child.node_count()} nodes each] {child.class_name}".rstrip()))
+                    each = f"{child.repeat}  [{child.node_count()} nodes each] {child.class_name}"
+                    lines.append((depth, each.rstrip()))
                     visit(child, depth + 1)
                 else:
                     lines.append((depth, f"{child.name}  [{child.node_count()} nodes] {child.class_name}".rstrip()))

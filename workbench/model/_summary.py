@@ -59,7 +59,7 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _fmt_bytes(n: int | None) -> str:
+def format_bytes(n: int | None) -> str:
     if n is None:
         return "—"
     size = float(n)
@@ -80,8 +80,8 @@ def _facts(data: dict) -> list[tuple[str, str]]:
         ("IR version", str(data["ir_version"])),
         ("opsets", ", ".join(f"{d} {v}" for d, v in data["opsets"].items())),
         ("nodes", f"{data['node_count']:,}"),
-        ("parameters", f"{data['parameter_count']:,} ({_fmt_bytes(data['parameter_bytes'])})"),
-        ("model size", _fmt_bytes(data["model_bytes"])),
+        ("parameters", f"{data['parameter_count']:,} ({format_bytes(data['parameter_bytes'])})"),
+        ("model size", format_bytes(data["model_bytes"])),
     ]
 
 

@@ -139,8 +139,10 @@ def _parse(text: str, path: Path) -> list[dict[str, Any]]:
                            f"it may be cut short or corrupted. {_FIX}") from None
     if isinstance(data, dict) and isinstance(data.get("traceEvents"), list):
         data = data["traceEvents"]
-    if not isinstance(data, list) or not all(isinstance(e, dict) and "name" in e and isinstance(e.get("args") or {}, dict)
-                                             for e in data):
+    def is_event(e: Any) -> bool:
+        return isinstance(e, dict) and "name" in e and isinstance(e.get("args") or {}, dict)
+
+    if not isinstance(data, list) or not all(is_event(e) for e in data):
         raise ProfileError(f"{str(path)!r} is JSON but not a list of trace events (objects with 'name', 'cat', "
                            f"'ts', 'dur' and an 'args' object). {_FIX}")
     return data

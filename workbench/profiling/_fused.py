@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import pandas as pd
 
-from ..model._walk import iter_graphs, walk_nodes
+from ..model.internal import iter_graphs, walk_nodes
 
 if TYPE_CHECKING:
     import onnx

@@ -24,12 +24,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ProfileError, ProviderError
-from ..model import Model
-from ..model import as_model
-from ..runtime._inputs import input_specs, make_feeds
-from ..runtime._optimize import LEVELS, check_level, open_optimized, optimized
-from ..runtime._providers import ALIASES, CPU, resolve
-from ..runtime._session import check_runnable
+from ..model import Model, as_model
+from ..runtime.internal import (
+    ALIASES,
+    CPU,
+    LEVELS,
+    check_level,
+    check_runnable,
+    input_specs,
+    make_feeds,
+    open_optimized,
+    optimized,
+    resolve,
+)
 from ._events import _FIX, Trace, args_table, core_table, event_table, node_events, read_trace
 from ._fused import MAPPINGS, map_nodes
 from ._record import record

@@ -16,10 +16,16 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..runtime._isolate import shared_worker
-from ..runtime._optimize import save_optimized_graph, session_options
-from ..runtime._session import session_error
-from ..runtime._values import load, output_types, run_session, save
+from ..runtime.internal import (
+    load,
+    output_types,
+    run_session,
+    save,
+    save_optimized_graph,
+    session_error,
+    session_options,
+    shared_worker,
+)
 
 #: Open profiling sessions, by their recording folder: (session, feeds, the checker's problems).
 _live: dict[str, tuple[Any, dict[str, np.ndarray], list[str]]] = {}
@@ -32,7 +38,8 @@ def record(source: str | bytes, feeds: Mapping[str, np.ndarray], *, level: str, 
     saves its optimized graph to ``folder/optimized.onnx``.
 
     Returns ``{"file": the profile, "assignment": rows of (node, op_type, provider) or None}``.
-    Runtime failures (and crashes, isolated) raise :class:`~workbench.errors.SessionError`. Progress shows when the runs take over 2 s.
+    Runtime failures (and crashes, isolated) raise :class:`~workbench.errors.SessionError`.
+    Progress shows when the runs take over 2 s.
     """
     from tqdm.auto import tqdm
 

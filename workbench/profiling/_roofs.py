@@ -19,8 +19,7 @@ import numpy as np
 from onnx import TensorProto, helper
 
 from ..errors import ProviderError
-from ..runtime._optimize import session_options
-from ..runtime._providers import CPU, resolve
+from ..runtime.internal import CPU, resolve, session_options
 
 #: Elements of the tensor the bandwidth is measured on: 256 MiB of float32.
 STREAM_ELEMENTS = 1 << 26

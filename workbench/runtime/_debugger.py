@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 import onnx
 
+from .. import _hooks
 from ..errors import DebuggerError, DebuggerWarning, InputError
-from ..model._tensors import tensor_stats
-from ..model._walk import subgraphs
+from ..model.internal import subgraphs, tensor_stats
 from ._capture import Store, capture, default_budget
 from ._inputs import make_feeds
 from ._providers import REFERENCE, resolve
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..model import Model
-    from ..model._walk import NodeRecord
+    from ..model.internal import NodeRecord
 
 Condition = Callable[["Step"], bool]
 
@@ -346,7 +346,8 @@ class Debugger:
         run = make_runner(light_model(self.model, body, outputs, typed(outer, self._types)), self._providers,
                           problems=self.model.problems, isolate=self.isolate)
         for i in range(iteration + 1):
-            if (trip is not None and i >= int(np.asarray(trip).reshape(-1)[0])) or not bool(np.asarray(cond).reshape(-1)[0]):
+            over = trip is not None and i >= int(np.asarray(trip).reshape(-1)[0])
+            if over or not bool(np.asarray(cond).reshape(-1)[0]):
                 raise DebuggerError(f"The Loop {node.name or node.op_type!r} ran {i} iteration(s); "
                                     f"iteration {iteration} does not exist.")
             feeds = dict(zip(names, [np.array(i, dtype=np.int64), np.asarray(cond, dtype=np.bool_), *carried]))
@@ -447,11 +448,7 @@ class Debugger:
 
     def _ipython_display_(self) -> None:
         """Shows the debugger's widget in a notebook: controls, the graph, a tensor inspector."""
-        from IPython.display import display
-
-        from ..widgets import DebuggerView
-
-        display(DebuggerView(self))
+        _hooks.call("show_debugger", self)
 
     def __repr__(self) -> str:
         where = "before the first node" if self.position < 0 else repr(self.current)

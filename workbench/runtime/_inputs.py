@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 
 from ..errors import InputError
-from ..model._tensors import type_name
+from ..model.internal import type_name
 from ._capture import default_budget
 from ._values import Value, is_special
 
@@ -171,8 +171,8 @@ def _checked(name: str, value: Any, type_: onnx.TypeProto, expected: str) -> Val
         return None if value is None else _checked(name, value, type_.optional_type.elem_type, expected)
     if kind == "sequence_type":
         if not isinstance(value, (list, tuple)):
-            raise InputError(f"input {name!r} is a sequence ({type_name(type_, shapes=True)}): give a list of arrays, not a "
-                             f"{type(value).__name__}. The model expects {expected}.")
+            raise InputError(f"input {name!r} is a sequence ({type_name(type_, shapes=True)}): give a list of "
+                             f"arrays, not a {type(value).__name__}. The model expects {expected}.")
         return [_checked(f"{name}[{i}]", v, type_.sequence_type.elem_type, expected) for i, v in enumerate(value)]
     if kind == "map_type":
         if not isinstance(value, Mapping):

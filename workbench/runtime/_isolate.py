@@ -6,8 +6,9 @@ One worker serves every isolated run of this process: a Python interpreter (``py
 with this process's import path) started on first use, which keeps each model's session
 between runs, and is started again after it crashed. Feeds go to it, and outputs come back,
 as files in a private temporary folder (``.npy`` for plain arrays, memory-mapped; sequences,
-maps and ml_dtypes arrays pickled): no pickles of large arrays cross the process boundary. Calls and replies are one line of JSON each, over the worker's stdin and a
-duplicate of its stdout (stray output of native code goes to its log instead).
+maps and ml_dtypes arrays pickled): no pickles of large arrays cross the process boundary.
+Calls and replies are one line of JSON each, over the worker's stdin and a duplicate of its
+stdout (stray output of native code goes to its log instead).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ class Worker:
 
     :meth:`call` runs an importable function there with JSON arguments. Its exception comes
     back as :class:`SessionError` with its type and message (``ValueError: …``; a
-    :class:`WorkbenchError` keeps its own type and words); a native crash as :class:`SessionError` naming the signal and the
-    worker's last words, after which the next call starts a new worker.
+    :class:`WorkbenchError` keeps its own type and words); a native crash as :class:`SessionError`
+    naming the signal and the worker's last words, after which the next call starts a new worker.
     """
 
     def __init__(self) -> None:

@@ -19,7 +19,7 @@ import onnxruntime as ort
 from onnx import helper
 
 from ..errors import GraphError, SessionError, WorkbenchError
-from ..model._walk import add_bare, iter_graphs, may_hold_graphs, subgraphs
+from ..model.internal import add_bare, iter_graphs, may_hold_graphs, subgraphs
 from ._optimize import session_options
 from ._values import Value, from_reference, output_sizes, output_types, run_session
 
@@ -71,7 +71,7 @@ def infer_values(light: onnx.ModelProto,
     del fixed.graph.output[:]
     try:
         inferred = onnx.shape_inference.infer_shapes(fixed, strict_mode=False, data_prop=True)
-    except Exception:  # best effort: the capture then sizes windows from the values it sees
+    except Exception:  # noqa: BLE001 - best effort: the capture then sizes windows from the values it sees
         return {}, {}
     sizes, types, itemsizes = {}, {}, {}
     for info in [*inferred.graph.input, *inferred.graph.value_info]:

@@ -25,7 +25,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from ..errors import InputError
-from ..model._tensors import SUB_BYTE_BITS, tensor_dtype
+from ..model.internal import SUB_BYTE_BITS, tensor_dtype
 
 #: A value of any type ONNX defines (see the module's docstring).
 Value = Union[np.ndarray, list, dict, None]

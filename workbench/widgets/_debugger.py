@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..errors import DebuggerError
-from ..runtime._values import Value, describe, numeric, tensors
+from ..runtime.internal import Value, describe, numeric, tensors
 from ._graph import GraphView
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 import traitlets
 
-from .. import __version__
+from .._version import package_version
 from ..graph import LAZY_PAYLOAD_BYTES, ViewIndex
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..model import Model
 
 MODULE_NAME = "onnx-workbench"
-MODULE_VERSION = f"^{__version__}"
+MODULE_VERSION = f"^{package_version()}"
 HEIGHT = 560
 
 

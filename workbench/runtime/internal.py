@@ -1,0 +1,35 @@
+"""What the layers above (comparison, profiling, analysis, widgets) use of the runtime package
+beside its public face: feeds, session options and optimized graphs, providers, typed session
+errors, the value representation. Not for users: it changes with the code that needs it.
+
+Every import of this package's private modules from another package goes through here (a test
+checks the import graph: ``tests/test_layers.py``).
+"""
+
+from ._inputs import input_specs, make_feeds
+from ._isolate import shared_worker
+from ._optimize import LEVELS, check_level, open_optimized, optimized, save_optimized_graph, session_options
+from ._providers import ALIASES, CPU, REFERENCE, resolve
+from ._session import check_runnable, onnx_dtype, session_error
+from ._values import (
+    SPECIAL,
+    Value,
+    as_value,
+    describe,
+    from_reference,
+    is_special,
+    load,
+    numeric,
+    output_types,
+    run_session,
+    same_structure,
+    save,
+    tensors,
+)
+
+__all__ = [
+    "ALIASES", "CPU", "LEVELS", "REFERENCE", "SPECIAL", "Value", "as_value", "check_level", "check_runnable",
+    "describe", "from_reference", "input_specs", "is_special", "load", "make_feeds", "numeric", "onnx_dtype",
+    "open_optimized", "optimized", "output_types", "resolve", "run_session", "same_structure", "save",
+    "save_optimized_graph", "session_error", "session_options", "shared_worker", "tensors",
+]

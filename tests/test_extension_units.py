@@ -2,7 +2,10 @@
 built-in test runner on the JavaScript ``tsc`` compiled into ``extension/lib`` (``jlpm build``;
 ``scripts/setup.sh`` builds it when it installs the package). They cover the graph view's pure
 modules: the DOT text and its parsing, search, the palette, the layout tree, pan and zoom,
-the keyboard, group loading and navigation. Same command as ``jlpm test`` in ``extension/``."""
+the keyboard, group loading and navigation. Same command as ``jlpm test`` in ``extension/``.
+
+And the style of all of the extension's TypeScript: ESLint (``eslint.config.mjs``: ESLint's and
+typescript-eslint's recommended rules) and Prettier (``.prettierrc.json``), as ``jlpm lint``."""
 
 from __future__ import annotations
 
@@ -52,3 +55,12 @@ def test_typescript_unit_tests_pass() -> None:
     # Each file must have run its tests, not merely loaded: Node's summary counts them.
     passed = re.search(r"^# pass (\d+)$", report, re.M)
     assert passed and int(passed.group(1)) >= len(sources), f"too few tests ran:\n{report}"
+
+
+def test_eslint_and_prettier_find_nothing() -> None:
+    """``jlpm lint``: ESLint, then Prettier's check, over ``extension/src``."""
+    for tool, args in (("eslint", ["src"]), ("prettier", ["--check", "src/**/*.ts"])):
+        binary = EXTENSION / "node_modules" / ".bin" / tool
+        assert binary.is_file(), f"{tool} is not installed: scripts/setup.sh installs the extension's dev dependencies"
+        result = subprocess.run([str(binary), *args], cwd=EXTENSION, capture_output=True, text=True, timeout=TIMEOUT_S)
+        assert result.returncode == 0, f"{tool} found problems:\n{result.stdout}{result.stderr}"

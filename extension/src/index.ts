@@ -9,8 +9,8 @@ import { Widget } from '@lumino/widgets';
 import { ISummary, renderSummary } from './summary';
 import { GraphViewer, IViewPayload } from './view';
 
-/** The MIME type `workbench.Model` and graph views put in their mimebundle. */
-export const GRAPH_MIME_TYPE = 'application/vnd.onnx-workbench.graph+json';
+/** The MIME type `workbench.Model` and graph views put in their mimebundle (`VIEW_MIME_TYPE` in Python too). */
+export const VIEW_MIME_TYPE = 'application/vnd.onnx-workbench.graph+json';
 
 /** What an output shows in a group that its payload does not hold. */
 const MISSING_GROUP_TEXT = 'not in this output — use m.view() to load it';
@@ -24,7 +24,7 @@ class GraphRenderer extends Widget implements IRenderMime.IRenderer {
   }
 
   renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    const payload = model.data[GRAPH_MIME_TYPE] as unknown as IViewPayload;
+    const payload = model.data[VIEW_MIME_TYPE] as unknown as IViewPayload;
     this.viewer?.dispose();
     // The box is resizable; the viewer fills it.
     const box = document.createElement('div');
@@ -37,9 +37,15 @@ class GraphRenderer extends Widget implements IRenderMime.IRenderer {
     }
     parts.push(box);
     this.node.replaceChildren(...parts);
-    this.viewer = new GraphViewer(host, payload, null, {}, {
-      missingGroupText: MISSING_GROUP_TEXT
-    });
+    this.viewer = new GraphViewer(
+      host,
+      payload,
+      null,
+      {},
+      {
+        missingGroupText: MISSING_GROUP_TEXT
+      }
+    );
     return this.viewer.ready;
   }
 
@@ -52,7 +58,7 @@ class GraphRenderer extends Widget implements IRenderMime.IRenderer {
 
 const rendererFactory: IRenderMime.IRendererFactory = {
   safe: true,
-  mimeTypes: [GRAPH_MIME_TYPE],
+  mimeTypes: [VIEW_MIME_TYPE],
   createRenderer: () => new GraphRenderer()
 };
 

@@ -59,9 +59,17 @@ export class ServerViewSource implements IViewSource {
 type Request = 'group' | 'details';
 
 interface IPending {
-  promise: Promise<any>;
-  resolve(value: any): void;
+  promise: Promise<unknown>;
+  resolve(value: unknown): void;
   reject(error: Error): void;
+}
+
+/** A kernel message answering a request: `{"response": ..., "id": ..., <response>: ... | "error": ...}`. */
+interface IAnswer {
+  response?: string;
+  id?: string;
+  error?: unknown;
+  [field: string]: unknown;
 }
 
 /**
@@ -81,17 +89,18 @@ export class KernelViewSource implements IViewSource {
   }
 
   /** Settles the pending request a kernel message answers; other messages are ignored. */
-  handle(message: any): void {
-    const key = pendingKey(message?.response, message?.id);
+  handle(message: unknown): void {
+    const answer = (typeof message === 'object' && message !== null ? message : {}) as IAnswer;
+    const key = pendingKey(answer.response, answer.id);
     const pending = this._pending.get(key);
     if (!pending) {
       return;
     }
     this._pending.delete(key);
-    if (typeof message.error === 'string') {
-      pending.reject(new Error(message.error));
+    if (typeof answer.error === 'string') {
+      pending.reject(new Error(answer.error));
     } else {
-      pending.resolve(message[message.response]);
+      pending.resolve(answer[answer.response as string]);
     }
   }
 
@@ -107,23 +116,23 @@ export class KernelViewSource implements IViewSource {
     const key = pendingKey(request, id);
     let pending = this._pending.get(key);
     if (!pending) {
-      let resolve!: (value: any) => void;
+      let resolve!: (value: unknown) => void;
       let reject!: (error: Error) => void;
       const promise = new Promise<T>((ok, fail) => {
-        resolve = ok;
+        resolve = ok as (value: unknown) => void;
         reject = fail;
       });
       pending = { promise, resolve, reject };
       this._pending.set(key, pending);
       this._send({ request, id });
     }
-    return pending.promise;
+    return pending.promise as Promise<T>;
   }
 
   private readonly _pending = new Map<string, IPending>();
 }
 
 /** The pending-map key of a (request, id) pair. */
-function pendingKey(request: string, id: string): string {
+function pendingKey(request: string | undefined, id: string | undefined): string {
   return JSON.stringify([request, id]);
 }

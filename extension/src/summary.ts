@@ -100,13 +100,9 @@ export function renderSummary(summary: ISummary): HTMLElement {
     );
     return card;
   }
-  card.appendChild(
-    html('div', 'jp-OnnxWorkbench-title', summary.name || '(unnamed model)')
-  );
+  card.appendChild(html('div', 'jp-OnnxWorkbench-title', summary.name || '(unnamed model)'));
   if (summary.description) {
-    card.appendChild(
-      html('div', 'jp-OnnxWorkbench-description', summary.description)
-    );
+    card.appendChild(html('div', 'jp-OnnxWorkbench-description', summary.description));
   }
   const opsets = Object.entries(summary.opsets)
     .map(([domain, version]) => `${domain || 'ai.onnx'} ${version}`)

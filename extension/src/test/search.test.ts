@@ -149,7 +149,10 @@ describe('SearchState', () => {
 
   it('does not refresh when there is no search', () => {
     const s = new SearchState();
-    assert.equal(s.refresh('relu', 'main', () => undefined), false);
+    assert.equal(
+      s.refresh('relu', 'main', () => undefined),
+      false
+    );
     assert.equal(s.result, null);
   });
 });

@@ -63,9 +63,7 @@ function drawNode(g: SVGGElement, item: Item & { kind: 'node' }, box: IBox): voi
   if (lines.length) {
     g.appendChild(svg('path', { class: `${CSS}header`, d: topRounded(box.w, NODE_HEADER, 3) }));
   } else {
-    g.appendChild(
-      svg('rect', { class: `${CSS}header`, width: box.w, height: box.h, rx: 3 })
-    );
+    g.appendChild(svg('rect', { class: `${CSS}header`, width: box.w, height: box.h, rx: 3 }));
   }
   const marker = item.graphs && item.graphs.length ? 16 : 0;
   g.appendChild(svgText(shortLabel(item.label), (box.w - marker) / 2, 14, `${CSS}op`));
@@ -87,9 +85,7 @@ function drawNode(g: SVGGElement, item: Item & { kind: 'node' }, box: IBox): voi
 }
 
 function drawValue(g: SVGGElement, item: Item & { kind: 'input' | 'output' }, box: IBox): void {
-  g.appendChild(
-    svg('rect', { class: `${CSS}box`, width: box.w, height: box.h, rx: box.h / 2 })
-  );
+  g.appendChild(svg('rect', { class: `${CSS}box`, width: box.w, height: box.h, rx: box.h / 2 }));
   g.appendChild(svgText(shortLabel(item.label), box.w / 2, 14, `${CSS}label`));
   g.appendChild(svgText(valueSubtitle(item.dtype, item.shape), box.w / 2, 27, `${CSS}sub`));
   title(g, `${item.kind}: ${item.label}\n${valueSubtitle(item.dtype, item.shape)}`);
@@ -134,9 +130,7 @@ function drawGroup(
 function drawFrameHeader(g: SVGGElement, item: Item & { kind: 'group' }, box: IBox): void {
   g.appendChild(svg('rect', { class: `${CSS}frameBox`, width: box.w, height: box.h, rx: 5 }));
   const header = svg('g', { class: `${CSS}frameHeader` });
-  header.appendChild(
-    svg('path', { class: `${CSS}header`, d: topRounded(box.w, FRAME_HEADER, 5) })
-  );
+  header.appendChild(svg('path', { class: `${CSS}header`, d: topRounded(box.w, FRAME_HEADER, 5) }));
   header.appendChild(svgText(`▾ ${shortLabel(item.label)}`, 10, 16, `${CSS}label`, 'start'));
   header.appendChild(svgText(groupSubtitle(item.nodes), box.w - 10, 16, `${CSS}sub`, 'end'));
   title(header, `${item.label}\nclick to collapse`);

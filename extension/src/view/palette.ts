@@ -5,13 +5,7 @@
 
 /** The op categories a node header is tinted by. */
 export type OpCategory =
-  | 'compute'
-  | 'normalization'
-  | 'activation'
-  | 'elementwise'
-  | 'shape'
-  | 'control'
-  | 'other';
+  'compute' | 'normalization' | 'activation' | 'elementwise' | 'shape' | 'control' | 'other';
 
 const EXACT: { [op: string]: OpCategory } = {};
 function assign(category: OpCategory, ops: string): void {

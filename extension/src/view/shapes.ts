@@ -40,8 +40,7 @@ export function weightLines(weights: [string, string][] | undefined): string[] {
   if (!weights || !weights.length) {
     return [];
   }
-  const line = ([name, shape]: [string, string]) =>
-    `${weightName(name)} ⟨${shape || 'scalar'}⟩`;
+  const line = ([name, shape]: [string, string]) => `${weightName(name)} ⟨${shape || 'scalar'}⟩`;
   if (weights.length <= MAX_WEIGHT_LINES) {
     return weights.map(line);
   }

@@ -448,7 +448,7 @@ def _dtype_problems(proto: onnx.ModelProto, model: Any, index: Any, payload: dic
                 problems.append(f"view: the {item['kind']} {item['label']!r} is {item['dtype']!r}, "
                                 f"declared {type_name(declared[item['label']])!r}")
     for node_id, details in (payload.get("details") or {}).items():
-        record = model._by_id.get(node_id)
+        record = model.records_by_id.get(node_id)
         node = record.node if record is not None else index._function_nodes[node_id][0]  # a function's node
         codes = {a.name: a.i for a in node.attribute if a.type == onnx.AttributeProto.INT}
         for attribute, shown in details["attributes"]:

@@ -25,7 +25,7 @@ from onnx import TensorProto, helper
 
 import workbench as wb
 from workbench import errors
-from workbench.runtime import _session
+from workbench.runtime import _errors
 
 pytestmark = pytest.mark.filterwarnings("ignore::workbench.errors.ModelCheckWarning")
 
@@ -114,7 +114,7 @@ def test_bad_input(file: str, entry: str) -> None:
 def test_every_fix_is_given_by_a_case() -> None:
     """The fixes a session error can give are those the corpus makes it give: none is untested."""
     given = {case["fix"] for case in CASES.values() if "fix" in case}
-    for pattern, fix in _session._FIXES:
+    for pattern, fix in _errors._FIXES:
         assert any(phrase in fix for phrase in given), f"no corpus case gets the fix for {pattern!r}"
 
 

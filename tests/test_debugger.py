@@ -286,7 +286,7 @@ def test_windows_are_sized_by_the_session_for_the_fed_shapes(cnn: wb.Model) -> N
     (0.3 s at 10,000 nodes) never runs for a capture on onnxruntime."""
     feeds = wb.random_inputs(cnn, dims={"batch": 3})
     dbg = wb.debug(cnn, feeds)
-    names = [o for r in cnn._records for o in r.node.output if o]
+    names = [o for r in cnn.records for o in r.node.output if o]
     light = _session.light_model(cnn, cnn.proto.graph, names, feeds=feeds)
     runner = _session.make_runner(light, ["CPUExecutionProvider"])
     assert _session.value_sizes(runner, light, feeds) == {n: float(dbg.tensor(n).nbytes) for n in names}
@@ -300,7 +300,7 @@ def test_light_models_leave_the_nodes_metadata_behind() -> None:
     (90% of a torch export's bytes); the model's own nodes keep theirs."""
     m = wb.samples.open("tiny_bert")
     assert all(len(node.metadata_props) for node in m.proto.graph.node)
-    bare = m._bare_graph.node
+    bare = m.bare_graph.node
     assert len(bare) == len(m.proto.graph.node) and not any(len(node.metadata_props) for node in bare)
     assert [(n.op_type, list(n.input), list(n.output)) for n in bare] == \
         [(n.op_type, list(n.input), list(n.output)) for n in m.proto.graph.node]

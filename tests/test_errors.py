@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +126,18 @@ def test_errors_are_catchable_as_builtins(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         wb.open(b"garbage!")
     assert os.path.exists(tmp_path)  # nothing deleted or written by failed opens
+
+
+def test_every_deliberate_error_is_a_workbench_error() -> None:
+    """``raise`` of a built-in error type appears only where the code catches it again itself
+    (marked ``# internal:``, on the line or the one before); every other deliberate error is a
+    ``WorkbenchError`` (``NotFoundError`` for a ``KeyError``, ``UsageError`` for a ``ValueError``)."""
+    package = Path(wb.__file__).parent
+    bare = re.compile(r"raise (ValueError|KeyError|TypeError|LookupError|RuntimeError|IndexError)\(")
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            if bare.search(line) and "# internal:" not in line and "# internal:" not in lines[number - 1]:
+                found.append(f"{path.relative_to(package)}:{number + 1}: {line.strip()}")
+    assert found == []

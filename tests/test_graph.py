@@ -217,7 +217,7 @@ def test_details_are_computed_once_and_weights_read_only_when_sent(monkeypatch: 
     index = wb.graph.build_view(m)
     # Groups fit, details do not: no weight is read for details that are then dropped.
     groups = sum(len(json.dumps(index.group(g))) + len(g) + 4 for g in index.group_ids)
-    small = index.payload(budget=groups + len(json.dumps(m._summary())) + 3000)
+    small = index.payload(budget=groups + len(json.dumps(m.card_data())) + 3000)
     assert len(small["groups"]) == len(index.group_ids) and not small["complete"] and "details" not in small
     assert reads == []
     node = m.nodes.index[m.nodes.op_type == "MatMul"][0]

@@ -53,7 +53,7 @@ def test_a_shared_mask_does_not_break_the_repeat(exports: dict) -> None:
     # the attention mask's Where, written once in layer.0 and read by every layer, sits in the encoder
     shared = [n for n in m.scopes.find("model/encoder").nodes if m.node(n).op_type == "Where"]
     assert shared
-    readers = {"/".join(m._scopes[c].path[:3]) for n in shared for c in m._consumers[m.node(n).output[0]]}
+    readers = {"/".join(m.node_scopes[c].path[:3]) for n in shared for c in m.consumers[m.node(n).output[0]]}
     assert readers == {f"model/encoder/layer.{i}" for i in range(3)}
 
 

@@ -8,6 +8,7 @@ And a package uses another's private modules only through that package's ``inter
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,15 @@ def _private_imports_across_packages() -> list[str]:
 
 def test_packages_use_each_others_private_modules_only_through_their_internal_face() -> None:
     assert _private_imports_across_packages() == []
+
+
+def test_other_packages_use_only_a_models_named_members() -> None:
+    """Outside ``workbench/model/``, code reads a ``Model`` through its documented members
+    (``records``, ``node_scopes``, ``initializers``, ``with_dims``, ...), never its underscored ones."""
+    package = ROOT / "workbench"
+    # model._x, self.model._x, dbg.model._x; not the module path workbench.model._scopes
+    private = re.compile(r"(?<![\w.])(?:(?!workbench\.)\w+\.)?model\._[a-z]\w*")
+    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for path in sorted(package.rglob("*.py")) if "model" not in path.relative_to(package).parts[:1]
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if private.search(line)]
+    assert found == []

@@ -40,6 +40,7 @@ from tornado import web
 
 from . import _server_worker as worker
 from ._server_worker import CacheKey
+from .errors import UsageError
 from .model.internal import PROTOBUF_LIMIT
 
 if TYPE_CHECKING:
@@ -322,7 +323,7 @@ def _setting(settings: Mapping[str, Any], name: str, default: int) -> int:
     """A positive whole-number setting from ``ServerApp.tornado_settings``."""
     value = settings.get(name, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"ServerApp.tornado_settings[{name!r}] is {value!r}; set it to a positive whole "
+        raise UsageError(f"ServerApp.tornado_settings[{name!r}] is {value!r}; set it to a positive whole "
                          f"number (default {default}).")
     return value
 

@@ -27,6 +27,8 @@ __all__ = [
     "TensorDataError",
     "ProfileError",
     "AnalysisError",
+    "NotFoundError",
+    "UsageError",
 ]
 
 
@@ -109,3 +111,16 @@ class ProfileError(WorkbenchError, ValueError):
 
 class AnalysisError(WorkbenchError, ValueError):
     """An analysis folder that cannot be written, read or re-run: missing, corrupted or changed files."""
+
+
+class NotFoundError(WorkbenchError, KeyError):
+    """No node, initializer, scope, group or sample by that name; the message says where the
+    names are (``Model.nodes``, ``Model.tensors``, ...)."""
+
+    def __str__(self) -> str:  # KeyError's own would put the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class UsageError(WorkbenchError, ValueError):
+    """A call that cannot be done as asked: an argument outside its allowed values, or without
+    what it needs (``compare(module, inputs)`` without ``onnx=``); the message says what to pass."""

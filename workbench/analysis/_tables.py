@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import UsageError
+
 FORMATS = ("parquet", "csv")
 _SUFFIX = {"parquet": ".parquet", "csv": ".csv"}
 
@@ -35,7 +37,7 @@ def write_table(table: pd.DataFrame, folder: Path, name: str, fmt: str) -> dict[
     """Writes ``table`` to ``folder/name.<fmt>``; returns its manifest entry (file relative to ``folder``)."""
     bad = [c for c in table.columns if not isinstance(c, str)]
     if bad:
-        raise ValueError(f"its column names must be strings, and {bad[:3]!r} are not: rename them "
+        raise UsageError(f"its column names must be strings, and {bad[:3]!r} are not: rename them "
                          "(table.columns = table.columns.map(str)).")
     index_names = list(table.index.names)
     if isinstance(table.index, pd.RangeIndex) and table.index.equals(pd.RangeIndex(len(table))) \

@@ -6,8 +6,9 @@ is wrong on the reference's own inputs (local error), not merely carrying error 
 upstream (accumulated error).
 """
 
-from ._compare import Report, Run, compare
+from ._compare import Report, compare
 from ._metrics import error_metrics, value_metrics, within
+from ._sources import Run
 from ._torch import module_values, torch_values
 
 __all__ = ["Report", "Run", "compare", "error_metrics", "module_values", "torch_values", "value_metrics", "within"]

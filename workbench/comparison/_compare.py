@@ -16,26 +16,22 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field, replace
-from functools import partial
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import onnx
 import pandas as pd
 
 from .._figures import new_figure
-from ..errors import DebuggerError
-from ..model import Model, as_model
-from ..model.internal import is_onnx_program
-from ..runtime import Debugger, debug
-from ..runtime.internal import Value, as_value, check_level, make_feeds, onnx_dtype, optimized
+from ..errors import UsageError
+from ..model import Model
+from ..runtime import Debugger
+from ..runtime.internal import Value, onnx_dtype
 from ._metrics import COLUMNS as METRICS
 from ._metrics import value_metrics, within
-from ._sklearn import convert, is_sklearn, sklearn_values
-from ._sklearn import feeds as sklearn_feeds
-from ._torch import finer_values, is_torch_module, module_values, module_weights, program_weights, torch_values
+from ._sources import Finer, Request, Run, model_label, source_kind
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -43,28 +39,6 @@ if TYPE_CHECKING:
     from ..widgets import GraphView
 
 Tolerance = tuple[float, float]  # (rtol, atol)
-
-
-@dataclass
-class Run:
-    """One way to run an ONNX model: which model, on which provider, at which optimization level.
-
-    ``optimization="all"`` compares the graph onnxruntime actually runs: the model is
-    optimized as a session would optimize it, saved, and that graph is captured. Fused
-    nodes keep the name of the value they end in, so they align with the authored node
-    producing it; values inside a fusion have no counterpart (``Report.unaligned``).
-    """
-
-    model: Any
-    provider: str | Sequence[str] = "cpu"
-    optimization: str = "disabled"
-
-    def capture(self, feeds: Mapping[str, np.ndarray]) -> Debugger:
-        """The debugger over this run (the optimized graph when ``optimization`` is not "disabled")."""
-        model = as_model(self.model)
-        if check_level(self.optimization) != "disabled":
-            model = optimized(model, self.optimization, self.provider)
-        return debug(model, feeds, provider=self.provider)
 
 
 @dataclass
@@ -155,7 +129,7 @@ class Report:
     def view(self, metric: str = "max_abs") -> "GraphView":
         """The candidate's graph coloured by ``metric`` (worst value per node), the root cause selected."""
         if self.model is None:
-            raise ValueError("This report has no model to draw.")
+            raise UsageError("This report has no model to draw.")
         values = self.table.groupby("node", sort=False)[metric].max().astype(float)
         view = self.model.view()
         view.set_overlay(values.replace([np.inf], np.nan), label=metric)
@@ -178,7 +152,7 @@ class Report:
         cause = self.root_cause
         node_id = node or (cause.node if cause is not None else None)
         if node_id is None or node_id not in self._cases or self.model is None:
-            raise ValueError("Nothing to reproduce: no node is off on the reference's inputs"
+            raise UsageError("Nothing to reproduce: no node is off on the reference's inputs"
                              + ("" if node is None else f" ({node!r} was not run alone)") + ".")
         inputs, expected, nodes = self._cases[node_id]
         light = _standalone(self.model, [self.model.node(n) for n in nodes], inputs)
@@ -277,67 +251,14 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
     type, e.g. ``{"Softmax": (1e-3, 1e-5)}``. ``inputs`` default to ``wb.random_inputs``.
     ``provider`` runs the ONNX side of a torch or saved-array comparison.
     """
-    tolerances = dict(tolerances or {})
-    finer: Finer | None = None  # values inside a torch op: only an exported program gives them
-    by_module = False  # the reference has values per module output (forward hooks)
-    if is_onnx_program(source) or is_torch_module(source) or is_sklearn(source) or isinstance(source, Mapping):
-        if reference is not None:
-            raise ValueError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
-                             "reference is the source itself. Use provider= for the ONNX side.")
-    if is_onnx_program(source):
-        model = as_model(onnx if onnx is not None else source.model_proto)
-        feeds = make_feeds(model, inputs, dims=dims)
-        names = [i.name for i in model.proto.graph.input]  # an edited copy keeps the export's inputs
-        values = torch_values(source, feeds, names)
-        ref_values, ref_label = {**values, **program_weights(source, values, model)}, "torch"
-        finer = partial(finer_values, source, values)
-        cand = debug(model, feeds, provider=provider)
-    elif is_torch_module(source):
-        if onnx is None:
-            raise ValueError("Comparing a torch module needs its ONNX export: compare(module, inputs, onnx=model) "
-                             "(or pass the ONNXProgram that torch.onnx.export returns).")
-        model = as_model(onnx)
-        feeds = make_feeds(model, inputs, dims=dims)
-        cand = debug(model, feeds, provider=provider)
-        ref_values = {**module_values(source, feeds, model), **module_weights(source, model)}
-        ref_label, by_module = "torch (module outputs)", True
-    elif is_sklearn(source):
-        if inputs is None:
-            raise ValueError("Comparing a scikit-learn model needs its input data: compare(estimator, X, onnx=model).")
-        data = next(iter(inputs.values())) if isinstance(inputs, Mapping) and len(inputs) == 1 else inputs
-        model, topology = convert(source, data) if onnx is None else (as_model(onnx), None)
-        feeds = make_feeds(model, sklearn_feeds(model, inputs), dims=dims)
-        cand = debug(model, feeds, provider=provider)
-        ref_values = sklearn_values(source, data, model, partial(_shape, cand), topology)
-        ref_label = "scikit-learn"
-    elif isinstance(source, Mapping):
-        if onnx is None:
-            raise ValueError("Comparing saved arrays needs the ONNX model: compare(arrays, inputs, onnx=model).")
-        model = as_model(onnx)
-        feeds = make_feeds(model, inputs, dims=dims)
-        ref_values, ref_label = {k: as_value(v) for k, v in source.items()}, "saved arrays"
-        cand = debug(model, feeds, provider=provider)
-    else:
-        if candidate is None:
-            raise ValueError("Comparing ONNX runs needs a candidate: another model, or a provider such as "
-                             "candidate='cuda' or candidate='reference'.")
-        if isinstance(source, Run):
-            ref = source
-        elif isinstance(reference, Run):
-            ref = reference
-        else:
-            ref = Run(source, provider if reference is None else reference)
-        model = as_model(ref.model)
-        ref = replace(ref, model=model)  # opened once: capture() would open a path again
-        feeds = make_feeds(model, inputs, dims=dims)
-        ref_run = ref.capture(feeds)
-        if isinstance(candidate, (str, list, tuple)) and not _names_a_file(candidate):
-            candidate = Run(model, candidate)  # a provider (or providers) for the same model
-        cand = (candidate if isinstance(candidate, Run) else Run(candidate, provider)).capture(feeds)
-        ref_values, ref_label = _values(ref_run), f"{_label(ref_run.model)} on {ref_run.provider}"
-    report = _report(cand, ref_values, ref_label, rtol, atol, tolerances, finer)
-    if by_module and report.root_cause is not None:
-        report.cause_module = _cause_module(cand, report, ref_values)
+    kind = source_kind(source)
+    if reference is not None and not kind.takes_reference:
+        raise UsageError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
+                         "reference is the source itself. Use provider= for the ONNX side.")
+    cand, ref = kind.capture(source, Request(inputs, onnx, provider, dims, reference, candidate))
+    report = _report(cand, ref.values, ref.label, rtol, atol, dict(tolerances or {}), ref.finer)
+    if ref.by_module and report.root_cause is not None:
+        report.cause_module = _cause_module(cand, report, ref.values)
     return report
 
 
@@ -368,7 +289,7 @@ def _standalone(model: Model, nodes: Sequence["onnx.NodeProto"], inputs: Mapping
     """The nodes as a model: weights as initializers, other inputs as graph inputs."""
     graph = onnx.helper.make_graph(list(nodes), nodes[0].name or nodes[0].op_type, [], [])
     for name, value in inputs.items():
-        if name in model._initializers:
+        if name in model.initializers:
             graph.initializer.append(onnx.numpy_helper.from_array(np.asarray(value), name))
         else:
             graph.input.append(onnx.helper.make_tensor_value_info(name, onnx_dtype(value), list(value.shape)))
@@ -377,12 +298,6 @@ def _standalone(model: Model, nodes: Sequence["onnx.NodeProto"], inputs: Mapping
     light.ir_version = model.proto.ir_version
     light.functions.extend(model.proto.functions)
     return light
-
-
-def _names_a_file(candidate: Any) -> bool:
-    """Whether a string candidate is a model's path (an existing file, or a ``.onnx`` name),
-    not a provider: ``candidate="fp16.onnx"`` is a model, ``candidate="cuda"`` a provider."""
-    return isinstance(candidate, str) and (candidate.lower().endswith(".onnx") or os.path.isfile(candidate))
 
 
 def _cause_module(cand: Debugger, report: Report, ref_values: Mapping[str, Value]) -> str | None:
@@ -407,7 +322,7 @@ def _cause_module(cand: Debugger, report: Report, ref_values: Mapping[str, Value
                 agrees(n) and n not in ref_values for n in model.node(producer[name]).input if n in producer)
         return from_inputs[name]
 
-    path = tuple(model._scopes[cause.node].path or ())
+    path = tuple(model.node_scopes[cause.node].path or ())
     while path:
         inside = {node_id for scope in model.scopes.find("/".join(path)).walk() for node_id in scope.nodes}
         entering = {name for node_id in inside for name in model.node(node_id).input
@@ -416,24 +331,6 @@ def _cause_module(cand: Debugger, report: Report, ref_values: Mapping[str, Value
             return "/".join(path)
         path = path[:-1]
     return None
-
-
-def _label(model: Model) -> str:
-    """How a report names a model: its file when it has one (two versions often share a graph name)."""
-    return model.path.name if model.path is not None else (model.name or "model")
-
-
-def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:
-    """The shape of value ``name`` in ``run``; None where the run has no such value."""
-    try:
-        return np.shape(run.tensor(name))
-    except DebuggerError:
-        return None
-
-
-def _values(run: Debugger) -> dict[str, Value]:
-    names = [o for node_id in run.steps for o in run.model.node(node_id).output if o]
-    return {name: run.tensor(name) for name in names}
 
 
 #: Ops whose outputs are random by definition (Dropout only in training mode: see _is_random).
@@ -456,7 +353,6 @@ def _is_random(run: Debugger, node: "onnx.NodeProto") -> bool:
 
 
 #: The torch side's values inside one of its ops, by the op's value name (see _refine).
-Finer = Callable[[str], list[np.ndarray]]
 
 
 def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rtol: float, atol: float,
@@ -468,7 +364,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
         node = model.node(node_id)
         node_rtol, node_atol = tolerances.get(node.op_type, (rtol, atol))
         random = _is_random(cand, node)
-        for name in (n for n in node.input if n in ref_values and n in model._initializers and n not in checked):
+        for name in (n for n in node.input if n in ref_values and n in model.initializers and n not in checked):
             checked.add(name)
             rows.extend(_weight_rows(node_id, node, model, name, cand.tensor(name), ref_values[name], rtol, atol))
         for name in (o for o in node.output if o):
@@ -480,7 +376,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
                     metrics.update(ok=True, note="random op: its values differ from run to run and are not compared")
                 label, note = metrics.pop("value"), metrics.pop("note")
                 rows.append({"node": node_id, "op_type": node.op_type,
-                             "scope": "/".join(model._scopes[node_id].path or ()), "value": label, **metrics,
+                             "scope": model.scope_path(node_id), "value": label, **metrics,
                              "local_ok": True, "local_max_abs": math.nan, "suspects": (), "note": note,
                              "random": random, "weight": False, "output": name})
     columns = ["node", "op_type", "scope", "value", *METRICS, "local_ok", "local_max_abs", "suspects", "note",
@@ -506,7 +402,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
     if finer is not None and (table.status == "cause").any():
         table = _refine(cand, table, ref_values, driven, finer, rtol, atol, replays)
     table = table.drop(columns=["random", "weight", "output"]).reset_index(drop=True)
-    report = Report(table, ref_label, f"{_label(model)} on {cand.provider}", rtol, atol, unaligned, model)
+    report = Report(table, ref_label, f"{model_label(model)} on {cand.provider}", rtol, atol, unaligned, model)
     report._cases = replays
     return report
 
@@ -529,7 +425,7 @@ def _weight_rows(node_id: str, node: "onnx.NodeProto", model: Model, name: str, 
         if metrics["ok"]:
             continue
         label, _ = metrics.pop("value"), metrics.pop("note")
-        rows.append({"node": node_id, "op_type": node.op_type, "scope": "/".join(model._scopes[node_id].path or ()),
+        rows.append({"node": node_id, "op_type": node.op_type, "scope": model.scope_path(node_id),
                      "value": label, **metrics, "local_ok": False, "local_max_abs": metrics["max_abs"],
                      "suspects": (), "note": _WEIGHT_NOTE, "random": False,
                      "weight": True, "output": name})
@@ -629,7 +525,7 @@ def _refine(cand: Debugger, table: pd.DataFrame, ref_values: Mapping[str, Value]
         feeds = {n: local[n] if n in local else cand.tensor(n) for n in read}  # weights: the model's
         replays[culprit] = (feeds, {row.output: ref_values[row.output]}, rest)
         found[index] = {**row.to_dict(), "node": culprit, "op_type": node.op_type,
-                        "scope": "/".join(model._scopes[culprit].path or ()), "value": value, "ok": False,
+                        "scope": model.scope_path(culprit), "value": value, "ok": False,
                         "local_ok": False, "suspects": (), "status": "cause", "weight": False, "output": value,
                         "note": f"{_INSIDE}{row.value!r}: its inputs match values torch computes inside "
                                 "that op, its output and all after it in the chain match none"}

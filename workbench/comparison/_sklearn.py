@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..errors import UsageError
 from ..model import Model
 
 #: ONNX element type → the skl2onnx tensor type of that name.
@@ -60,7 +61,7 @@ def feeds(model: Model, X: Any) -> dict[str, Any]:
         return {names[0]: np.asarray(X)}
     if hasattr(X, "columns") and set(names) <= set(X.columns):
         return {name: X[[name]].to_numpy() for name in names}
-    raise ValueError(f"The model has {len(names)} inputs {names}: pass X as a DataFrame with those columns, or the "
+    raise UsageError(f"The model has {len(names)} inputs {names}: pass X as a DataFrame with those columns, or the "
                      "inputs by name.")
 
 
@@ -97,7 +98,7 @@ def _topology(estimator: Any, model: Model) -> Any:
         tensor = value.type.tensor_type
         kind = _TYPES.get(tensor.elem_type)
         if kind is None:
-            raise ValueError(f"The model's input {value.name!r} has a type skl2onnx does not take as an input "
+            raise UsageError(f"The model's input {value.name!r} has a type skl2onnx does not take as an input "
                              f"(element type {tensor.elem_type}); compare saved arrays instead: "
                              "compare(arrays, inputs, onnx=model).")
         types.append((value.name, getattr(data_types, kind)([None, *[d.dim_value or None

@@ -97,7 +97,7 @@ def module_values(module: Any, inputs: Mapping[str, np.ndarray], model: "Model")
     """
     import torch
 
-    inputs_in_order = [i.name for i in model.proto.graph.input if i.name not in model._initializers]
+    inputs_in_order = [i.name for i in model.proto.graph.input if i.name not in model.initializers]
     outputs: dict[str, list[np.ndarray]] = {}
 
     def hook(name: str) -> Any:
@@ -140,9 +140,9 @@ def module_values(module: Any, inputs: Mapping[str, np.ndarray], model: "Model")
 
 def _values_leaving_scopes(model: "Model") -> dict[str, list[str]]:
     """For each module path ("layers.0.attn"), the values its nodes hand outside it, in order."""
-    scope = {node_id: _module_name(model._scopes[node_id].path or ()) for node_id in model.nodes.index}
+    scope = {node_id: _module_name(model.node_scopes[node_id].path or ()) for node_id in model.nodes.index}
     graph_outputs = {o.name for o in model.proto.graph.output}
-    consumers = model._consumers
+    consumers = model.consumers
     leaving: dict[str, list[str]] = {}
     main = model.nodes[model.nodes.graph == ""]
     for node_id, outputs in zip(main.index, main.outputs):

@@ -115,21 +115,21 @@ class GraphBuilder:
         self._function_ids = {key: f"fn:{key[0]}.{key[1]}" if key[0] else f"fn:{key[1]}" for key in functions}
 
         by_graph: dict[str, list[NodeRecord]] = {}
-        for record in model._records:
+        for record in model.records:
             by_graph.setdefault(record.graph, []).append(record)
         graph = model.proto.graph
         # Subgraph bodies may use the main graph's initializers: weights there too.
-        initializers = set(model._initializers)
+        initializers = set(model.initializers)
         self.root = self._add_graph(
-            "g:", "graph", model.name or "main graph", by_graph.get("", []), model._scopes,
+            "g:", "graph", model.name or "main graph", by_graph.get("", []), model.node_scopes,
             [i.name for i in graph.input if i.name not in initializers], [o.name for o in graph.output],
             initializers,
         )
-        for record in model._records:
+        for record in model.records:
             for label, body in subgraphs(record.node):
                 key = f"{record.id}/{label}"
                 self._add_graph(
-                    f"sg:{key}:", "subgraph", key, by_graph.get(key, []), model._scopes,
+                    f"sg:{key}:", "subgraph", key, by_graph.get(key, []), model.node_scopes,
                     [i.name for i in body.input], [o.name for o in body.output], initializers,
                 )
         for key, function in functions.items():

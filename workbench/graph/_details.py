@@ -53,7 +53,7 @@ def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str)
             continue
         dtype, shape = model.value_info(name)
         entry: dict = {"name": name, "dtype": dtype, "shape": format_shape(shape), "kind": "value"}
-        tensor = model._initializers.get(name)
+        tensor = model.initializers.get(name)
         if tensor is not None:
             entry["kind"] = "initializer"
         inputs.append(entry)
@@ -74,7 +74,7 @@ def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str)
         "inputs": inputs,
         "outputs": outputs,
         "flops": _finite(flops),
-        "params": model._param_count(node.input),
+        "params": model.param_count(node.input),
         "doc": node.doc_string or None,
         "stack": meta.get(STACK_TRACE_KEY) or None,
     }

@@ -8,6 +8,7 @@ import warnings
 from collections import deque
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from ..errors import NotFoundError, UsageError
 from ..model.internal import card_html, summary_text
 from ._build import GraphBuilder
 from ._details import node_details, weight_stats
@@ -59,7 +60,7 @@ class ViewIndex:
             try:
                 group = self._groups[group_id]
             except KeyError:
-                raise KeyError(f"No group {group_id!r} in this view.") from None
+                raise NotFoundError(f"No group {group_id!r} in this view.") from None
             self._json[group_id] = group.to_json()
         return self._json[group_id]
 
@@ -86,16 +87,16 @@ class ViewIndex:
                 node, prefix = self._function_nodes[node_id]
             else:
                 try:
-                    record = self.model._by_id[node_id]
+                    record = self.model.records_by_id[node_id]
                 except KeyError:
-                    raise KeyError(f"No node {node_id!r} in this model.") from None
-                node, prefix = record.node, "/".join(self.model._scopes[record.id].path or ())
+                    raise NotFoundError(f"No node {node_id!r} in this model.") from None
+                node, prefix = record.node, self.model.scope_path(record.id)
             self._light[node_id] = node_details(self.model, node_id, node, prefix)
         return self._light[node_id]
 
     def _with_stats(self, entry: dict) -> dict:
         """An input entry of the details with its weight's statistics, read once per weight."""
-        tensor = self.model._initializers.get(entry["name"]) if entry["kind"] == "initializer" else None
+        tensor = self.model.initializers.get(entry["name"]) if entry["kind"] == "initializer" else None
         if tensor is None:
             return entry
         if tensor.name not in self._stats:
@@ -123,7 +124,7 @@ class ViewIndex:
         ``expanded`` are the groups open at first paint; by default, groups are opened
         from the top while no more than about 60 boxes show.
         """
-        summary = self.model._summary()
+        summary = self.model.card_data()
         groups: dict[str, dict] = {}
         size = len(json.dumps(summary)) + 1000  # the summary and the other fields
         queue = deque([self.root] + [g for g in self._groups if self._groups[g].parent is None and g != self.root])
@@ -139,7 +140,7 @@ class ViewIndex:
         complete = len(groups) == len(self._groups)
         details = None
         if complete:
-            ids = [*(r.id for r in self.model._records), *self._function_nodes]
+            ids = [*(r.id for r in self.model.records), *self._function_nodes]
             # Sized without weight statistics first: on a model whose details do not fit, no
             # weight is read for nothing (BERT-base: 435 MB read, then dropped).
             light = {nid: self._light_details(nid) for nid in ids}
@@ -198,11 +199,11 @@ class ViewIndex:
         Unknown node ids raise ``KeyError``; NaN values are skipped.
         """
         if aggregate not in ("sum", "max"):
-            raise ValueError(f"aggregate must be 'sum' or 'max', not {aggregate!r}.")
+            raise UsageError(f"aggregate must be 'sum' or 'max', not {aggregate!r}.")
         items = dict(values.items())
-        unknown = [k for k in items if k not in self.model._by_id and k not in self._function_nodes]
+        unknown = [k for k in items if k not in self.model.records_by_id and k not in self._function_nodes]
         if unknown:
-            raise KeyError(f"Overlay values for unknown node ids {unknown[:5]}; keys must be ids of Model.nodes.")
+            raise NotFoundError(f"Overlay values for unknown node ids {unknown[:5]}; keys must be ids of Model.nodes.")
         result: dict[str, float] = {}
         for node_id, raw in items.items():
             value = float(raw)

@@ -19,7 +19,7 @@ import onnx
 from .. import _hooks, errors
 from ._cost import attribute_values, node_cost
 from ._load import Loaded, ModelSource, load
-from ._scopes import ScopeTree, assign_scopes, build_tree
+from ._scopes import NodeScope, ScopeTree, assign_scopes, build_tree
 from ._summary import card_html, summary_data, summary_text
 from ._tensors import read_tensor, tensor_dtype, tensor_nbytes, tensor_stats, type_name
 from ._walk import NodeRecord, add_bare, iter_graphs, subgraphs, walk_nodes
@@ -48,6 +48,12 @@ class Model:
     Attributes computed on first use: :attr:`nodes`, :attr:`tensors`, :attr:`ops`,
     :attr:`scopes`, :attr:`problems`. The wrapped ``onnx.ModelProto`` is :attr:`proto`;
     for models with external data its tensors still point at their files.
+
+    What the layers above (the graph view, the runtime, compare, profile) use of a model
+    beside that, as data rather than tables: :attr:`records` (every node with its id),
+    :attr:`records_by_id`, :attr:`node_scopes` and :meth:`scope_path`, :attr:`initializers`,
+    :attr:`consumers`, :meth:`param_count`, :meth:`card_data`, :attr:`bare_graph` and
+    :meth:`with_dims`. Everything underscored is the model's own.
     """
 
     def __init__(self, loaded: Loaded, problems: list[str], dims: Mapping[str, int] | None = None) -> None:
@@ -73,22 +79,25 @@ class Model:
         return self.proto.graph.name or (self.path.stem if self.path else "")
 
     @cached_property
-    def _records(self) -> list[NodeRecord]:
+    def records(self) -> list[NodeRecord]:
+        """Every node, wherever it lives (bodies too), with its id, graph and parent
+        (``docs/node-identity.md``), in graph order."""
         return walk_nodes(self.proto.graph)
 
     @cached_property
-    def _by_id(self) -> dict[str, NodeRecord]:
-        return {r.id: r for r in self._records}
+    def records_by_id(self) -> dict[str, NodeRecord]:
+        """:attr:`records` by node id."""
+        return {r.id: r for r in self.records}
 
     def node(self, node_id: str) -> onnx.NodeProto:
         """The ``onnx.NodeProto`` with this id (see ``nodes.index``)."""
         try:
-            return self._by_id[node_id].node
+            return self.records_by_id[node_id].node
         except KeyError:
-            raise KeyError(f"No node with id {node_id!r}; ids are the index of Model.nodes.") from None
+            raise errors.NotFoundError(f"No node with id {node_id!r}; ids are the index of Model.nodes.") from None
 
     @cached_property
-    def _bare_graph(self) -> onnx.GraphProto:
+    def bare_graph(self) -> onnx.GraphProto:
         """A graph of nothing but copies of the main graph's nodes, without their metadata and doc
         strings, made once: the light copies for the checker, shape inference and the runtimes take
         their nodes from here.
@@ -101,15 +110,16 @@ class Model:
         return graph
 
     @cached_property
-    def _initializers(self) -> dict[str, onnx.TensorProto]:
+    def initializers(self) -> dict[str, onnx.TensorProto]:
+        """Every initializer of the model (bodies' too) by name, as stored: external ones unread."""
         return {t.name: t for g in iter_graphs(self.proto.graph) for t in g.initializer}
 
     def weight(self, name: str) -> np.ndarray:
         """An initializer as a numpy array; external weights are memory-mapped, not read."""
         try:
-            tensor = self._initializers[name]
+            tensor = self.initializers[name]
         except KeyError:
-            raise KeyError(f"No initializer named {name!r}; see Model.tensors for the names.") from None
+            raise errors.NotFoundError(f"No initializer named {name!r}; see Model.tensors for the names.") from None
         return read_tensor(tensor, self.path.parent if self.path else None, self._external_files)
 
     @cached_property
@@ -160,13 +170,19 @@ class Model:
 
     # ---- tables --------------------------------------------------------------------
     @cached_property
-    def _scopes(self) -> dict:
-        return assign_scopes(self._records)
+    def node_scopes(self) -> dict[str, NodeScope]:
+        """The scope of every node id (see ``docs/node-identity.md``): unscoped nodes take their
+        consumers' scope."""
+        return assign_scopes(self.records)
+
+    def scope_path(self, node_id: str) -> str:
+        """A node's module path, ``"encoder/layer.0/attention"``; ``""`` at the top."""
+        return "/".join(self.node_scopes[node_id].path or ())
 
     @cached_property
     def scopes(self) -> ScopeTree:
         """The module/scope hierarchy, with repeated blocks marked (see :class:`ScopeTree`)."""
-        return build_tree(self._records, self._scopes)
+        return build_tree(self.records, self.node_scopes)
 
     @cached_property
     def nodes(self) -> pd.DataFrame:
@@ -180,7 +196,7 @@ class Model:
         types = self._value_types
         unknown = ("", None)
         columns: dict[str, list] = {c: [] for c in _NODE_COLUMNS}
-        for r in self._records:
+        for r in self.records:
             node = r.node
             inputs, outputs = list(node.input), list(node.output)
             out_types = [types.get(n, unknown) for n in outputs]
@@ -189,26 +205,28 @@ class Model:
             flops, macs = node_cost(node, [types.get(n, unknown)[1] if n else None for n in inputs], out_shapes, attrs)
             for column, value in zip(_NODE_COLUMNS, (
                 r.id, node.name, node.op_type, node.domain or "ai.onnx", inputs, outputs,
-                "/".join(self._scopes[r.id].path or ()), [t[0] for t in out_types], out_shapes,
-                _attribute_summary(node, attrs), self._param_count(inputs), flops, macs, r.parent, r.graph,
+                self.scope_path(r.id), [t[0] for t in out_types], out_shapes,
+                _attribute_summary(node, attrs), self.param_count(inputs), flops, macs, r.parent, r.graph,
             )):
                 columns[column].append(value)
         import pandas as pd  # on first use: a command that only steps or runs never pays for it
 
         return pd.DataFrame(columns).set_index("id")
 
-    def _param_count(self, names: Any) -> int:
+    def param_count(self, names: Iterable[str]) -> int:
+        """Elements of the parameters (weights, not shapes or indices) among the values ``names``."""
         total = 0
         for name in names:
-            tensor = self._initializers.get(name)
+            tensor = self.initializers.get(name)
             if tensor is not None and _is_parameter(tensor):
                 total += math.prod(tensor.dims)
         return total
 
     @cached_property
-    def _consumers(self) -> dict[str, list[str]]:
+    def consumers(self) -> dict[str, list[str]]:
+        """The ids of the nodes that read each value, in graph order."""
         consumers: dict[str, list[str]] = {}
-        for r in self._records:
+        for r in self.records:
             for name in r.node.input:
                 if name:
                     consumers.setdefault(name, []).append(r.id)
@@ -223,7 +241,7 @@ class Model:
         """
         from tqdm.auto import tqdm
 
-        items = list(self._initializers.values())
+        items = list(self.initializers.values())
         total = sum(tensor_nbytes(t) for t in items)
         rows = []
         for tensor in tqdm(items, desc="weight statistics", unit="tensor", disable=total < 64 << 20):
@@ -237,7 +255,7 @@ class Model:
                 "bytes": tensor_nbytes(tensor),
                 "parameter": _is_parameter(tensor),
                 "storage": f"external:{info.get('location', '')}" if external else "inline",
-                "consumers": self._consumers.get(tensor.name, []),
+                "consumers": self.consumers.get(tensor.name, []),
                 **tensor_stats(self.weight(tensor.name)),
             })
         columns = ["name", "dtype", "shape", "elements", "bytes", "parameter", "storage", "consumers",
@@ -275,12 +293,12 @@ class Model:
     @cached_property
     def parameter_count(self) -> int:
         """Elements in all parameter initializers (shape/index tensors excluded)."""
-        return sum(math.prod(t.dims) for t in self._initializers.values() if _is_parameter(t))
+        return sum(math.prod(t.dims) for t in self.initializers.values() if _is_parameter(t))
 
     @cached_property
     def parameter_bytes(self) -> int:
         """Bytes of all parameter initializers."""
-        return sum(tensor_nbytes(t) for t in self._initializers.values() if _is_parameter(t))
+        return sum(tensor_nbytes(t) for t in self.initializers.values() if _is_parameter(t))
 
     @property
     def model_bytes(self) -> int | None:
@@ -293,7 +311,7 @@ class Model:
     def subgraph_list(self) -> list[str]:
         """Labels of If/Loop/Scan bodies, e.g. ``"loop_1/body (Loop, 12 nodes)"``."""
         found = []
-        for r in self._records:
+        for r in self.records:
             for label, graph in subgraphs(r.node):
                 found.append(f"{r.id}/{label} ({r.node.op_type}, {len(graph.node)} nodes)")
         return found
@@ -302,14 +320,20 @@ class Model:
         """``(dtype, shape)`` of a named value from shape inference; shape None if unknown."""
         return self._value_types.get(name, ("", None))
 
-    def _summary(self) -> dict:
+    def card_data(self) -> dict:
+        """The summary card's fields (``docs/summary-schema.md``)."""
         return summary_data(self)
 
+    def with_dims(self, dims: Mapping[str, int]) -> Model:
+        """This model (the same parsed proto: nothing read or checked again) with more symbolic
+        input sizes made concrete: those given to :func:`open` and ``dims``."""
+        return Model(self._loaded, list(self.problems), {**self._dims, **dims})
+
     def __repr__(self) -> str:
-        return summary_text(self._summary())
+        return summary_text(self.card_data())
 
     def _repr_html_(self) -> str:
-        return card_html(self._summary())
+        return card_html(self.card_data())
 
     # ---- graph view (attached from above: see workbench/_hooks.py) ----------------------
     @cached_property
@@ -474,7 +498,7 @@ _CHECKED_HERE_BYTES = 1 << 16
 
 def _skeleton(model: Model, problems: list[str]) -> onnx.ModelProto:
     """The model's proto for the checker, with large inline weights and external ones swapped for
-    empty stand-ins, and its main graph's nodes bare (see ``Model._bare_graph``: the checker reads
+    empty stand-ins, and its main graph's nodes bare (see ``Model.bare_graph``: the checker reads
     no node metadata).
 
     The checker takes serialized bytes, and serializing a model held in memory is slow
@@ -498,7 +522,7 @@ def _light_copy(model: Model,
     """A copy of the model's proto with its main graph's nodes bare, and whose main-graph weights
     over ``_CHECKED_HERE_BYTES``, and external ones, are left to ``stand_in(copy's graph, weight,
     bytes of its inline data)``; the other initializers are copied."""
-    light = _without_initializers(model.proto, model._bare_graph.node)
+    light = _without_initializers(model.proto, model.bare_graph.node)
     for tensor in model.proto.graph.initializer:
         external = tensor.data_location == onnx.TensorProto.EXTERNAL
         size = 0 if external else len(tensor.raw_data)  # protobuf copies the bytes to give their length

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 import onnx
 
+from ..errors import NotFoundError
 from ._walk import NodeRecord, node_metadata
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ class ScopeTree:
             return self._by_key[key]
         except KeyError:
             close = difflib.get_close_matches(key, list(self._by_key), n=5)
-            raise KeyError(f"No scope {key!r}." + (f" Did you mean one of {close}?" if close else "")) from None
+            raise NotFoundError(f"No scope {key!r}." + (f" Did you mean one of {close}?" if close else "")) from None
 
     def __iter__(self) -> Iterator[Scope]:
         return self.root.walk()

@@ -31,7 +31,7 @@ def summary_data(model: "Model") -> dict:
     graph = proto.graph
     initializer_names = {t.name for t in graph.initializer}
     # Counted from the nodes themselves: the card must not wait for the full node table.
-    op_counts = Counter(r.node.op_type for r in model._records)
+    op_counts = Counter(r.node.op_type for r in model.records)
     top_ops = sorted(op_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:_TOP_OPS]
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
@@ -41,7 +41,7 @@ def summary_data(model: "Model") -> dict:
         "opsets": {o.domain or "ai.onnx": int(o.version) for o in proto.opset_import},
         "inputs": [_value(model, i) for i in graph.input if i.name not in initializer_names],
         "outputs": [_value(model, o) for o in graph.output],
-        "node_count": len(model._records),
+        "node_count": len(model.records),
         "parameter_count": int(model.parameter_count),
         "parameter_bytes": int(model.parameter_bytes),
         "model_bytes": model.model_bytes,

@@ -95,7 +95,8 @@ def read_tensor(tensor: onnx.TensorProto, base: Path | None, files: dict[Path, n
                 f"Initializer {tensor.name!r} cannot be read as {tensor_dtype(tensor.data_type)}"
                 f"{list(tensor.dims)}: {exc}. The model is corrupted: export it again.") from exc
     if base is None:
-        raise ValueError(f"Tensor {tensor.name!r} is stored externally, and the model has no folder.")
+        raise ExternalDataError(f"Tensor {tensor.name!r} is stored externally, and the model was not opened from a "
+                                "file: open it by its path, so that its external data can be found.")
     target, offset, _ = resolve_external(tensor, base)
     dtype = _numpy_dtype(tensor.data_type)
     shape = tuple(tensor.dims)
@@ -109,6 +110,7 @@ def read_tensor(tensor: onnx.TensorProto, base: Path | None, files: dict[Path, n
             files[target] = np.memmap(target, dtype=np.uint8, mode="r")
         size = count * dtype.itemsize
         if offset + size > len(files[target]):
+            # internal: the except below words it as an ExternalDataError
             raise ValueError(f"the file holds {len(files[target]):,} bytes, fewer than the {offset + size:,} needed")
         return files[target][offset : offset + size].view(dtype).reshape(shape)
     except (ValueError, OSError) as exc:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._figures import new_figure
+from ..errors import UsageError
 from ._fused import MAPPINGS
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class ProfilePlots:
         device kernels), coloured by op type (the eight slowest ops; others grey)."""
         events, runs = self._profile._core, self._profile.runs
         if run not in runs.index:
-            raise ValueError(f"No run {run}: the measured runs are 0 to {len(runs) - 1}.")
+            raise UsageError(f"No run {run}: the measured runs are 0 to {len(runs) - 1}.")
         selected = events[(events["run"] == run) & events["cat"].isin(["Node", "Kernel"])]
         start = events.loc[(events["run"] == run) & (events["name"] == "model_run"), "ts"].min()
         start = selected["ts"].min() if np.isnan(start) else start
@@ -105,7 +106,7 @@ class ProfilePlots:
         each kernel's distance below it is how far it is from what this machine can do.
         """
         if bool(peak_gflops) != bool(bandwidth_gbs):
-            raise ValueError("A roofline needs both roofs: peak_gflops and bandwidth_gbs (wb.measure_roofs() "
+            raise UsageError("A roofline needs both roofs: peak_gflops and bandwidth_gbs (wb.measure_roofs() "
                              "measures both on this machine's CPU).")
         nodes = self._profile.nodes
         nodes = nodes[(nodes["flops"] > 0) & (nodes["bytes"] > 0) & (nodes["gflops"] > 0)]

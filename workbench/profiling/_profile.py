@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ProfileError, ProviderError
+from ..errors import ProfileError, ProviderError, UsageError
 from ..model import Model, as_model
 from ..runtime.internal import (
     ALIASES,
@@ -151,7 +151,7 @@ class Profile:
                         dims[want] = got
         if not dims:
             return self.model
-        return Model(self.model._loaded, list(self.model.problems), {**self.model._dims, **dims})
+        return self.model.with_dims(dims)
 
     @cached_property
     def _authored_table(self) -> pd.DataFrame:
@@ -491,7 +491,7 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     m = as_model(model)
     check_level(optimization)
     if runs < 1 or warmup < 0:
-        raise ValueError(f"runs must be at least 1 and warmup at least 0, not runs={runs}, warmup={warmup}.")
+        raise UsageError(f"runs must be at least 1 and warmup at least 0, not runs={runs}, warmup={warmup}.")
     providers = resolve(provider)
     if not providers:
         raise ProviderError("Profiling times onnxruntime's kernels: the reference evaluator has none. "
@@ -587,7 +587,7 @@ def _rebuild_optimized(model: Model, trace: Trace, levels: Sequence[str], notes:
     node names include every profiled name (None when the authored graph already does)."""
     first = node_events(trace)
     names = set(first)
-    ids = set(model._by_id)  # node ids without Model.nodes: no shape inference needed here
+    ids = set(model.records_by_id)  # node ids without Model.nodes: no shape inference needed here
     if names <= ids:
         return None
     seen = {trace.args(i).get("provider") for i in first.values()} - {None}
@@ -623,7 +623,7 @@ def profile_compare(a: Profile, b: Profile, by: str = "node") -> pd.DataFrame:
     columns = {"node": lambda p: p.authored, "op": lambda p: p.ops["median_us"],
                "scope": lambda p: p.scopes["median_us"]}
     if by not in columns:
-        raise ValueError(f"by must be one of {list(columns)}, not {by!r}.")
+        raise UsageError(f"by must be one of {list(columns)}, not {by!r}.")
     table = pd.concat({"a_us": columns[by](a), "b_us": columns[by](b)}, axis=1).fillna(0.0)
     table["delta_us"] = table["b_us"] - table["a_us"]
     table["speedup"] = table["a_us"] / table["b_us"].where(table["b_us"] > 0)

@@ -56,7 +56,7 @@ class Step:
     def scope(self) -> str:
         """The node's module path, "" at the top. Read on demand: the model's scopes are worked
         out on first use (0.3 s at 10,000 nodes), which a run stepped to its end never needs."""
-        return "/".join(self.model._scopes[self.node].path or ())
+        return self.model.scope_path(self.node)
 
     def frame(self) -> pd.DataFrame:
         """One row per input and output value: role, shape, dtype, min, max, mean, std, NaN/Inf."""
@@ -118,7 +118,7 @@ class Debugger:
         graph_inputs = {i.name for i in graph.input}
         # a body's outer values are typed by what they hold, else by the enclosing run's types
         self._outer = typed({n: a for n, a in feeds.items() if n not in graph_inputs}, declared or {})
-        self._records: list[NodeRecord] = [r for r in model._records if r.graph == label]
+        self._records: list[NodeRecord] = [r for r in model.records if r.graph == label]
         self._by_id = {r.id: i for i, r in enumerate(self._records)}
         self._initializers = {t.name for t in graph.initializer}
         names = [o for r in self._records for o in r.node.output if o]
@@ -252,7 +252,7 @@ class Debugger:
             record = self._records[index]
             first = next((o for o in record.node.output if o), None)
             row = {"step": index, "node": record.id, "op_type": record.node.op_type,
-                   "scope": "/".join(self.model._scopes[record.id].path or ()), "output": first}
+                   "scope": self.model.scope_path(record.id), "output": first}
             if first is not None:
                 row.update(_stats(self.tensor(first)))
             rows.append(row)

@@ -55,7 +55,7 @@ def _index_bound(model: "Model", name: str) -> int:
         if node.op_type in ("SequenceAt", "SequenceErase") and len(node.input) > 1 and node.input[1] == name:
             bounds.append(_ITEMS)  # a position in a sequence input, which random_inputs makes this long
         if node.op_type == "Gather" and len(node.input) > 1 and node.input[1] == name:
-            table = model._initializers.get(node.input[0])  # read its dims: no shape inference needed
+            table = model.initializers.get(node.input[0])  # read its dims: no shape inference needed
             shape = tuple(table.dims) if table is not None else model.value_info(node.input[0])[1]
             axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
             if shape and isinstance(shape[axis], int):

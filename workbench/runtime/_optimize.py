@@ -10,7 +10,8 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, Sequence
 
-from ..errors import ModelCheckWarning, WorkbenchError
+from ..errors import ModelCheckWarning, UsageError, WorkbenchError
+from ._errors import session_error
 from ._providers import resolve
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ LEVELS = {"disabled": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended"
 def check_level(level: str) -> str:
     """``level`` if it names an optimization level, else a ``ValueError`` listing them."""
     if level not in LEVELS:
-        raise ValueError(f"optimization must be one of {list(LEVELS)}, not {level!r}.")
+        raise UsageError(f"optimization must be one of {list(LEVELS)}, not {level!r}.")
     return level
 
 
@@ -59,8 +60,6 @@ def optimized(model: "Model", level: str, provider: str | Sequence[str] = "cpu")
         shutil.rmtree(folder, ignore_errors=True)
         if isinstance(exc, WorkbenchError):
             raise
-        from ._session import session_error
-
         raise session_error(exc, f"onnxruntime could not optimize the model (level {level!r})",
                             model.problems) from exc
     weakref.finalize(result, shutil.rmtree, folder, True)  # the graph and its weights go with the Model

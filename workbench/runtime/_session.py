@@ -10,7 +10,6 @@ without copying the model's bytes.
 from __future__ import annotations
 
 import math
-import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -18,8 +17,9 @@ import onnx
 import onnxruntime as ort
 from onnx import helper
 
-from ..errors import GraphError, SessionError, WorkbenchError
+from ..errors import GraphError, WorkbenchError
 from ..model.internal import add_bare, iter_graphs, may_hold_graphs, subgraphs
+from ._errors import session_error
 from ._optimize import session_options
 from ._values import Value, from_reference, output_sizes, output_types, run_session
 
@@ -117,8 +117,8 @@ def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
     g = light.graph
     g.name = graph.name or "graph"
     if graph is model.proto.graph:
-        g.node.extend(model._bare_graph.node)
-    else:  # a body's nodes (see Model._bare_graph)
+        g.node.extend(model.bare_graph.node)
+    else:  # a body's nodes (see Model.bare_graph)
         add_bare(g.node, graph.node)
     g.input.extend(graph.input)
     declared = {i.name for i in graph.input}
@@ -136,73 +136,6 @@ def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
     if feeds:
         concrete_inputs(light, feeds)
     return light
-
-
-#: What leads onnxruntime's words and says nothing to the user: its prefix ("[ONNXRuntimeError] :
-#: 1 : FAIL : ") and the path it loaded (the user knows it).
-_ORT_PREFIX = re.compile(r"^(?:\[ONNXRuntimeError\] : \d+ : \w+ : |Load model from .*? failed: ?)+")
-#: The C++ source line and function that raised, wherever in the words, and the prefix after it:
-#: "/onnxruntime_src/…/bfc_arena.cc:360 void* onnxruntime::BFCArena::AllocateRawInternal(…) ".
-_ORT_SOURCE = re.compile(r"(?:/\S*/)?\w+\.(?:cc|h):\d+ (?:(?:[\w:<>*&]+ )?[\w:~<>]+\([^)]*\) |\w+ )"
-                         r"(?:\[ONNXRuntimeError\] : \d+ : \w+ : )?")
-#: What to do, by what the runtime or the checker said (first match wins). Each pattern is one
-#: that a case of the bad-input corpus (tests/data/make_bad.py) produces; the case names its fix.
-_FIXES = [
-    (r"same node name", "give every node a unique name, e.g. for i, node in enumerate(model.graph.node): "
-     "node.name = f'{node.op_type}_{i}'"),
-    (r"not acyclic|is not a graph input, initializer, or output of a previous node"
-     r"|is (?:not|neither) output of any previous",
-     "every node must read only graph inputs, initializers and outputs of the nodes before it: connect a "
-     "dangling value to its producer, add the missing initializer or graph input, sort the nodes "
-     "topologically, and remove any cycle"),
-    (r"must not be recursive", "a model-local function must not call itself, directly or through other functions: "
-     "replace the recursion by a Loop, or unroll it into nodes"),
-    (r"does not have type information|Field 'type' of 'value_info' is required",
-     "give every graph input a type and shape (onnx.helper.make_tensor_value_info(name, elem_type, shape))"),
-    (r"Deserialize tensor|buffer size mismatch|raw_data size|cannot reshape array of size",
-     "a weight's stored data does not fill its declared shape and type: the file is corrupted, export it again"),
-    (r"No Op registered|No registered schema|No registered implementation|is unknown, known functions"
-     r"|not a registered function|Fatal error",
-     "the runtime has no implementation of an op the model uses: check its op type and domain "
-     "(Model.ops), upgrade onnxruntime, or register the custom-op library that provides it "
-     "(SessionOptions.register_custom_ops_library)"),
-    (r"Could not find an implementation",
-     "the runtime has no kernel for this op at these input types: cast the inputs to a type the op's kernels "
-     "take (Model.nodes shows each node's input types), or run on a provider that has one"),
-    (r"Cannot parse data from external tensors",
-     "onnxruntime reads the shapes, axes and other small constants an op needs at load time only from inside "
-     "the .onnx file, not from external data: save the model again with small tensors inline "
-     "(onnx.save(model, path, save_as_external_data=True, size_threshold=1024)); wb.debug and wb.compare "
-     "run it as it is"),
-    (r"[Aa]llocat|bad_alloc", "a value is too large for this machine: check the shapes the model declares and computes "
-     "(Model.nodes.output_shapes), or use smaller inputs"),
-    (r"[Aa]ttribute", "fix the node's attributes (their names and types must match the op's schema)"),
-    (r"[Ss]hape|[Dd]imension", "fix the shapes: the inputs' or weights' shapes do not fit the op"),
-]
-
-
-def session_error(exc: BaseException, action: str, problems: Sequence[str] = (),
-                  checker_first: bool = False) -> SessionError:
-    """A :class:`SessionError` for ``exc`` raised by a runtime while it ``action``:
-    the runtime's words, what ``onnx.checker`` said (``problems``), and a fix.
-
-    The fix is chosen by the runtime's words, then the checker's; ``checker_first`` turns
-    that round, for a runtime whose words name the symptom rather than the cause.
-    """
-    said = _ORT_PREFIX.sub("", " ".join(str(exc).split()))
-    said = " ".join(_ORT_SOURCE.sub(" ", said).split()) or type(exc).__name__
-    inner = exc.__cause__ or exc.__context__  # the reference evaluator wraps numpy's words in its own
-    if inner is not None and str(inner).strip() and str(inner).strip() not in said:
-        said = f"{said.rstrip('.')}: {' '.join(str(inner).split())}"
-    if len(said) > 600:
-        said = said[:600] + "…"
-    found = "; ".join(" ".join(p.split()).rstrip(".") for p in problems)
-    checker = f" onnx.checker found: {found}." if problems else " onnx.checker found no problem with the model."
-    texts = (found, said) if checker_first else (said, found)
-    fix = next((text for words in texts for pattern, text in _FIXES if words and re.search(pattern, words)),
-               "correct the model and export it again, or run it on another provider to see whether that "
-               "runtime accepts it")
-    return SessionError(f"{action}: {said.rstrip('.')}.{checker} Fix: {fix}.")
 
 
 def check_runnable(graph: onnx.GraphProto) -> None:

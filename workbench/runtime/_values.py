@@ -86,15 +86,15 @@ def type_proto(value: Value, shaped: bool = True) -> onnx.TypeProto:
     value cannot tell: an empty sequence's element type, an empty optional's type."""
     if isinstance(value, list):
         if not value:
-            raise TypeError("an empty sequence has no element type to tell")
+            raise TypeError("an empty sequence has no element type to tell")  # internal: typed() catches it
         return helper.make_sequence_type_proto(type_proto(value[0], shaped=False))
     if isinstance(value, dict):
         key = next(iter(value), None)
         if key is None:
-            raise TypeError("an empty map has no key type to tell")
+            raise TypeError("an empty map has no key type to tell")  # internal: typed() catches it
         return helper.make_map_type_proto(element_type(np.asarray(key).dtype), type_proto(value[key], shaped=False))
     if value is None:
-        raise TypeError("an empty optional has no type to tell")
+        raise TypeError("an empty optional has no type to tell")  # internal: typed() catches it
     array = np.asarray(value)
     return helper.make_tensor_type_proto(element_type(array.dtype), list(array.shape) if shaped else None)
 

@@ -6,11 +6,12 @@ Every import of this package's private modules from another package goes through
 checks the import graph: ``tests/test_layers.py``).
 """
 
+from ._errors import session_error
 from ._inputs import input_specs, make_feeds
 from ._isolate import shared_worker
 from ._optimize import LEVELS, check_level, open_optimized, optimized, save_optimized_graph, session_options
 from ._providers import ALIASES, CPU, REFERENCE, resolve
-from ._session import check_runnable, onnx_dtype, session_error
+from ._session import check_runnable, onnx_dtype
 from ._values import (
     SPECIAL,
     Value,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 import onnx
 
+from ..errors import NotFoundError
 from . import _cnn, _control_flow, _transformer
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def proto(name: str, **sizes: int) -> onnx.ModelProto:
     try:
         builder = _BUILDERS[name]
     except KeyError:
-        raise KeyError(f"No sample named {name!r}; the samples are {names()}.") from None
+        raise NotFoundError(f"No sample named {name!r}; the samples are {names()}.") from None
     return builder(**sizes)
 
 

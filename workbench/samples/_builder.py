@@ -17,7 +17,7 @@ from onnx import helper, numpy_helper
 OPSET = 18
 
 
-class GraphBuilder:
+class SampleBuilder:
     """Collects nodes and initializers; ``build()`` returns a checked ModelProto."""
 
     def __init__(self, name: str, style: str, seed: int = 0) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import onnx
 from onnx import helper
 
-from ._builder import GraphBuilder
+from ._builder import SampleBuilder
 
 
-def _conv_bn_relu(b: GraphBuilder, x: str, c_in: int, c_out: int, stride: int = 1, relu: bool = True) -> str:
+def _conv_bn_relu(b: SampleBuilder, x: str, c_in: int, c_out: int, stride: int = 1, relu: bool = True) -> str:
     with b.module("conv", "torch.nn.Conv2d"):
         w = b.weight("weight", [c_out, c_in, 3, 3])
         (x,) = b.op("Conv", [x, w], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[stride, stride])
@@ -23,7 +23,7 @@ def _conv_bn_relu(b: GraphBuilder, x: str, c_in: int, c_out: int, stride: int = 
 
 def build() -> onnx.ModelProto:
     """Builds the model: stem, two residual stages of two blocks each, pooling, classifier."""
-    b = GraphBuilder("tiny_cnn", style="names", seed=1)
+    b = SampleBuilder("tiny_cnn", style="names", seed=1)
     x = "image"
     with b.module("stem", "torch.nn.Sequential"):
         x = _conv_bn_relu(b, x, 3, 16)

@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from ._builder import GraphBuilder
+from ._builder import SampleBuilder
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Sizes:
 BERT_BASE = dict(hidden=768, heads=12, ffn=3072, layers=12, vocab=30522, max_positions=512)
 
 
-def _linear(b: GraphBuilder, name: str, x: str, d_in: int, d_out: int) -> str:
+def _linear(b: SampleBuilder, name: str, x: str, d_in: int, d_out: int) -> str:
     with b.module(name, "torch.nn.modules.linear.Linear"):
         w, bias = b.weight("weight", [d_in, d_out]), b.weight("bias", [d_out])
         (y,) = b.op("MatMul", [x, w])
@@ -38,14 +38,14 @@ def _linear(b: GraphBuilder, name: str, x: str, d_in: int, d_out: int) -> str:
     return y
 
 
-def _layer_norm(b: GraphBuilder, name: str, x: str, hidden: int) -> str:
+def _layer_norm(b: SampleBuilder, name: str, x: str, hidden: int) -> str:
     with b.module(name, "torch.nn.modules.normalization.LayerNorm"):
         scale, bias = b.weight("weight", [hidden], positive=True), b.weight("bias", [hidden])
         (y,) = b.op("LayerNormalization", [x, scale, bias], axis=-1, epsilon=1e-12)
     return y
 
 
-def _attention(b: GraphBuilder, x: str, hidden: int) -> str:
+def _attention(b: SampleBuilder, x: str, hidden: int) -> str:
     with b.module("attention", "transformers.models.bert.modeling_bert.BertAttention"):
         heads = []
         for name in ("query", "key", "value"):
@@ -68,7 +68,7 @@ def _attention(b: GraphBuilder, x: str, hidden: int) -> str:
     return y
 
 
-def _gelu(b: GraphBuilder, x: str) -> str:
+def _gelu(b: SampleBuilder, x: str) -> str:
     (y,) = b.op("Div", [x, "sqrt_two"])
     (y,) = b.op("Erf", [y])
     (y,) = b.op("Add", [y, "one"])
@@ -84,7 +84,7 @@ def build(**sizes: int) -> onnx.ModelProto:
     ``layers``, ``vocab``, ``max_positions``).
     """
     s = Sizes(**sizes)
-    b = GraphBuilder("tiny_bert", style="metadata", seed=2)
+    b = SampleBuilder("tiny_bert", style="metadata", seed=2)
     b.const("heads_shape", np.array([0, 0, s.heads, s.hidden // s.heads], np.int64))
     b.const("hidden_shape", np.array([0, 0, s.hidden], np.int64))
     b.const("attention_scale", np.array(math.sqrt(s.hidden // s.heads), np.float32))

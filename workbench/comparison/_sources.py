@@ -1,0 +1,227 @@
+"""What ``wb.compare`` compares against: one small class per kind of reference.
+
+Each kind says whether it ``matches`` what the user passed, and ``captures`` the candidate (the
+ONNX model, every value kept by the debugger) and the reference's values by ONNX value name.
+The kinds are tried in the order of :data:`SOURCES`; ONNX runs come last, since they take
+anything :func:`workbench.open` takes. A new framework (Keras, gradient-boosted trees) is one
+more class here, and one more entry in that list.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import DebuggerError, UsageError
+from ..model import Model, as_model
+from ..model.internal import is_onnx_program
+from ..runtime import Debugger, debug
+from ..runtime.internal import Value, as_value, check_level, make_feeds, optimized
+from ._sklearn import convert, is_sklearn, sklearn_values
+from ._sklearn import feeds as sklearn_feeds
+from ._torch import finer_values, is_torch_module, module_values, module_weights, program_weights, torch_values
+
+#: The values torch computes inside one of its ops, by the ONNX value of the op's output.
+Finer = Callable[[str], list[np.ndarray]]
+
+
+@dataclass
+class Run:
+    """One way to run an ONNX model: which model, on which provider, at which optimization level.
+
+    ``optimization="all"`` compares the graph onnxruntime actually runs: the model is
+    optimized as a session would optimize it, saved, and that graph is captured. Fused
+    nodes keep the name of the value they end in, so they align with the authored node
+    producing it; values inside a fusion have no counterpart (``Report.unaligned``).
+    """
+
+    model: Any
+    provider: str | Sequence[str] = "cpu"
+    optimization: str = "disabled"
+
+    def capture(self, feeds: Mapping[str, np.ndarray]) -> Debugger:
+        """The debugger over this run (the optimized graph when ``optimization`` is not "disabled")."""
+        model = as_model(self.model)
+        if check_level(self.optimization) != "disabled":
+            model = optimized(model, self.optimization, self.provider)
+        return debug(model, feeds, provider=self.provider)
+
+
+@dataclass
+class Request:
+    """What ``compare`` was asked, beside the source itself."""
+
+    inputs: Mapping[str, Any] | None
+    onnx: Any
+    provider: str | Sequence[str]
+    dims: Mapping[str, int] | None
+    reference: str | Sequence[str] | Run | None
+    candidate: Any
+
+
+@dataclass
+class Reference:
+    """The reference side of a comparison: values by ONNX value name, and how to look closer."""
+
+    values: dict[str, Value]
+    label: str
+    #: values inside a torch op (only an exported program gives them)
+    finer: Finer | None = None
+    #: values per module output (forward hooks): the report names the module around the cause
+    by_module: bool = False
+
+
+class Source:
+    """One kind of reference: :meth:`matches` what the user passed, :meth:`capture` both sides."""
+
+    #: Whether ``reference=`` means anything for this kind (it picks one side of two ONNX runs).
+    takes_reference: ClassVar[bool] = False
+
+    @staticmethod
+    def matches(source: Any) -> bool:
+        raise NotImplementedError
+
+    @staticmethod
+    def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
+        """The candidate's run (the debugger over the ONNX model) and the reference's values."""
+        raise NotImplementedError
+
+
+class TorchProgram(Source):
+    """A ``torch.onnx.ONNXProgram``: the exported program runs through ``torch.fx.Interpreter``,
+    whose node names are the ONNX value names; ``onnx=`` another ONNX file of the same export."""
+
+    matches = staticmethod(is_onnx_program)
+
+    @staticmethod
+    def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
+        model = as_model(request.onnx if request.onnx is not None else source.model_proto)
+        feeds = make_feeds(model, request.inputs, dims=request.dims)
+        names = [i.name for i in model.proto.graph.input]  # an edited copy keeps the export's inputs
+        values = torch_values(source, feeds, names)
+        reference = Reference({**values, **program_weights(source, values, model)}, "torch",
+                              finer=partial(finer_values, source, values))
+        return debug(model, feeds, provider=request.provider), reference
+
+
+class TorchModule(Source):
+    """A ``torch.nn.Module`` and its export made any way (TorchScript too): its submodules'
+    outputs, caught by forward hooks, aligned by the graph's scopes."""
+
+    matches = staticmethod(is_torch_module)
+
+    @staticmethod
+    def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
+        if request.onnx is None:
+            raise UsageError("Comparing a torch module needs its ONNX export: compare(module, inputs, onnx=model) "
+                             "(or pass the ONNXProgram that torch.onnx.export returns).")
+        model = as_model(request.onnx)
+        feeds = make_feeds(model, request.inputs, dims=request.dims)
+        cand = debug(model, feeds, provider=request.provider)
+        values = {**module_values(source, feeds, model), **module_weights(source, model)}
+        return cand, Reference(values, "torch (module outputs)", by_module=True)
+
+
+class Sklearn(Source):
+    """A fitted scikit-learn estimator or pipeline vs its skl2onnx conversion (made here when
+    ``onnx=`` is left out), step by step."""
+
+    matches = staticmethod(is_sklearn)
+
+    @staticmethod
+    def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
+        inputs = request.inputs
+        if inputs is None:
+            raise UsageError("Comparing a scikit-learn model needs its input data: compare(estimator, X, onnx=model).")
+        data = next(iter(inputs.values())) if isinstance(inputs, Mapping) and len(inputs) == 1 else inputs
+        model, topology = convert(source, data) if request.onnx is None else (as_model(request.onnx), None)
+        feeds = make_feeds(model, sklearn_feeds(model, inputs), dims=request.dims)
+        cand = debug(model, feeds, provider=request.provider)
+        return cand, Reference(sklearn_values(source, data, model, partial(_shape, cand), topology), "scikit-learn")
+
+
+class SavedArrays(Source):
+    """A dict of arrays saved by any framework, by ONNX value name."""
+
+    @staticmethod
+    def matches(source: Any) -> bool:
+        return isinstance(source, Mapping)
+
+    @staticmethod
+    def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
+        if request.onnx is None:
+            raise UsageError("Comparing saved arrays needs the ONNX model: compare(arrays, inputs, onnx=model).")
+        model = as_model(request.onnx)
+        feeds = make_feeds(model, request.inputs, dims=request.dims)
+        values = {k: as_value(v) for k, v in source.items()}
+        return debug(model, feeds, provider=request.provider), Reference(values, "saved arrays")
+
+
+class OnnxRuns(Source):
+    """Two ONNX runs: another model (``candidate="fp16.onnx"``), the same model on another
+    backend (``candidate="cuda"``), or the graph onnxruntime optimizes (``candidate=Run(...)``)."""
+
+    takes_reference = True
+
+    @staticmethod
+    def matches(source: Any) -> bool:
+        return True  # anything workbench.open takes, or a Run
+
+    @staticmethod
+    def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
+        candidate, reference, provider = request.candidate, request.reference, request.provider
+        if candidate is None:
+            raise UsageError("Comparing ONNX runs needs a candidate: another model, or a provider such as "
+                             "candidate='cuda' or candidate='reference'.")
+        if isinstance(source, Run):
+            ref = source
+        elif isinstance(reference, Run):
+            ref = reference
+        else:
+            ref = Run(source, provider if reference is None else reference)
+        model = as_model(ref.model)
+        ref = replace(ref, model=model)  # opened once: capture() would open a path again
+        feeds = make_feeds(model, request.inputs, dims=request.dims)
+        ref_run = ref.capture(feeds)
+        if isinstance(candidate, (str, list, tuple)) and not _names_a_file(candidate):
+            candidate = Run(model, candidate)  # a provider (or providers) for the same model
+        cand = (candidate if isinstance(candidate, Run) else Run(candidate, provider)).capture(feeds)
+        return cand, Reference(run_values(ref_run), f"{model_label(ref_run.model)} on {ref_run.provider}")
+
+
+#: The kinds of reference, in the order they are tried.
+SOURCES: list[type[Source]] = [TorchProgram, TorchModule, Sklearn, SavedArrays, OnnxRuns]
+
+
+def source_kind(source: Any) -> type[Source]:
+    """The first kind in :data:`SOURCES` that matches ``source``."""
+    return next(kind for kind in SOURCES if kind.matches(source))
+
+
+def model_label(model: Model) -> str:
+    """How a report names a model: its file when it has one (two versions often share a graph name)."""
+    return model.path.name if model.path is not None else (model.name or "model")
+
+
+def run_values(run: Debugger) -> dict[str, Value]:
+    """Every value a run's nodes computed, by name."""
+    names = [o for node_id in run.steps for o in run.model.node(node_id).output if o]
+    return {name: run.tensor(name) for name in names}
+
+
+def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:
+    """The shape of value ``name`` in ``run``; None where the run has no such value."""
+    try:
+        return np.shape(run.tensor(name))
+    except DebuggerError:
+        return None
+
+
+def _names_a_file(candidate: Any) -> bool:
+    """Whether a string candidate is a model's path (an existing file, or a ``.onnx`` name),
+    not a provider: ``candidate="fp16.onnx"`` is a model, ``candidate="cuda"`` a provider."""
+    return isinstance(candidate, str) and (candidate.lower().endswith(".onnx") or os.path.isfile(candidate))

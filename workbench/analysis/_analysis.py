@@ -82,8 +82,8 @@ class Analysis:
 
     path: Path
     manifest: dict[str, Any]
-    inputs: dict[str, np.ndarray] = field(repr=False)
-    outputs: dict[str, np.ndarray] = field(repr=False)
+    inputs: dict[str, Value] = field(repr=False)
+    outputs: dict[str, Value] = field(repr=False)
     _results: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
     _model: Model | None = field(default=None, repr=False)
 
@@ -270,16 +270,16 @@ def read(folder: Path, *, check_model: bool) -> tuple[Analysis, list[tuple[str, 
 
 
 def run_recipe(model_file: Path, feeds: Mapping[str, Value], providers: Sequence[str],
-               optimization: str) -> dict[str, np.ndarray]:
+               optimization: str) -> dict[str, Value]:
     """One run of the model file on ``providers`` (as :func:`_providers` resolves them:
     ``["reference"]`` is onnx's reference evaluator) at ``optimization``: its outputs, by name.
 
     The model runs from its file, not through the debugger's light copy, so that its external
     data is read where it lies and the optimization level is the recipe's.
     """
-    evaluator = list(providers) == [REFERENCE]
+    on_reference = list(providers) == [REFERENCE]
     try:
-        if evaluator:
+        if on_reference:
             from onnx.reference import ReferenceEvaluator
 
             proto = onnx.load(str(model_file))  # external data read from beside the file
@@ -295,7 +295,7 @@ def run_recipe(model_file: Path, feeds: Mapping[str, Value], providers: Sequence
             names = [o.name for o in session.get_outputs()]
             values = run_session(session, names, dict(feeds))
     except Exception as exc:  # noqa: BLE001 - any runtime failure: one typed error in the runtime's words
-        where = "the onnx reference evaluator" if evaluator else ", ".join(providers)
+        where = "the onnx reference evaluator" if on_reference else ", ".join(providers)
         raise AnalysisError(str(session_error(exc, f"Running {model_file.name} on {where} failed", ()))) from exc
     return dict(zip(names, values))
 
@@ -632,7 +632,7 @@ def _members(entry: dict[str, Any], member: str | None = None) -> list[str]:
     kind = entry.get("kind", "tensor")
     if kind in ("sequence", "map"):
         return [m for i, item in enumerate(entry["items"]) for m in _members(item, f"{member}/{i}")]
-    return [] if kind == "optional" else [member]
+    return [] if kind == "optional" or member is None else [member]
 
 
 def _rebuild(entry: dict[str, Any], arrays: Mapping[str, np.ndarray], member: str) -> Value:

@@ -15,9 +15,8 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..comparison import value_metrics
@@ -53,7 +52,7 @@ class Verification:
     rtol: float
     atol: float
     model_changed: bool = False
-    new_outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    new_outputs: dict[str, Value] = field(default_factory=dict, repr=False)
     analysis: Analysis | None = field(default=None, repr=False)
 
     def summary(self) -> str:
@@ -124,7 +123,7 @@ def verify_analysis(path: str | os.PathLike | Analysis, provider: str | Sequence
                         analysis)
 
 
-def _output_table(saved: dict[str, Value], new: dict[str, Value], rtol: float, atol: float) -> pd.DataFrame:
+def _output_table(saved: Mapping[str, Value], new: Mapping[str, Value], rtol: float, atol: float) -> pd.DataFrame:
     """One row per output tensor (a sequence's elements each a row: ``name[i]``)."""
     rows = []
     for name in dict.fromkeys([*saved, *new]):
@@ -138,7 +137,7 @@ def _output_table(saved: dict[str, Value], new: dict[str, Value], rtol: float, a
 
 
 def _differences(analysis: Analysis, providers: list[str], changed: list[tuple[str, str, str]]) -> pd.DataFrame:
-    rows = [{"key": f"{file} sha256", "kind": "model", "saved": before, "now": after}
+    rows: list[dict[str, Any]] = [{"key": f"{file} sha256", "kind": "model", "saved": before, "now": after}
             for file, before, after in changed]
     saved_providers = list(analysis.recipe["providers"])
     if saved_providers != providers:

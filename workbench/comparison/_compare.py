@@ -74,7 +74,7 @@ class Report:
     # node id → (the inputs it ran on alone, the reference's outputs): for repro()
     # node id → (what it ran on, the reference's outputs, the nodes to replay: the node alone, or,
     # for a node found inside a decomposition, it and the rest of its chain): for repro()
-    _cases: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]] = field(default_factory=dict,
+    _cases: dict[str, tuple[dict[str, Value], dict[str, Value], list[str]]] = field(default_factory=dict,
                                                                                             repr=False)
 
     def _first(self, status: Sequence[str]) -> pd.Series | None:
@@ -159,8 +159,10 @@ class Report:
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         onnx.save(light, out / "model.onnx")
-        np.savez(out / "inputs.npz", **{n: a for n, a in inputs.items() if n in {i.name for i in light.graph.input}})
-        np.savez(out / "expected.npz", **expected)
+        fed = {n: a for n, a in inputs.items() if n in {i.name for i in light.graph.input}}
+        # numpy's annotations take the keyword arrays for its allow_pickle flag
+        np.savez(out / "inputs.npz", **fed)  # type: ignore[arg-type]
+        np.savez(out / "expected.npz", **expected)  # type: ignore[arg-type]
         rtol, atol = self.rtol, self.atol
         (out / "replay.py").write_text(_REPLAY.format(node=node_id, rtol=rtol, atol=atol))
         return out
@@ -285,14 +287,15 @@ sys.exit(1 if worst else 0)
 '''
 
 
-def _standalone(model: Model, nodes: Sequence["onnx.NodeProto"], inputs: Mapping[str, np.ndarray]) -> "onnx.ModelProto":
-    """The nodes as a model: weights as initializers, other inputs as graph inputs."""
+def _standalone(model: Model, nodes: Sequence["onnx.NodeProto"], inputs: Mapping[str, Value]) -> "onnx.ModelProto":
+    """The nodes as a model: weights as initializers, other inputs (tensors) as graph inputs."""
     graph = onnx.helper.make_graph(list(nodes), nodes[0].name or nodes[0].op_type, [], [])
     for name, value in inputs.items():
+        array = np.asarray(value)
         if name in model.initializers:
-            graph.initializer.append(onnx.numpy_helper.from_array(np.asarray(value), name))
+            graph.initializer.append(onnx.numpy_helper.from_array(array, name))
         else:
-            graph.input.append(onnx.helper.make_tensor_value_info(name, onnx_dtype(value), list(value.shape)))
+            graph.input.append(onnx.helper.make_tensor_value_info(name, onnx_dtype(array), list(array.shape)))
     graph.output.extend(onnx.helper.make_empty_tensor_value_info(o) for node in nodes for o in node.output if o)
     light = onnx.helper.make_model(graph, opset_imports=list(model.proto.opset_import))
     light.ir_version = model.proto.ir_version
@@ -307,6 +310,8 @@ def _cause_module(cand: Debugger, report: Report, ref_values: Mapping[str, Value
     (an output projection) fed by values torch does not expose is not blamed for its parent's
     fault."""
     model, cause = cand.model, report.root_cause
+    if cause is None:
+        return None
     ok_values = set(report.table.value[report.table.ok])
     producer = {o: node_id for node_id in cand.steps for o in model.node(node_id).output if o}
     from_inputs: dict[str, bool] = {}
@@ -603,7 +608,7 @@ def _downstream(model: Model, node_id: str, value: str, outputs: Mapping[str, st
 
 
 def _unaligned_ancestors(model: Model, node_id: str, producer: Mapping[str, str],
-                         ref_values: Mapping[str, np.ndarray], position: Mapping[str, int]) -> list[str]:
+                         ref_values: Mapping[str, Value], position: Mapping[str, int]) -> list[str]:
     """Nodes feeding ``node_id`` through values the reference does not have, nearest last."""
     found: set[str] = set()
     stack = [n for n in model.node(node_id).input if n and n not in ref_values and n in producer]

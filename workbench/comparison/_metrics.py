@@ -58,7 +58,7 @@ def error_metrics(reference: np.ndarray, candidate: np.ndarray, *, rtol: float |
     r = np.asarray(ref, dtype=work).ravel()
     c = np.asarray(cand, dtype=work).ravel()
     with np.errstate(invalid="ignore"):  # inf - inf
-        diff = np.abs(c - r)
+        diff = np.abs(np.subtract(c, r))
     magnitude = np.abs(r)
     both = np.isfinite(r) & np.isfinite(c)
     if not both.all():
@@ -84,7 +84,7 @@ def error_metrics(reference: np.ndarray, candidate: np.ndarray, *, rtol: float |
         min_atol=float(diff.max()),
         min_rtol=_nan_to_zero(float(np.fmax.reduce(strict))),
     )
-    if checked:
+    if rtol is not None and atol is not None:  # checked
         row["ok"] = not mismatched and bool(np.all(diff <= atol + rtol * magnitude))
     row["p99_abs"] = _p99(diff)  # last: it reorders ``diff`` in place
     return _ordered(row)

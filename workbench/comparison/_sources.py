@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence, cast
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class Run:
     provider: str | Sequence[str] = "cpu"
     optimization: str = "disabled"
 
-    def capture(self, feeds: Mapping[str, np.ndarray]) -> Debugger:
+    def capture(self, feeds: Mapping[str, Value]) -> Debugger:
         """The debugger over this run (the optimized graph when ``optimization`` is not "disabled")."""
         model = as_model(self.model)
         if check_level(self.optimization) != "disabled":
@@ -67,7 +67,7 @@ class Request:
 class Reference:
     """The reference side of a comparison: values by ONNX value name, and how to look closer."""
 
-    values: dict[str, Value]
+    values: Mapping[str, Value]
     label: str
     #: values inside a torch op (only an exported program gives them)
     finer: Finer | None = None
@@ -216,7 +216,7 @@ def run_values(run: Debugger) -> dict[str, Value]:
 def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:
     """The shape of value ``name`` in ``run``; None where the run has no such value."""
     try:
-        return np.shape(run.tensor(name))
+        return np.shape(cast(Any, run.tensor(name)))  # a sequence's too: the number of its items
     except DebuggerError:
         return None
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import CompareWarning
+from ..runtime.internal import Value
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -30,7 +31,7 @@ def is_torch_module(source: Any) -> bool:
     return any(c.__module__ == "torch.nn.modules.module" and c.__name__ == "Module" for c in type(source).__mro__)
 
 
-def torch_values(program: Any, inputs: Mapping[str, np.ndarray],
+def torch_values(program: Any, inputs: Mapping[str, Value],
                  input_names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Every tensor the exported program computes, by FX node name (= ONNX value name).
 
@@ -84,7 +85,7 @@ def _lifted_arguments(program: Any, user_inputs: Sequence[Any]) -> list[Any] | N
     return arguments
 
 
-def module_values(module: Any, inputs: Mapping[str, np.ndarray], model: "Model") -> dict[str, np.ndarray]:
+def module_values(module: Any, inputs: Mapping[str, Value], model: "Model") -> dict[str, np.ndarray]:
     """Each submodule's output, keyed by the ONNX value leaving that module's scope in ``model``.
 
     A module's output aligns with the last value of the same shape that its scope hands to
@@ -177,7 +178,7 @@ def _fits(declared: tuple | None, shape: tuple) -> bool:
     return len(declared) == len(shape) and all(not isinstance(d, int) or d == s for d, s in zip(declared, shape))
 
 
-def _arguments(inputs: Mapping[str, np.ndarray], names: Sequence[str]) -> list[Any]:
+def _arguments(inputs: Mapping[str, Value], names: Sequence[str]) -> list[Any]:
     import torch
 
     return [torch.from_numpy(np.asarray(inputs[n])) for n in names if n in inputs]
@@ -294,7 +295,8 @@ def finer_values(program: Any, values: Mapping[str, np.ndarray], name: str) -> l
 
     try:
         with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
-            traced = make_fx(call, decomposition_table=core_aten_decompositions())(*inputs)
+            # torch's CustomDecompTable is the Mapping make_fx reads, not one by its annotations
+            traced = make_fx(call, decomposition_table=core_aten_decompositions())(*inputs)  # type: ignore[arg-type]
             _Capture(traced).run(*inputs)
     except Exception:  # noqa: BLE001 - an op that cannot be traced alone: no finer values, no refinement
         return []

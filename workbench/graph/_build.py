@@ -132,8 +132,8 @@ class GraphBuilder:
                     f"sg:{key}:", "subgraph", key, by_graph.get(key, []), model.node_scopes,
                     [i.name for i in body.input], [o.name for o in body.output], initializers,
                 )
-        for key, function in functions.items():
-            prefix = self._function_ids[key]
+        for domain_name, function in functions.items():
+            prefix = self._function_ids[domain_name]
             records = [
                 NodeRecord(f"{prefix}/{n.name or f'{n.op_type}_{i}'}", n, prefix, None, i)
                 for i, n in enumerate(function.node)
@@ -141,7 +141,8 @@ class GraphBuilder:
             for r in records:
                 self.function_nodes[r.id] = (r.node, prefix)
             self._add_graph(
-                f"{prefix}:", "function", f"{key[0]}.{key[1]}" if key[0] else key[1], records,
+                f"{prefix}:", "function", f"{domain_name[0]}.{domain_name[1]}" if domain_name[0] else domain_name[1],
+                records,
                 assign_scopes(records), list(function.input), list(function.output), set(),
             )
 

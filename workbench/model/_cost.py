@@ -10,7 +10,7 @@ never a guess.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeGuard
 
 import onnx
 
@@ -48,7 +48,7 @@ _NORMALIZATION = {
 _SOFTMAX = {"Softmax": 3, "LogSoftmax": 4, "Hardmax": 1}
 
 
-def _known(shape: Shape | None) -> bool:
+def _known(shape: Shape | None) -> TypeGuard[Shape]:
     return shape is not None and all(isinstance(d, int) for d in shape)
 
 

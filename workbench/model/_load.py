@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Any, Iterable, TypeGuard, Union
 
 import onnx
 from google.protobuf.message import DecodeError
@@ -79,7 +79,7 @@ def load(source: ModelSource) -> Loaded:
     return loaded
 
 
-def is_onnx_program(source: object) -> bool:
+def is_onnx_program(source: object) -> TypeGuard[Any]:
     """Whether ``source`` is a ``torch.onnx.ONNXProgram`` (checked without importing torch)."""
     # Looked up on the class: torch rebuilds ``model_proto`` on every read (0.6 s on BERT-base).
     return hasattr(source, "exported_program") and hasattr(type(source), "model_proto")

@@ -100,9 +100,9 @@ def scope_of(node: onnx.NodeProto) -> NodeScope:
                 previous = module
             classes = _cached_list(classes_text or "[]") or []
             return NodeScope(tuple(segments), "metadata", tuple(classes[1:1 + len(segments)]))
-    segments = tuple(s for s in node.name.split("/")[:-1] if s)  # "/enc/layer.0/MatMul", "model/dense/MatMul"
-    if segments:
-        return NodeScope(segments, "name")
+    named = tuple(s for s in node.name.split("/")[:-1] if s)  # "/enc/layer.0/MatMul", "model/dense/MatMul"
+    if named:
+        return NodeScope(named, "name")
     return NodeScope(None, "none")
 
 
@@ -121,8 +121,7 @@ def assign_scopes(records: Sequence[NodeRecord]) -> dict[str, NodeScope]:
         scope = scopes[r.id]
         if scope.path is not None:
             continue
-        paths = [scopes[c].path for out in r.node.output for c in consumers.get(out, [])]
-        paths = [p for p in paths if p is not None]
+        paths = [p for out in r.node.output for c in consumers.get(out, []) if (p := scopes[c].path) is not None]
         scopes[r.id] = NodeScope(_common_prefix(paths) if paths else (), "consumers")
     _lift_shared(records, scopes, consumers)
     return scopes

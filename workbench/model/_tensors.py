@@ -21,7 +21,7 @@ _CHUNK = 1 << 22  # elements per chunk when computing statistics
 
 
 #: The element types whose numpy name differs from ONNX's (``FLOAT`` is numpy's ``float32``).
-_NUMPY_NAMES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.DOUBLE: "float64"}
+_NUMPY_NAMES: dict[int, str] = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.DOUBLE: "float64"}
 #: Element types stored with fewer bits than a byte (packed, low bits first): bits per element.
 SUB_BYTE_BITS = {getattr(onnx.TensorProto, name): bits
                   for name, bits in (("INT4", 4), ("UINT4", 4), ("FLOAT4E2M1", 4), ("INT2", 2), ("UINT2", 2))

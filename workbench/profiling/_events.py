@@ -78,8 +78,8 @@ class Trace:
     @classmethod
     def from_lines(cls, lines: list[str]) -> "Trace | None":
         """The trace from onnxruntime's one-event-per-line layout, or None if it is not that."""
-        found = [_LINE.match(line) for line in lines]
-        if not found or not all(found):
+        found = [m for m in map(_LINE.match, lines) if m is not None]
+        if not found or len(found) != len(lines):
             return None
         fields = list(zip(*(m.groups() for m in found)))
         columns = {
@@ -151,7 +151,7 @@ def _parse(text: str, path: Path) -> list[dict[str, Any]]:
 def node_events(trace: Trace) -> dict[str, int]:
     """The nodes a trace times (fence events left out), by name: the position of each one's
     first Node event."""
-    names, first = trace.columns["name"], {}
+    names, first = trace.columns["name"], dict[str, int]()
     for i in np.flatnonzero(trace.columns["cat"] == "Node"):
         if not names[i].endswith(_FENCES):
             first.setdefault(names[i].removesuffix(_KERNEL_SUFFIX), int(i))
@@ -234,7 +234,9 @@ def _nodes(table: pd.DataFrame, trace: Trace) -> pd.Series:
 def _runs(table: pd.DataFrame, warmup: int) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Run number, nesting depth and enclosing control-flow node of every event."""
     count = len(table)
-    run, depth, parent = [None] * count, [None] * count, [None] * count
+    run: list[Any] = [None] * count
+    depth: list[Any] = [None] * count
+    parent: list[Any] = [None] * count
     cat, name = table["cat"].to_numpy(), table["name"].to_numpy()
     ts, dur, event = table["ts"].to_numpy(), table["dur"].to_numpy(), table["event"].to_numpy()
     kind = np.array([_kind(c, n) for c, n in zip(cat, name)], dtype=object)

@@ -153,7 +153,7 @@ class _Mapper:
     def inputs(self, name: str) -> list[str] | None:
         """The values a profiled node reads, in order (its event's input shapes follow them)."""
         node_id = self.keys.get(name)
-        if node_id is not None:
+        if node_id is not None and self.graph is not None:
             return list(self.graph.nodes[node_id].input)
         node = self.authored.nodes.get(name)
         return None if node is None else list(node.input)
@@ -168,6 +168,7 @@ class _Mapper:
     def _by_graph(self, node_id: str) -> tuple[list[str], str]:
         """By its outputs; else as the authored node it is named after; else through its
         neighbours in the optimized graph (a helper of a fusion) or its name; else upstream."""
+        assert self.graph is not None  # node_id is one of its nodes
         node = self.graph.nodes[node_id]
         own = self.authored.named.get(node.name) if node.name else self._profiled_name(node_id, node)
         if self.anchors[node_id]:
@@ -190,6 +191,7 @@ class _Mapper:
         """What the nearest nodes downstream (or upstream) that map to authored values cover:
         by ``"tensors"`` when some have authored outputs, else by ``"name"``."""
         graph = self.graph
+        assert graph is not None  # node_id is one of its nodes
         seen, by_tensors, by_name = {node_id}, set(), set()
         stack = [node_id]
         while stack:

@@ -30,7 +30,7 @@ def _legend(colors: dict) -> list:
 def _tab10() -> list:
     from matplotlib import colormaps
 
-    return list(colormaps["tab10"].colors)
+    return list(colormaps["tab10"].colors)  # type: ignore[attr-defined]  # a ListedColormap, which has them
 
 
 class ProfilePlots:

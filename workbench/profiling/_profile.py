@@ -590,7 +590,7 @@ def _rebuild_optimized(model: Model, trace: Trace, levels: Sequence[str], notes:
     ids = set(model.records_by_id)  # node ids without Model.nodes: no shape inference needed here
     if names <= ids:
         return None
-    seen = {trace.args(i).get("provider") for i in first.values()} - {None}
+    seen = {str(p) for i in first.values() if (p := trace.args(i).get("provider")) is not None}
     try:
         providers = resolve(sorted(seen - {CPU}) or [CPU])
     except ProviderError:

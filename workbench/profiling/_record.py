@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..runtime.internal import (
+    Value,
     load,
     output_types,
     run_session,
@@ -28,10 +29,10 @@ from ..runtime.internal import (
 )
 
 #: Open profiling sessions, by their recording folder: (session, feeds, the checker's problems).
-_live: dict[str, tuple[Any, dict[str, np.ndarray], list[str]]] = {}
+_live: dict[str, tuple[Any, dict[str, Value], list[str]]] = {}
 
 
-def record(source: str | bytes, feeds: Mapping[str, np.ndarray], *, level: str, threads: int,
+def record(source: str | bytes, feeds: Mapping[str, Value], *, level: str, threads: int,
            providers: Sequence[str], problems: Sequence[str], count: int, folder: Path,
            isolate: bool) -> dict[str, Any]:
     """Runs the model (a file, or serialized) ``count`` times in one profiling session that

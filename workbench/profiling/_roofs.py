@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Any, Callable
 
 import numpy as np
-from onnx import TensorProto, helper
+from onnx import NodeProto, TensorProto, helper
 
 from ..errors import ProviderError
 from ..runtime.internal import CPU, resolve, session_options
@@ -54,7 +55,7 @@ def measure_roofs(provider: str = "cpu", *, size: int = 1024, runs: int = 7) -> 
     return {"peak_gflops": 2 * size**3 / seconds / 1e9, "bandwidth_gbs": 2 * x.nbytes / streamed / 1e9}
 
 
-def _session(ort, node, inputs: dict[str, list[int]], output: list[int]):
+def _session(ort: Any, node: NodeProto, inputs: dict[str, list[int]], output: list[int]) -> Any:
     graph = helper.make_graph([node], "roof", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
                                                for n, s in inputs.items()],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, output)])
@@ -62,7 +63,7 @@ def _session(ort, node, inputs: dict[str, list[int]], output: list[int]):
     return ort.InferenceSession(model.SerializeToString(), session_options("all"), providers=[CPU])
 
 
-def _median(call, runs: int) -> float:
+def _median(call: Callable[[], object], runs: int) -> float:
     for _ in range(2):  # warm-up: thread pool start, first-touch of the buffers
         call()
     times = []

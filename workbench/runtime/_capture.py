@@ -38,7 +38,7 @@ class Store:
         self.discard(name)
         size = nbytes(value)
         spillable = isinstance(value, np.ndarray) and value.dtype != object and not is_special(value.dtype)
-        if self.in_memory + size <= self.budget or not spillable:
+        if self.in_memory + size <= self.budget or not spillable or not isinstance(value, np.ndarray):
             self._values[name] = value
             self.in_memory += size
             return
@@ -82,7 +82,8 @@ def capture(runner_for: Callable[[Sequence[str]], Runner], names: Sequence[str],
     bar: Any = None  # a tqdm bar, once windows are needed
     try:
         while remaining:
-            window, total = [], 0.0
+            window: list[str] = []
+            total = 0.0
             for name in remaining:
                 size = sizes.get(name, largest)
                 if window and total + size > limit:

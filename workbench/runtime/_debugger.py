@@ -391,13 +391,13 @@ class Debugger:
         """Replaces a value (input, weight or intermediate); ``rerun()`` recomputes what depends on it."""
         old = self.tensor(name)
         new = as_value(array)
-        differs = same_structure(old, new) or (isinstance(old, np.ndarray)
+        differs = same_structure(old, new) or (isinstance(old, np.ndarray) and isinstance(new, np.ndarray)
                                                and (new.dtype, new.shape) != (old.dtype, old.shape))
         if differs:
             raise InputError(f"{name!r} is {describe(old)}; the new value is {describe(new)}. "
                              "Give a value of the same kind, with the same dtype and shape.")
-        if name in self._initializers and name not in self._store:
-            self._weights[name] = new
+        if name in self._initializers and name not in self._store and isinstance(new, np.ndarray):
+            self._weights[name] = new  # a weight, an array like the one it replaces
         else:
             self._store.put(name, new)
         self._edited.add(name)

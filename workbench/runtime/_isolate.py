@@ -153,7 +153,7 @@ def serve() -> None:
         call = json.loads(line)
         reply: dict[str, Any] = {}
         try:
-            function = importlib.import_module(call["module"])
+            function: Any = importlib.import_module(call["module"])
             for part in call["name"].split("."):
                 function = getattr(function, part)
             function(*call["args"])
@@ -183,7 +183,7 @@ class IsolatedRunner:
         self._options = {"providers": list(providers), "threads": threads, "problems": list(problems)}
         self._written: dict[str, tuple[Any, str]] = {}  # feed name: (the array, its file)
 
-    def __call__(self, names: Sequence[str], feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    def __call__(self, names: Sequence[str], feeds: Mapping[str, Value]) -> list[Value]:
         with tempfile.TemporaryDirectory(dir=self._folder) as run:
             inputs = {name: self._file(name, value, Path(run)) for name, value in feeds.items()}
             shared_worker().call(_run_model, str(self._model), self._options, list(names), inputs, run)
@@ -208,7 +208,7 @@ class IsolatedRunner:
 
 
 #: The worker's sessions, by model file: the runner of each, most recently used last.
-_sessions: dict[str, Callable[..., list[np.ndarray]]] = {}
+_sessions: dict[str, Callable[[Sequence[str], Mapping[str, Value]], list[Value]]] = {}
 
 
 def _run_model(model: str, options: dict, names: list[str], inputs: dict[str, str], folder: str) -> None:

@@ -15,6 +15,8 @@ from ._errors import session_error
 from ._providers import resolve
 
 if TYPE_CHECKING:
+    import onnxruntime
+
     from ..model import Model
 
 #: Our names for onnxruntime's graph optimization levels.
@@ -29,7 +31,7 @@ def check_level(level: str) -> str:
     return level
 
 
-def session_options(level: str) -> "onnxruntime.SessionOptions":  # noqa: F821
+def session_options(level: str) -> onnxruntime.SessionOptions:
     """Fresh session options at optimization ``level``, logging fatal errors only: what goes
     wrong reaches the user as a :class:`~workbench.errors.SessionError`, not as stderr lines
     (onnxruntime logs each failure as an error before raising it, and a failed profiling
@@ -79,7 +81,7 @@ def open_optimized(path: str | os.PathLike) -> "Model":
         return open_model(path)
 
 
-def save_optimized_graph(options: "onnxruntime.SessionOptions", path: str) -> None:  # noqa: F821
+def save_optimized_graph(options: onnxruntime.SessionOptions, path: str) -> None:
     """Has a session made with ``options`` save the graph it optimizes at ``path``, with its
     weights in a side file next to it (``<path>.data``): graphs over protobuf's 2 GiB save too,
     and opening one reads no weight."""

@@ -80,8 +80,8 @@ def infer_values(light: onnx.ModelProto,
         tensor = info.type.tensor_type
         if not info.type.HasField("tensor_type") or not tensor.HasField("shape"):
             continue
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
-        if all(d is not None for d in dims) and tensor.elem_type != onnx.TensorProto.STRING:
+        dims = [d.dim_value for d in tensor.shape.dim if d.HasField("dim_value")]
+        if len(dims) == len(tensor.shape.dim) and tensor.elem_type != onnx.TensorProto.STRING:
             if tensor.elem_type not in itemsizes:
                 itemsizes[tensor.elem_type] = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).itemsize
             sizes[info.name] = float(math.prod(dims) * itemsizes[tensor.elem_type])

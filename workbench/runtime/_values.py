@@ -175,13 +175,14 @@ def same_structure(a: Value, b: Value) -> str | None:
         return "one side is an empty optional"
     if isinstance(a, list) != isinstance(b, list) or isinstance(a, dict) != isinstance(b, dict):
         return f"{describe(a)} vs {describe(b)}"
-    if isinstance(a, list) and len(a) != len(b):
-        return f"sequence length differs: {len(a)} vs {len(b)}"
-    if isinstance(a, dict) and set(a) != set(b):
-        return f"map keys differ: {len(a)} vs {len(b)} keys, {len(set(a) ^ set(b))} not in both"
-    if isinstance(a, (list, dict)):  # the same length or keys: the first item whose structure differs
-        keys = range(len(a)) if isinstance(a, list) else list(a)
-        return next((f"item [{k!r}]: {inner}" for k in keys if (inner := same_structure(a[k], b[k]))), None)
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"sequence length differs: {len(a)} vs {len(b)}"
+        return next((f"item [{k!r}]: {inner}" for k in range(len(a)) if (inner := same_structure(a[k], b[k]))), None)
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return f"map keys differ: {len(a)} vs {len(b)} keys, {len(set(a) ^ set(b))} not in both"
+        return next((f"item [{k!r}]: {inner}" for k in a if (inner := same_structure(a[k], b[k]))), None)
     return None
 
 
@@ -309,7 +310,9 @@ def from_reference(value: Any, declared: onnx.TypeProto | None) -> Value:
     The evaluator keeps an optional as a one-item list (``[x]``, ``[None]``), and passes that
     list on through OptionalGetElement: with the declared type, the item is taken out.
     """
-    kind = declared.WhichOneof("value") if declared is not None else None
+    if declared is None:
+        return from_ort(value)
+    kind = declared.WhichOneof("value")
     if kind == "optional_type":
         if isinstance(value, list) and len(value) == 1 and \
                 declared.optional_type.elem_type.WhichOneof("value") != "sequence_type":

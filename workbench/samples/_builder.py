@@ -8,7 +8,7 @@ writes TorchScript-style node names (``/layer1/conv/Conv``).
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import onnx
@@ -53,7 +53,7 @@ class SampleBuilder:
         self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def op(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1, **attrs: object) -> list[str]:
+    def op(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1, **attrs: Any) -> list[str]:
         """Adds a node in the current module; returns its output names."""
         self._counter += 1
         fx_name = f"{op_type.lower()}_{self._counter}"

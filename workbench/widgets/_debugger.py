@@ -304,8 +304,8 @@ def _planes(array: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 def heatmap_png(array: np.ndarray) -> bytes | None:
     """Heatmaps of a 2-D (or higher) tensor's planes; None for scalars, vectors and non-numbers."""
-    planes = [(label, _numeric(plane)) for label, plane in _planes(array)]
-    planes = [(label, plane) for label, plane in planes if plane is not None and plane.size]
+    numeric = [(label, _numeric(plane)) for label, plane in _planes(array)]
+    planes = [(label, plane) for label, plane in numeric if plane is not None and plane.size]
     if not planes:
         return None
     columns = min(len(planes), 4)
@@ -324,7 +324,8 @@ def heatmap_png(array: np.ndarray) -> bytes | None:
         ax.set_yticks([])
     for ax in axes.flat[len(planes):]:
         ax.set_axis_off()
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8).ax.tick_params(labelsize=7)
+    if image is not None:  # one per plane drawn, and there is at least one
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8).ax.tick_params(labelsize=7)
     return _png(fig)
 
 

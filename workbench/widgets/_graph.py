@@ -116,7 +116,7 @@ class GraphView(ipywidgets.DOMWidget):
 
     def clear_overlay(self) -> None:
         """Removes the overlay: every node drawn neutral again."""
-        self.overlay = None
+        self.overlay = None  # type: ignore[assignment]  # the trait allows None; its annotation does not say
 
     def to_graphviz(self) -> graphviz.Digraph:
         """A static Graphviz drawing of the view with the groups now expanded in the front end."""
@@ -134,7 +134,7 @@ class GraphView(ipywidgets.DOMWidget):
         else:
             find, what = lookups[request]
             try:
-                reply[request] = find(key)
+                reply[request] = find(str(key))
             except KeyError:
                 reply["error"] = f"The model has no {what} {key!r}."
         self.send(reply)

@@ -139,6 +139,7 @@ class Debugger:
         # runtime inferred; dropped once the capture needs windows. (No node: nothing to run.)
         whole: Runner | None = None
         sizes: dict[str, float] = {}
+        producer = {o: r.index for r in self._records for o in r.node.output if o}
         if names:
             light = light_model(model, graph, names, self._outer, feeds)
             whole = self._runner(light)
@@ -150,7 +151,8 @@ class Debugger:
             if whole is not None and len(window) == len(names):
                 return whole
             whole = None
-            return self._runner(light_model(model, graph, window, self._outer, feeds))
+            needed = 1 + max(producer[name] for name in window)  # the nodes after it compute nothing asked
+            return self._runner(light_model(model, graph, window, self._outer, feeds, nodes=needed))
 
         runs = capture(runner, names, run_feeds, self._store, sizes, progress=not label)
         del whole, runner

@@ -101,14 +101,15 @@ def value_sizes(runner: "Runner", light: onnx.ModelProto, feeds: Mapping[str, An
 
 def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
                 inputs: Iterable[tuple[str, onnx.TypeProto]] = (),
-                feeds: Mapping[str, Any] | None = None) -> onnx.ModelProto:
+                feeds: Mapping[str, Any] | None = None, nodes: int | None = None) -> onnx.ModelProto:
     """A model of ``graph``'s nodes whose initializers are inputs, with ``outputs`` as outputs,
     and without the nodes' metadata and doc strings.
 
     ``inputs`` are extra ``(name, type)`` inputs (values from outside ``graph``; see
     :func:`workbench.runtime._values.typed`). ``feeds``, the arrays the model will run on, make
     the inputs' symbolic sizes concrete (see :func:`concrete_inputs`), so that the runtime
-    knows every value's shape when it loads the model.
+    knows every value's shape when it loads the model. ``nodes`` keeps only the graph's first
+    ``nodes`` nodes: all that outputs produced up to there need (graphs are in topological order).
     """
     light = onnx.ModelProto()
     light.ir_version = model.proto.ir_version
@@ -117,9 +118,9 @@ def light_model(model: "Model", graph: onnx.GraphProto, outputs: Iterable[str],
     g = light.graph
     g.name = graph.name or "graph"
     if graph is model.proto.graph:
-        g.node.extend(model.bare_graph.node)
+        g.node.extend(model.bare_graph.node[:nodes])
     else:  # a body's nodes (see Model.bare_graph)
-        add_bare(g.node, graph.node)
+        add_bare(g.node, graph.node[:nodes])
     g.input.extend(graph.input)
     declared = {i.name for i in graph.input}
     for tensor in graph.initializer:

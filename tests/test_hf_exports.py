@@ -115,7 +115,7 @@ def test_planted_bugs_are_pinned_on_the_smallest_module_from_hooks(exports: dict
     export = exports[name]
     proto, target = hf.planted(export.program.model_proto, kind)
     report = wb.compare(export.module, export.inputs, onnx=proto)
-    holder = "/".join(wb.open(proto)._scopes[target].path)
+    holder = "/".join(wb.open(proto).node_scopes[target].path)
     assert report.cause_module == holder, report.summary()
 
 
@@ -137,4 +137,4 @@ def test_torchscript_exports_from_hooks(exports: dict, name: str) -> None:
     for kind in ("weight", "softmax", "add"):
         planted, target = hf.planted(proto, kind)
         report = wb.compare(export.module, export.inputs, onnx=planted)
-        assert report.cause_module == "/".join(wb.open(planted)._scopes[target].path), (kind, report.summary())
+        assert report.cause_module == "/".join(wb.open(planted).node_scopes[target].path), (kind, report.summary())

@@ -10,6 +10,7 @@ more class here, and one more entry in that list.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Callable, ClassVar, Mapping, Sequence, cast
@@ -75,20 +76,22 @@ class Reference:
     by_module: bool = False
 
 
-class Source:
-    """One kind of reference: :meth:`matches` what the user passed, :meth:`capture` both sides."""
+class Source(ABC):
+    """One kind of reference: :meth:`matches` what the user passed, :meth:`capture` both sides.
+    Each kind defines both; kinds are used as classes, never instantiated."""
 
     #: Whether ``reference=`` means anything for this kind (it picks one side of two ONNX runs).
     takes_reference: ClassVar[bool] = False
 
     @staticmethod
+    @abstractmethod
     def matches(source: Any) -> bool:
-        raise NotImplementedError
+        """Whether ``source`` is this kind of reference."""
 
     @staticmethod
+    @abstractmethod
     def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
         """The candidate's run (the debugger over the ONNX model) and the reference's values."""
-        raise NotImplementedError
 
 
 class TorchProgram(Source):

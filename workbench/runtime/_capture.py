@@ -38,8 +38,8 @@ class Store:
         sequences, maps, optionals, strings and ml_dtypes arrays stay in memory."""
         self.discard(name)
         size = nbytes(value)
-        spillable = isinstance(value, np.ndarray) and value.dtype != object and not is_special(value.dtype)
-        if self.in_memory + size <= self.budget or not spillable or not isinstance(value, np.ndarray):
+        fits = self.in_memory + size <= self.budget
+        if fits or not isinstance(value, np.ndarray) or value.dtype == object or is_special(value.dtype):
             self._values[name] = value
             self.in_memory += size
             return

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Sequence
 import onnx
 
 from ..model.internal import NodeRecord, NodeScope, Scope, assign_scopes, build_tree, subgraphs
+from ._structure import derived_tree, op_summary
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 MAX_ITEMS = 200
 #: Producers with more consumers than this get a ref copy per consumer group.
 FAN_OUT = 8
+#: Default-domain ops whose output is not fixed by their inputs: never drawn as weights.
+_NOT_FIXED = frozenset({"RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout"})
 
 
 @dataclass
@@ -90,14 +93,29 @@ class Group:
 
 
 def format_shape(shape: Sequence | None) -> str:
-    """``(1, 'seq', 768)`` → ``1×seq×768``; unknown → ``""``."""
+    """``(1, 'seq', 768)`` → ``1×seq×768``; unknown → ``""``. Dims that onnx's shape inference
+    named itself (``unk__92``, no meaning to the reader) show as ``?``."""
     if shape is None:
         return ""
-    return "×".join("?" if d is None else str(d) for d in shape) or "scalar"
+    return "×".join("?" if d is None or (isinstance(d, str) and d.startswith("unk__")) else str(d)
+                    for d in shape) or "scalar"
 
 
-def _is_constant(node: onnx.NodeProto) -> bool:
-    return node.op_type == "Constant" and node.domain in ("", "ai.onnx") and not node.input
+def _constant_nodes(records: Sequence[NodeRecord], initializers: set[str]) -> set[str]:
+    """The nodes drawn as weights of their readers, not as boxes: Constants, and default-domain
+    nodes computed from weights alone (``ConstantOfShape`` of a constant shape, an
+    ``Unsqueeze`` of a weight): they hold values fixed before the model runs."""
+    hidden: set[str] = set()
+    fixed = set(initializers)
+    for r in records:
+        node = r.node
+        if node.domain not in ("", "ai.onnx") or any(subgraphs(node)):
+            continue
+        if (node.op_type == "Constant" and not node.input) or \
+                (node.input and node.op_type not in _NOT_FIXED and all(n in fixed for n in node.input if n)):
+            hidden.add(r.id)
+            fixed.update(o for o in node.output if o)
+    return hidden
 
 
 class GraphBuilder:
@@ -152,10 +170,15 @@ class GraphBuilder:
                    initializers: set[str]) -> str:
         own_scopes = {r.id: scopes.get(r.id, NodeScope((), "none")) for r in records}
         tree = build_tree(records, own_scopes)
-        hidden = {r.id for r in records if _is_constant(r.node)}
+        hidden = _constant_nodes(records, initializers)
+        top = tree.root
+        if tree.source == "none":
+            weights = initializers | {o for r in records if r.id in hidden for o in r.node.output}
+            top = derived_tree(records, hidden, weights, outputs,
+                               lambda name: self.model.value_info(name)[1], FAN_OUT) or top
         body = _Body(prefix, {r.id: r for r in records}, hidden, {r.id: r.index for r in records})
-        body.count(tree.root)
-        root = self._add_scope(tree.root, body, kind, label, None)
+        body.count(top)
+        root = self._add_scope(top, body, kind, label, None)
         root_group = self.groups[root]
         root_group.path = ""
         inputs_items = [self._value_item("input", name) for name in inputs]
@@ -237,13 +260,18 @@ class GraphBuilder:
             self.groups[item["group"]].parent = group_id
 
     def _split(self, group: Group, items: list[dict]) -> list[dict]:
+        """Cuts a level into consecutive slices of ``MAX_ITEMS``, each labelled by what it holds:
+        its first and last group, or its op types (``Conv·BN·Relu``, then ``part k of n`` where
+        slices hold the same ops)."""
         chunks = [items[i:i + MAX_ITEMS] for i in range(0, len(items), MAX_ITEMS)]
+        labels = [f"{chunk[0]['label']} – {chunk[-1]['label']}" if all(i["kind"] == "group" for i in chunk)
+                  else op_summary([i.get("op") or i["label"] for i in chunk if i["kind"] in ("node", "group")])
+                  for chunk in chunks]
         split_items = []
-        for k, chunk in enumerate(chunks):
+        for k, (chunk, label) in enumerate(zip(chunks, labels), 1):
             sid = f"s:{group.id}:{len(self.groups)}"
-            first, last = chunk[0]["label"], chunk[-1]["label"]
-            label = f"{first} – {last}" if all(i["kind"] == "group" for i in chunk) else \
-                f"items {k * MAX_ITEMS + 1}–{k * MAX_ITEMS + len(chunk)}"
+            if labels.count(label) > 1:
+                label = f"{label}, part {k} of {len(chunks)}"
             split = Group(sid, label, "split", group.id, group.path, items=chunk)
             split.nodes = sum(i.get("nodes", 1) for i in chunk)
             self.groups[sid] = split

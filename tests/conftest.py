@@ -8,13 +8,10 @@ import os
 import subprocess
 from pathlib import Path
 
-import onnx
 import pytest
-from helpers import DOCS_SCREENSHOTS, REPO_ROOT, SCREENSHOT_DIR
+from helpers import DOCS_SCREENSHOTS, LIGHT_MODELS, REPO_ROOT, SCREENSHOT_DIR
 
 import workbench as wb
-
-LIGHT_MODELS = sorted((Path(onnx.__file__).parent / "backend/test/data/light").glob("*.onnx"))
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,8 @@ from onnx import helper
 if TYPE_CHECKING:
     import workbench as wb
 
+#: The real models onnx ships with their weights replaced by ConstantOfShape (densenet121, resnet50, …).
+LIGHT_MODELS = sorted((Path(onnx.__file__).parent / "backend/test/data/light").glob("*.onnx"))
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Set to 1 (scripts/refresh-screenshots.sh does) to have the browser tests write their screenshots
 #: over the docs' committed images in docs/img/. Otherwise they go to build/screenshots/, which git

@@ -8,8 +8,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from conftest import LIGHT_MODELS
-from helpers import plain_run
+from helpers import LIGHT_MODELS, plain_run
 from onnx import helper
 
 import workbench as wb

@@ -7,6 +7,7 @@ import json
 import onnx
 import pandas as pd
 import pytest
+from helpers import LIGHT_MODELS
 from onnx import helper
 
 import workbench as wb
@@ -82,7 +83,8 @@ def test_a_level_with_too_many_boxes_is_split() -> None:
     splits = [i for i in root["items"] if i["kind"] == "group"]
     assert len(splits) == 3 and all(index.group(s["group"])["kind"] == "split" for s in splits)
     assert max(len(g["items"]) for g in _all_groups(index)) <= MAX_ITEMS + 2  # + graph input and output
-    assert splits[0]["label"] == f"items 1–{MAX_ITEMS}"
+    # named by what they hold, told apart by their place: never by index range
+    assert [s["label"] for s in splits] == ["Relu, part 1 of 3", "Relu, part 2 of 3", "Relu, part 3 of 3"]
     # the chain runs through the splits: split k feeds split k+1
     labels = [i["label"] for i in root["items"]]
     edges = {(labels[a], labels[b]) for a, b, _ in root["edges"]}
@@ -227,3 +229,42 @@ def test_details_are_computed_once_and_weights_read_only_when_sent(monkeypatch: 
     assert full["complete"] and sorted(reads) == sorted(set(reads)) and set(reads) <= weights
     stats = [e for d in full["details"].values() for e in d["inputs"] if e["kind"] == "initializer" and "stats" in e]
     assert stats and all(set(e["stats"]) == {"min", "max", "mean", "std"} for e in stats)
+
+
+def test_search_finds_nodes_values_and_scopes_in_groups_not_sent() -> None:
+    m = wb.samples.open("tiny_bert")
+    index = m.view_index
+    payload = index.payload(budget=1)  # the root group only: everything else is fetched on demand
+    assert list(payload["groups"]) == [index.root]
+    softmax = [n for n, op in m.nodes.op_type.items() if op == "Softmax"]
+    result = index.search("softmax")
+    assert result["error"] is None and result["total"] == len(softmax) == 2
+    for hit in result["hits"]:
+        chain = hit["chain"]
+        assert chain[0] == index.root and chain[-1] == hit["group"]
+        # each group of the chain holds the next one, and the last holds the hit
+        for outer, inner in zip(chain, chain[1:]):
+            assert inner in {i["id"] for i in index.group(outer)["items"]}
+        assert hit["item"] in {i["id"] for i in index.group(hit["group"])["items"]}
+    assert sorted(h["item"] for h in result["hits"]) == sorted(softmax)
+    # a value by name finds its producer; a scope path finds its group
+    value = m.node(softmax[0]).output[0]
+    assert [h["item"] for h in index.search(value)["hits"]][:1] == [softmax[0]]
+    assert "g:encoder/layer.1" in {h["item"] for h in index.search("/^encoder/layer\\.1$/m")["hits"]}
+
+
+def test_search_finds_a_constant_through_the_node_that_reads_it() -> None:
+    # onnx's light models make their weights with ConstantOfShape: drawn as weights, not boxes
+    m = wb.open(next(p for p in LIGHT_MODELS if p.stem == "light_squeezenet"))
+    constant = next(n for n, op in m.nodes.op_type.items() if op == "ConstantOfShape")
+    (hit,) = m.view_index.search(constant)["hits"]
+    reader = m.records_by_id[hit["item"]].node
+    assert reader.op_type == "Conv" and set(m.node(constant).output) & set(reader.input)
+
+
+def test_search_reports_a_malformed_regex_and_caps_its_hits() -> None:
+    index = wb.samples.open("tiny_bert").view_index
+    assert index.search("/(/")["error"].startswith("Invalid regular expression")
+    everything = index.search("/./", limit=3)
+    assert len(everything["hits"]) == 3 and everything["total"] > 3
+    assert index.search("   ")["hits"] == []

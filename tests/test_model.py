@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import pandas as pd
 import pytest
-from conftest import LIGHT_MODELS
+from helpers import LIGHT_MODELS
 from onnx import helper
 
 import workbench as wb

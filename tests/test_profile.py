@@ -10,7 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pandas as pd
 import pytest
-from conftest import LIGHT_MODELS
+from helpers import LIGHT_MODELS
 
 import workbench as wb
 from workbench.errors import ProviderError, WorkbenchError

@@ -187,6 +187,14 @@ def test_group_and_details(server: Server, index: ViewIndex) -> None:
     assert server.get(path="tiny_cnn.onnx", details=node_id) == (200, _json(index.details(node_id)))
 
 
+def test_search_covers_the_whole_model(server: Server, index: ViewIndex) -> None:
+    status, body = server.get(path="tiny_cnn.onnx", search="conv")
+    assert (status, body) == (200, _json(index.search("conv")))
+    assert body["total"] == len(body["hits"]) > 0 and body["error"] is None
+    status, body = server.get(path="tiny_cnn.onnx", search="/conv(/")
+    assert status == 200 and body["hits"] == [] and "regular expression" in body["error"]
+
+
 @pytest.mark.parametrize("query", [{"group": "g:no/such/group"}, {"details": "/no/such/node"}])
 def test_unknown_group_or_node_is_404(server: Server, query: dict[str, str]) -> None:
     status, body = server.get(path="tiny_cnn.onnx", **query)

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import onnx
 import pytest
-from conftest import LIGHT_MODELS
+from helpers import LIGHT_MODELS
 from onnx import helper, numpy_helper
 
 import workbench as wb

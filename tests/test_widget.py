@@ -71,6 +71,15 @@ def test_details_request_is_answered(view: GraphView, model: wb.Model, sent: lis
     assert sent == [{"response": "details", "id": node_id, "details": model.view_index.details(node_id)}]
 
 
+def test_search_request_is_answered_over_the_whole_model(view: GraphView, model: wb.Model,
+                                                         sent: list[dict]) -> None:
+    _from_front_end(view, {"request": "search", "id": "Gemm"})
+    (reply,) = sent
+    assert (reply["response"], reply["id"]) == ("search", "Gemm")
+    assert reply["search"] == model.view_index.search("Gemm")
+    assert reply["search"]["total"] == (model.nodes.op_type == "Gemm").sum() > 0
+
+
 @pytest.mark.parametrize("request_kind", ["group", "details"])
 def test_unknown_id_is_answered_with_an_error(view: GraphView, sent: list[dict], request_kind: str) -> None:
     _from_front_end(view, {"request": request_kind, "id": "no such thing"})

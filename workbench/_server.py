@@ -1,11 +1,12 @@
 """Jupyter server extension: the route behind the ``.onnx`` file viewer.
 
 ``GET {base_url}onnx-workbench/view?path=<path relative to the server root>`` answers the
-graph view payload (docs/view-schema.md); ``&group=<group id>`` one group and
-``&details=<node id>`` one node's details, which the viewer fetches as the user expands
-groups and selects nodes. Only files under the contents manager's root are served, to
-users allowed to read contents, and files over ``MAX_MODEL_BYTES`` (2 GiB, protobuf's own
-limit; configurable) are refused before they are read.
+graph view payload (docs/view-schema.md); ``&group=<group id>`` one group,
+``&details=<node id>`` one node's details and ``&search=<query>`` the hits of a search over
+the whole model, which the viewer fetches as the user expands groups, selects nodes and
+searches. Only files under the contents manager's root are served, to users allowed to read
+contents, and files over ``MAX_MODEL_BYTES`` (2 GiB, protobuf's own limit; configurable) are
+refused before they are read.
 
 Models are opened and indexed in worker processes (``workbench._server_worker``), never in the
 server: parsing a large model holds the GIL for seconds, and its index holds about the file's
@@ -252,7 +253,8 @@ def relative_message(message: str, root_dir: str, names: Mapping[str, str]) -> s
 
 
 class ViewHandler(APIHandler):
-    """``GET onnx-workbench/view``: a model file's view payload, one group or one node's details."""
+    """``GET onnx-workbench/view``: a model file's view payload, one group, one node's details or the
+    hits of a search over the whole model."""
 
     auth_resource = "contents"
 
@@ -264,7 +266,8 @@ class ViewHandler(APIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """Answers the payload, ``group=`` or ``details=`` as JSON, or ``{"message": ...}`` on error."""
+        """Answers the payload, ``group=``, ``details=`` or ``search=`` as JSON, or ``{"message": ...}``
+        on error."""
         try:
             body = await self._reply()
         except RouteError as error:
@@ -299,7 +302,9 @@ class ViewHandler(APIHandler):
                                   "wb.open(path), or raise ServerApp.tornado_settings['onnx_workbench_max_bytes'].")
         group = self.get_query_argument("group", None)
         details = self.get_query_argument("details", None) if group is None else None
-        request = {"path": full, "mtime_ns": stat.st_mtime_ns, "size": stat.st_size, "group": group, "details": details}
+        search = self.get_query_argument("search", None) if group is None and details is None else None
+        request = {"path": full, "mtime_ns": stat.st_mtime_ns, "size": stat.st_size, "group": group, "details": details,
+                   "search": search}
         try:
             status, body = await self.workers.ask(request)
         except WorkerStopped:

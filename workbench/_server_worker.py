@@ -4,9 +4,10 @@
 opening a model, which holds the GIL for seconds on a large one, and the memory of its view index
 stay out of the Jupyter server. A worker answers one request at a time. A request is one JSON line
 on its stdin: ``{"path": <real path>, "mtime_ns": ..., "size": ..., "group": <id or null>,
-"details": <id or null>}``. The answer is two lines on its stdout: a JSON header, ``{"status":
-OK | ERROR | MISSING | FAILED, "held": [<cache keys>]}``, then the body: the JSON the route answers
-(OK), the error message as a JSON string (ERROR, FAILED), or ``null`` (MISSING: no such group or node).
+"details": <id or null>, "search": <query or null>}``. The answer is two lines on its stdout: a
+JSON header, ``{"status": OK | ERROR | MISSING | FAILED, "held": [<cache keys>]}``, then the body:
+the JSON the route answers (OK), the error message as a JSON string (ERROR, FAILED), or ``null``
+(MISSING: no such group or node).
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def _lookup(index: ViewIndex, request: dict[str, Any]) -> tuple[str, Any]:
             return OK, index.group(request["group"])
         if request.get("details") is not None:
             return OK, index.details(request["details"])
+        if request.get("search") is not None:
+            return OK, index.search(request["search"])
     except KeyError:
         return MISSING, None
     return OK, index.payload(budget=LAZY_PAYLOAD_BYTES)

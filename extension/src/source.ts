@@ -6,7 +6,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IDetails, IGroup, IViewPayload, IViewSource } from './view/types';
+import { IDetails, IGroup, ISearchAnswer, IViewPayload, IViewSource } from './view/types';
 
 /** The server route, relative to the server's base URL. */
 export const VIEW_ROUTE = 'onnx-workbench/view';
@@ -38,6 +38,10 @@ export class ServerViewSource implements IViewSource {
     return this._get({ details: nodeId });
   }
 
+  search(query: string): Promise<ISearchAnswer> {
+    return this._get({ search: query });
+  }
+
   private async _get<T>(query: { [key: string]: string }): Promise<T> {
     const url =
       URLExt.join(this._settings.baseUrl, VIEW_ROUTE) +
@@ -55,8 +59,8 @@ export class ServerViewSource implements IViewSource {
   }
 }
 
-/** A request to the kernel: `{"request": "group" | "details", "id": ...}`. */
-type Request = 'group' | 'details';
+/** A request to the kernel: `{"request": "group" | "details" | "search", "id": ...}` (a search's id is its query). */
+type Request = 'group' | 'details' | 'search';
 
 interface IPending {
   promise: Promise<unknown>;
@@ -86,6 +90,10 @@ export class KernelViewSource implements IViewSource {
 
   details(nodeId: string): Promise<IDetails> {
     return this._ask('details', nodeId);
+  }
+
+  search(query: string): Promise<ISearchAnswer> {
+    return this._ask('search', query);
   }
 
   /** Settles the pending request a kernel message answers; other messages are ignored. */

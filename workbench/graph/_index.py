@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from collections import deque
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+import onnx
 
 from ..errors import NotFoundError, UsageError
 from ..model.internal import card_html, summary_text
@@ -26,6 +29,8 @@ VIEW_SCHEMA_VERSION = 1
 LAZY_PAYLOAD_BYTES = 500_000
 #: First paint opens groups while no more than this many boxes are visible.
 _FIRST_PAINT_BOXES = 60
+#: The most hits a search answers with (the total is counted in full).
+SEARCH_LIMIT = 1000
 
 
 #: About what a weight's statistics add to the details' JSON: ``, "stats": {"min": …, "max": …}``.
@@ -52,6 +57,7 @@ class ViewIndex:
         self._details: dict[str, dict] = {}  # by node id, with weight statistics
         self._light: dict[str, dict] = {}  # by node id, without
         self._stats: dict[str, dict] = {}  # by weight name: each weight read once
+        self._search_entries: list[tuple[str, str, tuple[str, ...]]] | None = None
 
     # ---- the parts ----------------------------------------------------------------------
     def group(self, group_id: str) -> dict:
@@ -110,6 +116,78 @@ class ViewIndex:
             item_id = self._owner[item_id]
             chain.append(item_id)
         return chain[::-1]
+
+    # ---- search ---------------------------------------------------------------------------
+    def search(self, query: str, limit: int = SEARCH_LIMIT) -> dict:
+        """Every item of the whole model matching ``query``, loaded in a front end or not.
+
+        ``query`` is a case-insensitive substring or ``/regular expression/flags`` (as in the
+        view's search box). It is matched against each node's name, id, op type and output
+        values, each group's label and scope path, and the graph inputs and outputs. A constant
+        (drawn as a weight) is found through the node that reads it. Hits are in drawing order
+        (depth first, top to bottom), at most ``limit`` of them; each names the item, the group
+        holding it and that group's chain from the graph's root, so a front end can open the
+        groups around a hit it has not loaded::
+
+            {"query": ..., "hits": [{"item": id, "group": id, "chain": [root, ..., group]}],
+             "total": n, "error": null | "why the regex is malformed"}
+        """
+        test, error = _matcher(query.strip())
+        hits: list[dict] = []
+        total = 0
+        seen: set[str] = set()
+        if test is not None and query.strip():
+            for item_id, group_id, fields in self._searchable():
+                if item_id in seen or not any(test(field) for field in fields):
+                    continue
+                seen.add(item_id)
+                total += 1
+                if len(hits) < limit:
+                    hits.append({"item": item_id, "group": group_id, "chain": [*self.ancestors(group_id), group_id]})
+        return {"query": query, "hits": hits, "total": total, "error": error}
+
+    def _searchable(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """``(item id, group id, the item's texts)`` for every item, depth first in drawing order
+        from each graph's root; built once."""
+        if self._search_entries is None:
+            readers = self.model.consumers
+            texts: dict[str, list[str]] = {}  # drawn node id → its constants' names and outputs
+            for record in self.model.records:
+                if record.id in self._owner:
+                    continue
+                # a hidden constant: found through the first drawn node that reads it
+                reader, seen = record.id, set()
+                while reader not in self._owner and reader not in seen:
+                    seen.add(reader)
+                    node = self.model.records_by_id[reader].node
+                    reader = next((c for o in node.output for c in readers.get(o, ())), reader)
+                if reader in self._owner:
+                    texts.setdefault(reader, []).extend([record.id, *record.node.output])
+            entries: list[tuple[str, str, tuple[str, ...]]] = []
+
+            def visit(group_id: str) -> None:
+                group = self._groups[group_id]
+                for item in group.items:
+                    fields = [item["label"]]
+                    if item["kind"] == "node":
+                        node = self._node_proto(item["node"])
+                        fields += [item["node"], node.name, node.op_type, *node.output, *texts.get(item["node"], ())]
+                    elif item["kind"] == "group":
+                        fields.append(self._groups[item["group"]].path)
+                    if item["kind"] != "ref":
+                        entries.append((item["id"], group_id, tuple(fields)))
+                    if item["kind"] == "group":
+                        visit(item["group"])
+
+            for root in (g for g, group in self._groups.items() if group.parent is None):
+                visit(root)
+            self._search_entries = entries
+        return self._search_entries
+
+    def _node_proto(self, node_id: str) -> onnx.NodeProto:
+        if node_id in self._function_nodes:
+            return self._function_nodes[node_id][0]
+        return self.model.records_by_id[node_id].node
 
     # ---- payloads -----------------------------------------------------------------------
     def payload(self, *, budget: int = 2_000_000, expanded: Iterable[str] | None = None,
@@ -226,6 +304,22 @@ class ViewIndex:
         from ._static import to_graphviz
 
         return to_graphviz(self, set(expanded))
+
+
+def _matcher(query: str) -> tuple[Callable[[str], bool] | None, str | None]:
+    """The test for a query, as the view's search box reads it: ``/body/flags`` is a regular
+    expression (case-insensitive unless flags are given without ``i``), anything else a
+    case-insensitive substring. ``(None, why)`` for a malformed expression."""
+    regex = re.fullmatch(r"/(.+)/([a-z]*)", query)
+    if regex is None:
+        needle = query.lower()
+        return (lambda text: needle in text.lower()), None
+    flags = regex[2].replace("g", "").replace("y", "") or "i"
+    try:
+        pattern = re.compile(regex[1], (re.IGNORECASE if "i" in flags else 0) | (re.MULTILINE if "m" in flags else 0))
+    except re.error as error:
+        return None, f"Invalid regular expression: {error}"
+    return (lambda text: pattern.search(text) is not None), None
 
 
 def build_view(model: "Model") -> ViewIndex:

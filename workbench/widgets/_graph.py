@@ -123,14 +123,16 @@ class GraphView(ipywidgets.DOMWidget):
         return self._index.to_graphviz(expanded=tuple(self.expanded))
 
     def _answer(self, _widget: ipywidgets.Widget, content: dict, _buffers: list) -> None:
-        """Answers the front end's ``{"request": "group" | "details", "id": ...}`` messages."""
+        """Answers the front end's ``{"request": "group" | "details" | "search", "id": ...}`` messages
+        (for a search, the id is the query)."""
         if "event" in content:
             return  # not a request: see _on_event
         request, key = content.get("request"), content.get("id")
         reply = {"response": request, "id": key}
-        lookups = {"group": (self._index.group, "group"), "details": (self._index.details, "node")}
+        lookups = {"group": (self._index.group, "group"), "details": (self._index.details, "node"),
+                   "search": (self._index.search, "query")}
         if request not in lookups:
-            reply["error"] = f"Unknown request {request!r}; expected 'group' or 'details'."
+            reply["error"] = f"Unknown request {request!r}; expected 'group', 'details' or 'search'."
         else:
             find, what = lookups[request]
             try:

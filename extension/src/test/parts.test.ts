@@ -30,6 +30,16 @@ describe('counterState', () => {
     assert.match(state.title, /^4 group\(s\) are not loaded yet/);
   });
 
+  it('says when the model is being searched, and when it holds more hits than listed', () => {
+    assert.equal(
+      counterState({ hits: hits(2), unsearched: 4, pending: true }, 0, null).text,
+      '1 / 2 (searching the model…)'
+    );
+    const capped = counterState({ hits: hits(3), unsearched: 0, total: 1200 }, -1, null);
+    assert.equal(capped.text, '3 hits (of 1200)');
+    assert.match(capped.title, /^1200 matches in the model; the first 3 are listed/);
+  });
+
   it('shows a malformed regex as an error with the reason as tooltip', () => {
     assert.deepEqual(counterState({ hits: [], unsearched: 0 }, -1, 'Unterminated group'), {
       text: 'bad regex',

@@ -147,6 +147,35 @@ describe('SearchState', () => {
     assert.equal(s.result?.unsearched, 1);
   });
 
+  it("takes a source's whole-model answer, staying on the current hit, and keeps it on refresh", () => {
+    const groups = model();
+    groups.delete('block');
+    const s = new SearchState();
+    s.run('relu', 'main', id => groups.get(id));
+    assert.equal(s.step(1)?.itemId, 'i:relu_out');
+    s.adopt({
+      query: 'relu',
+      hits: [
+        { item: 'i:relu1', group: 'block', chain: ['main', 'block'] },
+        { item: 'i:relu_out', group: 'main', chain: ['main'] }
+      ],
+      total: 5,
+      error: null
+    });
+    assert.equal(s.count, 2);
+    assert.equal(s.index, 1, 'still on relu_out');
+    assert.deepEqual(s.result?.hits[0].chain, ['main', 'block']);
+    assert.equal(s.result?.unsearched, 0);
+    assert.equal(s.result?.total, 5);
+    groups.set('block', model().get('block')!);
+    assert.equal(
+      s.refresh('relu', 'main', id => groups.get(id)),
+      false,
+      'a group arriving adds nothing'
+    );
+    assert.equal(s.count, 2);
+  });
+
   it('does not refresh when there is no search', () => {
     const s = new SearchState();
     assert.equal(

@@ -4,7 +4,7 @@
  * No DOM: the viewer asks it what is loaded and is told when a load settles.
  */
 import type { BodyLink } from './details';
-import { IDetails, IGroup, INodeItem, IViewSource } from './types';
+import { IDetails, IGroup, INodeItem, ISearchAnswer, IViewSource } from './types';
 
 /** The text shown for a group that the payload lacks and no source could supply. */
 export const MISSING_GROUP_TEXT = 'not in this view';
@@ -151,6 +151,19 @@ export class GroupStore {
       return `could not load: ${error}`;
     }
     return this.missingText;
+  }
+
+  /** A search over the whole model by the source, or null where the source cannot search. */
+  search(query: string): Promise<ISearchAnswer> | null {
+    return this.source?.search ? this.source.search(query) : null;
+  }
+
+  /** Loads the groups of `chain` that are not here; settles when each arrived or failed. */
+  async loadChain(chain: string[]): Promise<void> {
+    for (const id of chain) {
+      this.load(id);
+    }
+    await Promise.all(chain.map(id => this.loads.get(id)));
   }
 
   /** The node item of a model node in the group that holds it. */

@@ -1,20 +1,27 @@
 /**
  * Search over the loaded groups of a graph: a plain, case-insensitive substring or a
- * `/regular expression/flags`. Groups that are not loaded cannot be searched; the result
- * says how many such groups were passed over.
+ * `/regular expression/flags`. Groups that are not loaded cannot be searched here; the result
+ * says how many such groups were passed over, and a source that searches the whole model
+ * (`IViewSource.search`) replaces it with hits that carry the chain of groups to open.
  */
-import { IGroup, Item } from './types';
+import { IGroup, ISearchAnswer, Item } from './types';
 
 /** A search hit: an item and the group whose level holds it. */
 export interface IHit {
   itemId: string;
   groupId: string;
+  /** The groups from the graph's root down to `groupId`, for a hit in groups not loaded yet. */
+  chain?: string[];
 }
 
 /** The hits in display order, and how many unloaded groups were not searched. */
 export interface ISearchResult {
   hits: IHit[];
   unsearched: number;
+  /** Every match in the whole model, where a source counted more than `hits` holds. */
+  total?: number;
+  /** True while the source searches the whole model. */
+  pending?: boolean;
 }
 
 /** A predicate on strings built from a query; `error` is set for a malformed regex. */
@@ -125,8 +132,8 @@ export class SearchState {
    */
   refresh(query: string, rootId: string, group: (id: string) => IGroup | undefined): boolean {
     const q = query.trim();
-    if (!this.result || !q) {
-      return false;
+    if (!this.result || !q || this.result.total !== undefined) {
+      return false; // no search, or the source's answer over the whole model: nothing to add
     }
     const current = this.result.hits[this.index]?.itemId;
     const match = matcher(q);
@@ -134,6 +141,18 @@ export class SearchState {
     this.index = this.result.hits.findIndex(hit => hit.itemId === current);
     this.error = match.error;
     return true;
+  }
+
+  /**
+   * Takes a source's answer over the whole model in place of the loaded groups' hits,
+   * staying on the current hit where it is among them.
+   */
+  adopt(answer: ISearchAnswer): void {
+    const current = this.result?.hits[this.index]?.itemId;
+    const hits = answer.hits.map(h => ({ itemId: h.item, groupId: h.group, chain: h.chain }));
+    this.result = { hits, unsearched: 0, total: answer.total };
+    this.index = hits.findIndex(hit => hit.itemId === current);
+    this.error = answer.error;
   }
 
   /** Moves to the next (1) or previous (-1) hit, wrapping around; null when there are none. */

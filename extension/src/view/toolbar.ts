@@ -47,7 +47,13 @@ export function counterState(
       ? `${n} hit${n === 1 ? '' : 's'}`
       : `${hitIndex + 1} / ${n}`;
   let title = '';
-  if (result.unsearched) {
+  if (result.total !== undefined && result.total > n) {
+    text += ` (of ${result.total})`;
+    title = `${result.total} matches in the model; the first ${n} are listed: narrow the search.`;
+  }
+  if (result.pending) {
+    text += ' (searching the model…)';
+  } else if (result.unsearched) {
     text += ` (+${result.unsearched} not loaded)`;
     title =
       `${result.unsearched} group(s) are not loaded yet and were not searched; ` +

@@ -116,6 +116,19 @@ export interface IViewPayload {
 export interface IViewSource {
   group(id: string): Promise<IGroup>;
   details(nodeId: string): Promise<IDetails>;
+  /** Searches the whole model, loaded here or not (docs/view-schema.md, SearchResult). */
+  search?(query: string): Promise<ISearchAnswer>;
+}
+
+/** A source's search over the whole model. */
+export interface ISearchAnswer {
+  query: string;
+  /** Each hit: the item, the group holding it and that group's chain from its graph's root. */
+  hits: Array<{ item: string; group: string; chain: string[] }>;
+  /** Every match, counted (hits stop at a limit). */
+  total: number;
+  /** Why the regular expression is malformed, else null. */
+  error: string | null;
 }
 
 /** What the viewer tells its host: the glue forwards these to the widget model. */

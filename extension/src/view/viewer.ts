@@ -20,9 +20,9 @@ import { warmGraphviz } from './graphviz';
 import { ViewCommand, searchCommand, viewCommand } from './keyboard';
 import { Minimap } from './minimap';
 import { Navigation } from './navigation';
-import { PanZoom, fitTransform } from './panzoom';
+import { PanZoom, WheelMode, fitTransform } from './panzoom';
 import { Scene } from './scene';
-import { SearchState } from './search';
+import { IHit, SearchState } from './search';
 import { Toolbar } from './toolbar';
 import {
   IOverlay,
@@ -39,6 +39,11 @@ warmGraphviz();
 export interface IViewerOptions {
   /** The note in an expanded group that is neither in the payload nor available from a source. */
   missingGroupText?: string;
+  /**
+   * What the mouse wheel does (default `pan`: the wheel pans, ctrl/⌘ + wheel zooms; `zoom`:
+   * the reverse), or a function read at each wheel event, for a setting that can change.
+   */
+  wheel?: WheelMode | (() => WheelMode);
 }
 
 /**
@@ -55,6 +60,8 @@ export class GraphViewer {
   private nav: Navigation;
   private scene: Scene;
   private finder = new SearchState();
+  /** Searches asked of the source so far: only the latest one's answer is shown. */
+  private searches = 0;
   private selectedNodes: string[] = [];
   private selectedItem: string | null = null;
   private highlighted: string[] = [];
@@ -248,7 +255,8 @@ export class GraphViewer {
   }
 
   /**
-   * Searches the loaded groups of the current graph and returns the number of hits.
+   * Searches the loaded groups of the current graph and returns the number of their hits;
+   * where groups are not loaded and the source can search, the whole model's hits follow.
    * With `jump` (the default) it goes to the first hit; an empty query clears the search.
    */
   search(query: string, jump = true): number {
@@ -257,6 +265,8 @@ export class GraphViewer {
       input.value = query;
     }
     this.finder.run(query, this.nav.rootId, id => this.groups.get(id));
+    this.searches += 1; // an answer still on its way is for an older query
+    this.searchModel(query, jump && !this.finder.count);
     this.renderCounter();
     if (jump && this.finder.count) {
       this.stepHit(1);
@@ -408,6 +418,21 @@ export class GraphViewer {
       return;
     }
     this.renderCounter();
+    const missing = hit.chain?.filter(id => !this.groups.get(id)) ?? [];
+    if (!missing.length) {
+      this.showHit(hit);
+      return;
+    }
+    // A hit the source found in groups not loaded yet: fetch them, then open them.
+    void this.groups.loadChain(missing).then(() => {
+      if (!this.disposed && this.finder.result?.hits[this.finder.index] === hit) {
+        this.showHit(hit);
+      }
+    });
+  }
+
+  /** Expands the groups around a hit and centres it once drawn. */
+  private showHit(hit: IHit): void {
     this.reveal(hit.groupId);
     void this.scene.request().then(() => {
       const drawn = this.scene.drawing?.byId.get(hit.itemId);
@@ -415,6 +440,41 @@ export class GraphViewer {
         this.panzoom.centerOnBox(drawn.box);
       }
     });
+  }
+
+  /**
+   * Asks the source to search the whole model when the loaded groups did not cover it, and
+   * shows its hits in place of the loaded ones (going to the first with `jump` when the loaded
+   * groups had none). An answer to an older query is dropped.
+   */
+  private searchModel(query: string, jump: boolean): void {
+    const result = this.finder.result;
+    const answer = result?.unsearched ? this.groups.search(query.trim()) : null;
+    if (!result || !answer) {
+      return;
+    }
+    result.pending = true;
+    const asked = ++this.searches;
+    answer.then(
+      found => {
+        if (this.disposed || asked !== this.searches) {
+          return;
+        }
+        this.finder.adopt(found);
+        this.renderCounter();
+        if (jump && this.finder.index < 0 && this.finder.count) {
+          this.stepHit(1);
+        } else {
+          this.decorate();
+        }
+      },
+      () => {
+        if (!this.disposed && asked === this.searches) {
+          result.pending = false; // the loaded groups' hits stand
+          this.renderCounter();
+        }
+      }
+    );
   }
 
   // ---- commands -----------------------------------------------------------------------

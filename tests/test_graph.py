@@ -67,7 +67,49 @@ def test_constants_and_initializers_are_weights_of_their_consumer() -> None:
     weight_names = [w[0] for w in conv["weights"]]
     initializers = set(m.tensors.index)
     assert weight_names and set(weight_names) <= initializers
-    assert all("×" in shape for _, shape in conv["weights"])
+    assert all("×" in shape for _, shape, *_ in conv["weights"])
+
+
+def test_weights_and_details_name_each_input_by_its_role_in_the_op_schema() -> None:
+    m = wb.samples.open("tiny_cnn")
+    index = m.view_index
+    bn = next(i for i in _node_items(index) if i["op"] == "BatchNormalization")
+    assert [w[2] for w in bn["weights"]] == ["scale", "B", "input_mean", "input_var"]
+    details = index.details(bn["node"])
+    assert [e["role"] for e in details["inputs"]] == ["X", "scale", "B", "input_mean", "input_var"]
+    assert [e["role"] for e in details["outputs"]] == ["Y"]
+    # the operator's documentation, from onnx's schemas (offline)
+    operator = details["operator"]
+    assert (operator["op"], operator["domain"]) == ("BatchNormalization", "ai.onnx")
+    assert operator["since"] <= m.proto.opset_import[0].version and operator["summary"]
+    assert "epsilon" in [name for name, _ in operator["attributes"]]
+    assert [name for name, *_ in operator["inputs"]] == ["X", "scale", "B", "input_mean", "input_var"]
+
+
+def _constants_model() -> onnx.ModelProto:
+    nodes = [
+        helper.make_node("Constant", [], ["two"], value=helper.make_tensor("t", onnx.TensorProto.FLOAT, [], [2.0])),
+        helper.make_node("Pow", ["x", "two"], ["squared"], name="pow"),
+        helper.make_node("Add", ["squared", "eps"], ["shifted"], name="add"),
+        helper.make_node("Transpose", ["shifted"], ["y"], name="transpose", perm=[1, 0]),
+        helper.make_node("MatMul", ["y", "big"], ["z"], name="matmul"),
+        helper.make_node("CustomOp", ["z", "eps"], ["out"], name="custom", domain="my.domain"),
+    ]
+    initializers = [helper.make_tensor("eps", onnx.TensorProto.FLOAT, [], [9.99e-06]),
+                    helper.make_tensor("big", onnx.TensorProto.FLOAT, [2, 3], [1.0] * 6)]
+    graph = helper.make_graph(nodes, "consts", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [3, 2])],
+                              [helper.make_tensor_value_info("out", onnx.TensorProto.FLOAT, [3, 3])], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("my.domain", 1)])
+
+
+def test_small_constants_are_written_by_value() -> None:
+    index = wb.open(_constants_model()).view_index
+    items = {i["node"]: i for i in _node_items(index)}
+    assert items["pow"]["weights"] == [["two", "scalar", "Y", "2"]]
+    assert items["add"]["weights"] == [["eps", "scalar", "B", "9.99e-06"]]
+    assert items["matmul"]["weights"] == [["big", "2×3", "B"]]  # six values: shown by shape
+    assert items["custom"]["weights"] == [["eps", "scalar", "", "9.99e-06"]]  # no schema: no role
+    assert index.details("custom")["operator"] is None
 
 
 def _flat_chain(n: int) -> onnx.ModelProto:

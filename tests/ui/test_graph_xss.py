@@ -188,13 +188,14 @@ def assert_runnable_view(viewer: Viewer) -> None:
     assert_group_title(viewer, LAYER_GROUP, "layer.0")
     assert_group_title(viewer, f"g:{SCOPE}", SCOPE)
     assert_group_title(viewer, MODULE_GROUP, MODULE)
-    expect(title(viewer.node(MATMUL))).to_have_text(f"MatMul\n{MATMUL}\n{WEIGHT} ⟨4×4⟩")
+    expect(title(viewer.node(MATMUL))).to_have_text(f"MatMul\n{MATMUL}\nB: {WEIGHT} ⟨4×4⟩")  # B: its role
 
     details = show_details(viewer, MATMUL)
     expect(fact(details, "name")).to_have_text(MATMUL)
     expect(fact(details, "scope")).to_have_text(f"{SCOPE}/layer.0")
     inputs = details.locator(".jp-OnnxWorkbench-detailsValue")
-    expect(inputs.locator(".jp-OnnxWorkbench-name")).to_have_text([IMG, f"{WEIGHT}initializer", HIDDEN])
+    # each value after its role in MatMul's schema (A, B; output Y)
+    expect(inputs.locator(".jp-OnnxWorkbench-name")).to_have_text([f"A{IMG}", f"B{WEIGHT}initializer", f"Y{HIDDEN}"])
     expect(inputs.locator(".jp-OnnxWorkbench-type")).to_have_text([f"float32 ⟨{SHAPE}⟩", "float32 ⟨4×4⟩",
                                                                      f"float32 ⟨{SHAPE}⟩"])
     expect(inputs.nth(1).locator(".jp-OnnxWorkbench-stats")).to_contain_text("max 1")
@@ -205,7 +206,7 @@ def assert_runnable_view(viewer: Viewer) -> None:
     expect(fact(details, "scope")).to_have_text(MODULE)
     expect(details.locator(".jp-OnnxWorkbench-doc")).to_have_text(SCRIPT)
     expect(details.locator(".jp-OnnxWorkbench-detailsValue .jp-OnnxWorkbench-name")).to_have_text(
-        [f"mid {SVG}", f"r {SCRIPT}"]
+        [f"Xmid {SVG}", f"Yr {SCRIPT}"]
     )
 
 

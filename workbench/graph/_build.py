@@ -19,12 +19,15 @@ contains both ends, between the two items of that group that contain them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 import onnx
 
+from ..errors import WorkbenchError
 from ..model.internal import NodeRecord, NodeScope, Scope, assign_scopes, build_tree, subgraphs
+from ._schema import SMALL_VALUE_ELEMENTS, constant_value, opset_versions, roles, schema_of, value_text
 from ._structure import derived_tree, op_summary
 
 if TYPE_CHECKING:
@@ -127,6 +130,10 @@ class GraphBuilder:
         self.owner: dict[str, str] = {}  # item id → id of the group holding it
         self.items: dict[str, dict] = {}  # item id → item
         self._shapes: dict[str, str] = {}  # value name → formatted shape
+        self._values: dict[str, str | None] = {}  # weight name → its value as text, if small
+        self._versions = opset_versions(model)
+        self._role_names: dict[tuple[str, str, int], list[str]] = {}
+        self._records: dict[str, NodeRecord] = dict(model.records_by_id)  # function bodies' added below
         #: Nodes of local function bodies (not in the model's node table), by view id.
         self.function_nodes: dict[str, tuple[onnx.NodeProto, str]] = {}
         functions = {(f.domain, f.name): f for f in model.proto.functions}
@@ -158,6 +165,7 @@ class GraphBuilder:
             ]
             for r in records:
                 self.function_nodes[r.id] = (r.node, prefix)
+                self._records[r.id] = r
             self._add_graph(
                 f"{prefix}:", "function", f"{domain_name[0]}.{domain_name[1]}" if domain_name[0] else domain_name[1],
                 records,
@@ -334,15 +342,21 @@ class GraphBuilder:
             self.groups[a[k - 1]].edges.setdefault((a[k], b[k]), []).append(label)
 
         outer_inputs: dict[str, dict] = {}
+        makers = {name: self._records[node_id].node for name, node_id in constants.items()}
         for r in records:
             if r.id in hidden:
                 continue
             item = self.items[r.id]
-            for name in r.node.input:
+            input_roles: list[str] | None = None
+            for position, name in enumerate(r.node.input):
                 if not name:
                     continue
                 if name in initializers or name in constants:
-                    item.setdefault("weights", []).append([name, self._shape(name)])
+                    if input_roles is None:
+                        input_roles = self._roles(r.node)
+                    weight = [name, self._shape(name), input_roles[position]]
+                    value = self._small_value(name, makers.get(name))
+                    item.setdefault("weights", []).append(weight if value is None else [*weight, value])
                     continue
                 label = self._shape(name)
                 source = producer.get(name)
@@ -360,6 +374,29 @@ class GraphBuilder:
             source = producer.get(name)
             if source is not None:
                 connect(source, f"out:{name}", self._shape(name))
+
+    def _roles(self, node: onnx.NodeProto) -> list[str]:
+        """The schema's names of a node's inputs, looked up once per op and input count."""
+        key = (node.domain, node.op_type, len(node.input))
+        if key not in self._role_names:
+            self._role_names[key] = roles(schema_of(node, self._versions), len(node.input))
+        return self._role_names[key]
+
+    def _small_value(self, name: str, maker: onnx.NodeProto | None) -> str | None:
+        """A weight's value as text where it is small (``2``, ``[0, 2, 1, 3]``): read from the
+        initializer or the Constant node that holds it; None otherwise."""
+        if name not in self._values:
+            tensor = self.model.initializers.get(name)
+            array = None
+            if maker is not None:
+                array = constant_value(maker)
+            elif tensor is not None and math.prod(tensor.dims) <= SMALL_VALUE_ELEMENTS:
+                try:
+                    array = self.model.weight(name)
+                except WorkbenchError:  # unreadable data: Model.problems names it
+                    array = None
+            self._values[name] = value_text(array)
+        return self._values[name]
 
     def _ref(self, source: str, group_id: str) -> str:
         ref_id = f"ref:{source}@{group_id}"

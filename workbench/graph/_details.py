@@ -10,6 +10,7 @@ import onnx
 from ..errors import TensorDataError
 from ..model.internal import attribute_values, format_attribute, node_cost, node_metadata, tensor_stats
 from ._build import format_shape
+from ._schema import operator_doc, opset_versions, roles, schema_of
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -47,20 +48,21 @@ def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str)
         if len(text) > _MAX_ATTRIBUTE_CHARS:
             text = text[: _MAX_ATTRIBUTE_CHARS - 1] + "…"
         attributes.append([attr.name, text])
+    schema = schema_of(node, opset_versions(model))
     inputs = []
-    for name in node.input:
+    for name, role in zip(node.input, roles(schema, len(node.input))):
         if not name:
             continue
         dtype, shape = model.value_info(name)
-        entry: dict = {"name": name, "dtype": dtype, "shape": format_shape(shape), "kind": "value"}
+        entry: dict = {"name": name, "role": role, "dtype": dtype, "shape": format_shape(shape), "kind": "value"}
         tensor = model.initializers.get(name)
         if tensor is not None:
             entry["kind"] = "initializer"
         inputs.append(entry)
     outputs = []
-    for name in node.output:
+    for name, role in zip(node.output, roles(schema, len(node.output), outputs=True)):
         dtype, shape = model.value_info(name)
-        outputs.append({"name": name, "dtype": dtype, "shape": format_shape(shape), "kind": "value"})
+        outputs.append({"name": name, "role": role, "dtype": dtype, "shape": format_shape(shape), "kind": "value"})
     shapes_in = [model.value_info(n)[1] if n else None for n in node.input]
     flops, _ = node_cost(node, shapes_in, [model.value_info(n)[1] for n in node.output], values)
     meta = node_metadata(node, (STACK_TRACE_KEY,))
@@ -77,4 +79,5 @@ def node_details(model: "Model", node_id: str, node: onnx.NodeProto, scope: str)
         "params": model.param_count(node.input),
         "doc": node.doc_string or None,
         "stack": meta.get(STACK_TRACE_KEY) or None,
+        "operator": operator_doc(schema) if schema is not None else None,
     }

@@ -1,11 +1,13 @@
 /**
- * The pure parts of the toolbar and the decorations: the hit counter's text, and how
- * overlay values map to items, to the colour scale and to the legend.
+ * The pure parts of the toolbar, the chips and the decorations: the hit counter's text, the
+ * weight lines under an op, and how overlay values map to items, to the colour scale and to
+ * the legend.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { legendNumber, overlayKey, overlayPosition } from '../view/decorate';
+import { weightLine, weightLines } from '../view/shapes';
 import { counterState } from '../view/toolbar';
 import { groupItem, node } from './fixtures';
 
@@ -70,5 +72,29 @@ describe('overlay values', () => {
     assert.equal(legendNumber(42), '42');
     assert.equal(legendNumber(0.000123456), '0.000123');
     assert.equal(legendNumber(3.14159), '3.14');
+  });
+});
+
+describe('weightLine', () => {
+  it("names a weight by its role in the op schema, and writes a small one's value", () => {
+    assert.equal(weightLine(['onnx::Conv_12', '64×3×7×7', 'W']), 'W ⟨64×3×7×7⟩');
+    assert.equal(weightLine(['val_100', '', 'Y', '2']), 'Y = 2');
+    assert.equal(weightLine(['eps', '', 'B', '9.99e-06']), 'B = 9.99e-06');
+  });
+
+  it('falls back to the short name where the op has no schema, and "scalar" for no dims', () => {
+    assert.equal(weightLine(['encoder.layer.0.weight', '768']), 'weight ⟨768⟩');
+    assert.equal(weightLine(['bias', '', '']), 'bias ⟨scalar⟩');
+  });
+
+  it('lists at most a few lines and counts the rest', () => {
+    const weights = Array.from(
+      { length: 9 },
+      (_, i) => [`w${i}`, '4', `R${i}`] as [string, string, string]
+    );
+    const lines = weightLines(weights);
+    assert.equal(lines[0], 'R0 ⟨4⟩');
+    assert.match(lines[lines.length - 1], /^\+\d+ more$/);
+    assert.ok(lines.length < weights.length);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { CSS } from './css';
 import { button, html } from './dom';
-import { IDetails, IValueDetails } from './types';
+import { IDetails, IOperatorDoc, IValueDetails } from './types';
 
 /** Formats a FLOP count with a metric prefix: 1.2 GFLOPs. */
 export function formatFlops(flops: number): string {
@@ -43,7 +43,11 @@ function valueList(title: string, values: IValueDetails[]): HTMLElement {
   const node = section(`${title} (${values.length})`);
   for (const v of values) {
     const entry = html('div', `${CSS}detailsValue`);
-    const name = html('div', `${CSS}name`, v.name || '(none)');
+    const name = html('div', `${CSS}name`);
+    if (v.role) {
+      name.appendChild(html('span', `${CSS}role`, v.role));
+    }
+    name.appendChild(document.createTextNode(v.name || '(none)'));
     if (v.kind !== 'value') {
       name.appendChild(html('span', `${CSS}tag`, v.kind));
     }
@@ -64,6 +68,25 @@ function valueList(title: string, values: IValueDetails[]): HTMLElement {
   return node;
 }
 
+/** An operator's documentation: what it does, since which opset, its inputs, outputs, attributes. */
+function operatorDoc(op: IOperatorDoc): HTMLElement {
+  const node = section(`${op.domain}.${op.op}, since opset ${op.since}`);
+  node.classList.add(`${CSS}operatorDoc`);
+  node.appendChild(html('p', `${CSS}operatorSummary`, op.summary));
+  const parts: Array<[string, Array<[string, string]>]> = [
+    ['inputs', op.inputs.map(([name, type, text]) => [`${name}: ${type}`, text])],
+    ['outputs', op.outputs.map(([name, type, text]) => [`${name}: ${type}`, text])],
+    ['attributes', op.attributes]
+  ];
+  for (const [title, rows] of parts) {
+    if (rows.length) {
+      node.appendChild(html('h5', undefined, title));
+      node.appendChild(keyValueTable(rows, `${CSS}operatorTable`));
+    }
+  }
+  return node;
+}
+
 /** A subgraph or function body the panel offers to enter: [label, group id]. */
 export type BodyLink = [string, string];
 
@@ -79,6 +102,16 @@ export function renderDetails(
     head.appendChild(html('span', `${CSS}tag`, d.domain));
   }
   root.appendChild(head);
+  if (d.operator) {
+    const doc = operatorDoc(d.operator);
+    doc.hidden = true;
+    head.appendChild(
+      button(`${CSS}opHelp`, '?', `what ${d.op} does (onnx's documentation)`, () => {
+        doc.hidden = !doc.hidden;
+      })
+    );
+    root.appendChild(doc);
+  }
   const facts: Array<[string, string]> = [
     ['name', d.name || '(unnamed)'],
     ['id', d.id],

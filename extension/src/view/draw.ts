@@ -79,7 +79,12 @@ function drawNode(g: SVGGElement, item: Item & { kind: 'node' }, box: IBox): voi
   lines.forEach((line, i) => {
     g.appendChild(svgText(line, 8, NODE_HEADER + LINE * (i + 1) - 2, `${CSS}weight`, 'start'));
   });
-  const weights = (item.weights ?? []).map(([name, shape]) => `\n${name} ⟨${shape}⟩`).join('');
+  const weights = (item.weights ?? [])
+    .map(([name, shape, role, value]) => {
+      const text = value !== undefined ? ` = ${value}` : ` ⟨${shape || 'scalar'}⟩`;
+      return `\n${role ? `${role}: ` : ''}${name}${text}`;
+    })
+    .join('');
   const graphs = (item.graphs ?? []).map(([name]) => `\nbody: ${name}`).join('');
   title(g, `${item.op}${item.domain ? ` (${item.domain})` : ''}\n${item.node}${weights}${graphs}`);
 }

@@ -2,8 +2,9 @@
  * The sizes and text lines of the boxes the view draws, shared by layout (which needs
  * sizes before dot runs) and drawing (which writes the same lines).
  */
+import { EDGE_LABEL_SIZE } from './dot';
 import { ellipsize, textWidth } from './dom';
-import { Item } from './types';
+import { IWeight, Item } from './types';
 
 /** Geometry constants, in pixels. */
 export const NODE_HEADER = 20;
@@ -35,12 +36,24 @@ export function weightName(name: string): string {
   return ellipsize(parts.length ? parts[parts.length - 1] : name, 16);
 }
 
-/** The lines under a node's op type: its folded weights, `W ⟨768×768⟩`. */
-export function weightLines(weights: [string, string][] | undefined): string[] {
+/**
+ * One folded weight as its reader's chip writes it: by its role in the op schema where known
+ * (else the short name), then its value where small (`B = 9.99e-06`), else its shape
+ * (`W ⟨768×768⟩`).
+ */
+export function weightLine([name, shape, role, value]: IWeight): string {
+  const label = role ? ellipsize(role, 16) : weightName(name);
+  return value !== undefined
+    ? `${label} = ${ellipsize(value, 24)}`
+    : `${label} ⟨${shape || 'scalar'}⟩`;
+}
+
+/** The lines under a node's op type: its folded weights, `W ⟨768×768⟩`, `Y = 2`. */
+export function weightLines(weights: IWeight[] | undefined): string[] {
   if (!weights || !weights.length) {
     return [];
   }
-  const line = ([name, shape]: [string, string]) => `${weightName(name)} ⟨${shape || 'scalar'}⟩`;
+  const line = weightLine;
   if (weights.length <= MAX_WEIGHT_LINES) {
     return weights.map(line);
   }

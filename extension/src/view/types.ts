@@ -15,9 +15,15 @@ export interface INodeItem {
   label: string;
   op: string;
   domain: string;
-  weights?: [string, string][];
+  weights?: IWeight[];
   graphs?: [string, string][];
 }
+
+/**
+ * A weight folded into its reader: [name, shape, role in the op schema ("" where unknown),
+ * value as text where it is small].
+ */
+export type IWeight = [string, string, string?, string?];
 
 export interface IGroupItem {
   kind: 'group';
@@ -61,10 +67,25 @@ export interface IGroup {
 
 export interface IValueDetails {
   name: string;
+  /** The input's or output's name in the op schema (`X`, `W`, `B`), "" where unknown. */
+  role?: string;
   dtype: string;
   shape: string;
   kind: 'value' | 'initializer' | 'input' | 'constant';
   stats?: { min: number; max: number; mean: number; std: number };
+}
+
+/** An operator's documentation, from onnx's schemas. */
+export interface IOperatorDoc {
+  op: string;
+  domain: string;
+  since: number;
+  summary: string;
+  /** [name, type, description] */
+  inputs: [string, string, string][];
+  outputs: [string, string, string][];
+  /** [name, description] */
+  attributes: [string, string][];
 }
 
 export interface IDetails {
@@ -80,6 +101,8 @@ export interface IDetails {
   params: number;
   doc: string | null;
   stack: string | null;
+  /** The operator's documentation; null for ops onnx does not define (custom domains). */
+  operator?: IOperatorDoc | null;
 }
 
 export interface IOverlay {

@@ -12,8 +12,10 @@ import {
 } from '@jupyterlab/docregistry';
 import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { wheelMode } from './preferences';
 import { ServerViewSource } from './source';
 import { GraphViewer } from './view';
 
@@ -53,14 +55,29 @@ class NoContentModelFactory extends TextModelFactory {
   }
 }
 
-/** The tab's content: "Opening model…", then the graph view or the server's error. */
+/**
+ * The tab's content: "Opening model…", then the graph view or the server's error. The view
+ * takes the keyboard when the tab opens or is activated: JupyterLab focuses this widget's node,
+ * which hands the focus on to the view.
+ */
 class OnnxViewerContent extends Widget {
   constructor(context: DocumentRegistry.Context, settings: ServerConnection.ISettings) {
     super();
     this.addClass('jp-OnnxWorkbench-fileViewer');
+    this.node.tabIndex = -1;
+    this.node.addEventListener('focus', () => this._viewer?.focus());
     this._source = new ServerViewSource(() => context.localPath, settings);
     this._showStatus('Opening model…', false);
     void this._open(context);
+  }
+
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    if (this._viewer) {
+      this._viewer.focus();
+    } else {
+      this.node.focus({ preventScroll: true });
+    }
   }
 
   dispose(): void {
@@ -74,8 +91,13 @@ class OnnxViewerContent extends Widget {
       const payload = await this._source.payload();
       if (!this.isDisposed) {
         const host = document.createElement('div');
+        // The view takes the focus if the tab had it while "Opening model…" (or nothing had).
+        const focused = this.node.contains(document.activeElement);
         this.node.replaceChildren(host);
-        this._viewer = new GraphViewer(host, payload, this._source);
+        this._viewer = new GraphViewer(host, payload, this._source, {}, { wheel: wheelMode });
+        if (this.isVisible && (focused || document.activeElement === document.body)) {
+          this._viewer.focus();
+        }
       }
     } catch (error) {
       if (!this.isDisposed) {

@@ -6,6 +6,7 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
+import { wheelMode } from './preferences';
 import { ISummary, renderSummary } from './summary';
 import { GraphViewer, IViewPayload } from './view';
 
@@ -43,7 +44,8 @@ class GraphRenderer extends Widget implements IRenderMime.IRenderer {
       null,
       {},
       {
-        missingGroupText: MISSING_GROUP_TEXT
+        missingGroupText: MISSING_GROUP_TEXT,
+        wheel: wheelMode
       }
     );
     return this.viewer.ready;

@@ -1,10 +1,11 @@
 /**
- * JupyterLab plugins: the `.onnx` file viewer and the GraphView widget.
+ * JupyterLab plugins: the `.onnx` file viewer, the GraphView widget and the settings.
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { fileViewerPlugin } from './fileviewer';
+import { settingsPlugin } from './settings';
 import { widgetPlugin } from './widget';
 
-const plugins: JupyterFrontEndPlugin<void>[] = [fileViewerPlugin, widgetPlugin];
+const plugins: JupyterFrontEndPlugin<void>[] = [settingsPlugin, fileViewerPlugin, widgetPlugin];
 export default plugins;

@@ -14,6 +14,7 @@ import {
 } from '@jupyter-widgets/base';
 import type { ObjectHash } from 'backbone';
 
+import { wheelMode } from './preferences';
 import { KernelViewSource } from './source';
 import { GraphViewer, IOverlay, IViewPayload, NodeMark } from './view';
 
@@ -79,14 +80,20 @@ export class GraphViewView extends DOMWidgetView {
     };
     const host = document.createElement('div');
     this.el.replaceChildren(host);
-    const viewer = new GraphViewer(host, payload, model.source, {
-      selectionChanged: ids => this._save('selected', ids),
-      expandedChanged: ids => {
-        this._expanded = ids;
-        this._save('expanded', ids);
+    const viewer = new GraphViewer(
+      host,
+      payload,
+      model.source,
+      {
+        selectionChanged: ids => this._save('selected', ids),
+        expandedChanged: ids => {
+          this._expanded = ids;
+          this._save('expanded', ids);
+        },
+        breakpointToggled: id => model.send({ event: 'breakpoint', id }, {})
       },
-      breakpointToggled: id => model.send({ event: 'breakpoint', id }, {})
-    });
+      { wheel: wheelMode }
+    );
     this._viewer = viewer;
     viewer.setBreakpointClicks(model.get('breakpoint_clicks'));
     const revealed: string | null = model.get('revealed');

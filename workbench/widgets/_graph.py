@@ -77,8 +77,16 @@ class GraphView(ipywidgets.DOMWidget):
         self.on_msg(self._on_event)
 
     def select(self, node_ids: str | Iterable[str]) -> None:
-        """Selects the nodes ``node_ids`` (one id or several) in the view."""
-        self.selected = _ids(node_ids)
+        """Selects the nodes ``node_ids`` (one id or several) in the view.
+
+        The view opens the groups around the first and pans to it if it is off screen; its
+        groups are added to ``expanded`` here, since the view may not have loaded them yet.
+        """
+        ids = _ids(node_ids)
+        groups = [gid for gid in self._index.ancestors(ids[0]) if gid != self._index.root] if ids else []
+        with self.hold_sync():
+            self.expanded = sorted(set(self.expanded) | set(groups))
+            self.selected = ids
 
     def highlight(self, node_ids: str | Iterable[str]) -> None:
         """Highlights the nodes ``node_ids`` (one id or several); ``[]`` clears."""

@@ -19,7 +19,7 @@ describe('levelDot', () => {
       'digraph L {',
       'graph [rankdir=TB, nodesep=0.22, ranksep=0.18, margin=0];',
       'node [shape=box, fixedsize=true, label=""];',
-      'edge [arrowsize=0.7, fontsize=9, fontname="Helvetica"];',
+      'edge [arrowsize=0.7, fontsize=11, fontname="Helvetica"];',
       'n0 [width=1.0000, height=0.5000];',
       'n1 [width=2.0000, height=0.2500];',
       'n0 -> n1 [label="x"];',

@@ -153,7 +153,24 @@ export function renderDetails(
   return root;
 }
 
-/** The details panel beside the canvas: a head with a close button, and one node's details. */
+/** The narrowest the panel can be dragged, in px. */
+export const MIN_DETAILS_WIDTH = 180;
+/** The widest the panel can be dragged, as a share of the view's body. */
+export const MAX_DETAILS_SHARE = 0.75;
+
+/**
+ * The panel width for a drag of its left edge: `start` px wide at first, the pointer moved
+ * `dx` px (left is negative), in a body `body` px wide.
+ */
+export function detailsWidth(start: number, dx: number, body: number): number {
+  const max = Math.max(MIN_DETAILS_WIDTH, body * MAX_DETAILS_SHARE);
+  return Math.round(Math.min(max, Math.max(MIN_DETAILS_WIDTH, start - dx)));
+}
+
+/**
+ * The details panel beside the canvas: a sidebar of bounded width that scrolls inside itself,
+ * with a head (close button), one node's details, and a left edge that drags to resize it.
+ */
 export class DetailsPanel {
   /** The element to place in the view; `data-node` holds the node shown. */
   readonly node: HTMLDivElement;
@@ -161,6 +178,12 @@ export class DetailsPanel {
 
   constructor() {
     this.node = html('div', `${CSS}details`);
+    const edge = html('div', `${CSS}detailsResize`);
+    edge.title = 'drag to resize';
+    edge.setAttribute('role', 'separator');
+    edge.setAttribute('aria-orientation', 'vertical');
+    edge.addEventListener('pointerdown', this.onResizeStart);
+    this.node.appendChild(edge);
     const head = html('div', `${CSS}detailsHead`);
     head.append(
       html('span', undefined, 'details'),
@@ -169,6 +192,34 @@ export class DetailsPanel {
     this.content = html('div', `${CSS}detailsContent`);
     this.node.append(head, this.content);
   }
+
+  /** Drags the left edge: the panel's width follows the pointer, within its bounds. */
+  private onResizeStart = (event: PointerEvent): void => {
+    if (event.button !== 0) {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    const edge = event.currentTarget as HTMLElement;
+    const startX = event.clientX;
+    const startWidth = this.node.getBoundingClientRect().width;
+    const body = this.node.parentElement?.clientWidth ?? startWidth / 0.4;
+    this.node.classList.add(`${CSS}resizing`);
+    const move = (e: PointerEvent) => {
+      const width = detailsWidth(startWidth, e.clientX - startX, body);
+      // Dragged by hand, the panel may take more than its default share of the view.
+      this.node.style.maxWidth = `${MAX_DETAILS_SHARE * 100}%`;
+      this.node.style.width = `${width}px`;
+    };
+    const up = () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+      this.node.classList.remove(`${CSS}resizing`);
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+    edge.focus?.();
+  };
 
   /** Shows or hides the panel; hiding empties it. */
   setOpen(open: boolean): void {

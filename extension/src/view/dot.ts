@@ -42,10 +42,17 @@ export interface IEdgeSpec {
 const ARROW_LENGTH = 7; // dot's arrowsize 0.7 × 10 pt
 const ARROW_HALF_WIDTH = 3.5;
 const MAX_LABEL = 40;
+/** The font size (px) of edge labels: dot reserves room for them at this size. */
+export const EDGE_LABEL_SIZE = 11;
+
+/** An edge label as drawn: on one line, cut to {@link MAX_LABEL} characters. */
+export function edgeLabelText(text: string): string {
+  const flat = text.replace(/[\r\n]+/g, ' ');
+  return flat.length > MAX_LABEL ? `${flat.slice(0, MAX_LABEL - 1)}…` : flat;
+}
 
 function quote(text: string): string {
-  const flat = text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text;
-  return `"${flat.replace(/[\\"]/g, c => `\\${c}`).replace(/[\r\n]+/g, ' ')}"`;
+  return `"${edgeLabelText(text).replace(/[\\"]/g, c => `\\${c}`)}"`;
 }
 
 function inches(px: number): string {
@@ -62,7 +69,7 @@ export function levelDot(
     'digraph L {',
     `graph [rankdir=TB, nodesep=0.22, ranksep=${withLabels ? 0.18 : 0.32}, margin=0];`,
     'node [shape=box, fixedsize=true, label=""];',
-    'edge [arrowsize=0.7, fontsize=9, fontname="Helvetica"];'
+    `edge [arrowsize=0.7, fontsize=${EDGE_LABEL_SIZE}, fontname="Helvetica"];`
   ];
   sizes.forEach((size, i) => {
     lines.push(`n${i} [width=${inches(size.w)}, height=${inches(size.h)}];`);

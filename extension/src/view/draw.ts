@@ -1,17 +1,20 @@
 /**
  * Draws a laid-out level tree as SVG and indexes what it drew, so the viewer can find
  * an item's element and absolute box by item id, model node id or group id.
- * All model strings are written as SVG text nodes.
+ * All model strings are written as SVG text nodes. Edge labels are placed last, and only
+ * where they touch no box and no label already placed; every labelled edge keeps its label
+ * as its tooltip.
  */
 import { CSS } from './css';
-import { IBox } from './dot';
-import { svg, svgText } from './dom';
+import { EDGE_LABEL_SIZE, IBox, edgeLabelText } from './dot';
+import { svg, svgText, textWidth } from './dom';
 import { opCategory } from './palette';
 import {
   FRAME_HEADER,
   NODE_HEADER,
   LINE,
   STACK,
+  fonts,
   groupSubtitle,
   shortLabel,
   valueSubtitle,
@@ -142,6 +145,75 @@ function drawFrameHeader(g: SVGGElement, item: Item & { kind: 'group' }, box: IB
   g.appendChild(header);
 }
 
+/** An edge label waiting to be placed. */
+interface ILabelSpot {
+  /** The edge's element, which gets the label's text. */
+  edge: SVGGElement;
+  text: string;
+  /** The label's centre, in its level's coordinates. */
+  x: number;
+  y: number;
+  /** The room the label takes, in drawing coordinates. */
+  box: IBox;
+  /** The boxes of the label's level (frames whole), in drawing coordinates. */
+  boxes: IBox[];
+}
+
+/** Whether two boxes overlap (touching edges do not count). */
+export function boxesMeet(a: IBox, b: IBox): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/** The room (px) an edge label keeps around its text. */
+const LABEL_PAD = 1;
+/** The side (px) of the grid cells that index the labels placed. */
+const LABEL_CELL = 64;
+
+/**
+ * Which edge labels to draw: in order, each that meets no box of its level and no label
+ * kept before it. Returns the indices kept.
+ */
+export function placeLabels(spots: Array<{ box: IBox; boxes: IBox[] }>): number[] {
+  const grid = new Map<string, IBox[]>();
+  const cells = (box: IBox): string[] => {
+    const keys: string[] = [];
+    for (
+      let i = Math.floor(box.x / LABEL_CELL);
+      i <= Math.floor((box.x + box.w) / LABEL_CELL);
+      i++
+    ) {
+      for (
+        let j = Math.floor(box.y / LABEL_CELL);
+        j <= Math.floor((box.y + box.h) / LABEL_CELL);
+        j++
+      ) {
+        keys.push(`${i},${j}`);
+      }
+    }
+    return keys;
+  };
+  const kept: number[] = [];
+  spots.forEach((spot, index) => {
+    const keys = cells(spot.box);
+    const clash =
+      spot.boxes.some(b => boxesMeet(b, spot.box)) ||
+      keys.some(key => (grid.get(key) ?? []).some(b => boxesMeet(b, spot.box)));
+    if (clash) {
+      return; // dropped: the edge's tooltip still holds the label
+    }
+    kept.push(index);
+    for (const key of keys) {
+      const list = grid.get(key);
+      if (list) {
+        list.push(spot.box);
+      } else {
+        grid.set(key, [spot.box]);
+      }
+    }
+  });
+  return kept;
+}
+
 /** Draws `level` (and the interiors of its expanded items) into a new SVG group. */
 export function drawTree(level: ILevel, note: (groupId: string) => string | null): IDrawing {
   const drawing: IDrawing = {
@@ -153,7 +225,14 @@ export function drawTree(level: ILevel, note: (groupId: string) => string | null
     byNode: new Map(),
     byGroup: new Map()
   };
-  drawLevel(drawing, drawing.root, level, 0, 0, note);
+  const spots: ILabelSpot[] = [];
+  drawLevel(drawing, drawing.root, level, 0, 0, note, spots);
+  for (const index of placeLabels(spots)) {
+    const spot = spots[index];
+    // The text's middle sits on the point dot gave (its baseline a third of the size below).
+    const baseline = spot.y + EDGE_LABEL_SIZE / 3;
+    spot.edge.appendChild(svgText(spot.text, spot.x, baseline, `${CSS}edgeLabel`));
+  }
   return drawing;
 }
 
@@ -163,11 +242,14 @@ function drawLevel(
   level: ILevel,
   ox: number,
   oy: number,
-  note: (groupId: string) => string | null
+  note: (groupId: string) => string | null,
+  spots: ILabelSpot[]
 ): void {
   const { group } = level;
   const edges = svg('g', { class: `${CSS}edges` });
   parent.appendChild(edges);
+  const boxes = level.boxes.map(b => ({ x: b.x + ox, y: b.y + oy, w: b.w, h: b.h }));
+  const labelFont = fonts.edge();
   for (const path of level.edges) {
     const [from, to, label] = group.edges[path.index];
     const e = svg('g', {
@@ -178,7 +260,12 @@ function drawLevel(
     e.appendChild(svg('path', { class: `${CSS}spline`, d: path.spline }));
     e.appendChild(svg('path', { class: `${CSS}arrow`, d: path.arrow }));
     if (path.label && label) {
-      e.appendChild(svgText(label, path.label.x, path.label.y + 3, `${CSS}edgeLabel`));
+      const text = edgeLabelText(label);
+      const w = textWidth(text, labelFont) + 2 * LABEL_PAD;
+      const h = EDGE_LABEL_SIZE + 2 * LABEL_PAD + 2;
+      const { x, y } = path.label;
+      const box = { x: x + ox - w / 2, y: y + oy - h / 2, w, h };
+      spots.push({ edge: e, text, x, y, box, boxes });
     }
     if (label) {
       title(e, label);
@@ -226,7 +313,7 @@ function drawLevel(
             transform: `translate(${offset.x.toFixed(1)},${offset.y.toFixed(1)})`
           });
           g.appendChild(inner);
-          drawLevel(drawing, inner, interior, box.x + offset.x, box.y + offset.y, note);
+          drawLevel(drawing, inner, interior, box.x + offset.x, box.y + offset.y, note, spots);
         } else {
           drawGroup(g, item, box, note(item.group));
         }

@@ -3,4 +3,5 @@
  * shared by the notebook output, the file viewer and the widget.
  */
 export * from './types';
+export type { WheelMode } from './panzoom';
 export { GraphViewer, IViewerOptions } from './viewer';

@@ -1,7 +1,8 @@
 /**
  * Pan and zoom of the graph view: the transform from drawing to screen, the pure arithmetic
- * on it (fit, first view, zoom about a point, centring), and the class that applies it to
- * the SVG viewport and follows the pointer and the wheel on the canvas.
+ * on it (fit, first view, zoom about a point, centring, the view after a re-layout), and the
+ * class that applies it to the SVG viewport, animates it, and follows the pointer and the
+ * wheel on the canvas.
  */
 import { CSS } from './css';
 import { IBox } from './dot';
@@ -32,6 +33,18 @@ const DRAG_THRESHOLD = 4;
 const FIT_MAX_ZOOM = 1.5;
 /** Room (px) left around a fitted drawing, on both sides together. */
 const FIT_MARGIN = 40;
+/** Above this zoom a drawing is too large to read: only a few boxes show. */
+export const LARGE_ZOOM = 2;
+/** How long (ms) the view takes to glide to a new place. */
+export const ANIMATION_MS = 200;
+/** Pixels of one wheel "line" (`deltaMode` 1). */
+const WHEEL_LINE = 16;
+
+/**
+ * What the mouse wheel does: `pan` (the default, as in maps and Netron: the wheel pans and
+ * ctrl/⌘ + wheel, which is also a trackpad pinch, zooms) or `zoom` (the other way round).
+ */
+export type WheelMode = 'pan' | 'zoom';
 
 /** A zoom kept within [MIN_ZOOM, MAX_ZOOM]. */
 export function clampZoom(k: number): number {
@@ -44,6 +57,13 @@ export function fitTransform(size: ISize, w: number, h: number): ITransform {
   const dh = Math.max(h, 1);
   const k = Math.min((size.width - FIT_MARGIN) / dw, (size.height - FIT_MARGIN) / dh, FIT_MAX_ZOOM);
   return { k, x: (size.width - dw * k) / 2, y: (size.height - dh * k) / 2 };
+}
+
+/** The zoom at which a drawing of `w` × `h` just fits `size` (with its margin), unbounded. */
+export function fitZoom(size: ISize, w: number, h: number): number {
+  const dw = Math.max(w, 1);
+  const dh = Math.max(h, 1);
+  return Math.min((size.width - FIT_MARGIN) / dw, (size.height - FIT_MARGIN) / dh);
 }
 
 /**
@@ -89,6 +109,93 @@ export function boxOnScreen(t: ITransform, box: IBox, size: ISize): boolean {
   return left >= 0 && top >= 0 && right <= size.width && bottom <= size.height;
 }
 
+/**
+ * Where the view goes after an expand or collapse re-laid the drawing out (now `w` × `h`,
+ * shown at `t`), or null to stay. It moves when the whole drawing was on screen before
+ * (`wasFitted`), or when the drawing is now shown too small to read (zoomed out further than
+ * needed) or too large (zoomed in past {@link LARGE_ZOOM}). It then fits the drawing where
+ * that is readable (not enlarging past max(1, the current zoom)); else, at a readable zoom,
+ * it shows `focus` (the group just expanded) from its top, or the drawing's first view.
+ */
+export function refitTransform(
+  size: ISize,
+  t: ITransform,
+  w: number,
+  h: number,
+  wasFitted: boolean,
+  focus?: IBox
+): ITransform | null {
+  const fitK = fitZoom(size, w, h);
+  const tooSmall = t.k < READABLE_ZOOM && fitK > t.k * 1.05;
+  const tooLarge = t.k > LARGE_ZOOM && fitK < t.k;
+  if (!wasFitted && !tooSmall && !tooLarge) {
+    return null;
+  }
+  if (fitK >= READABLE_ZOOM) {
+    const k = clampZoom(Math.min(fitK, Math.max(1, Math.min(t.k, FIT_MAX_ZOOM))));
+    return { k, x: (size.width - w * k) / 2, y: (size.height - h * k) / 2 };
+  }
+  if (!focus) {
+    return initialTransform(size, w, h);
+  }
+  const k = Math.min(readableZoom(t.k), LARGE_ZOOM);
+  if (k === t.k && boxOnScreen(t, { ...focus, h: Math.min(focus.h, 40) }, size)) {
+    return null; // readable, and the group's head is on screen where it was
+  }
+  const x = size.width / 2 - (focus.x + focus.w / 2) * k;
+  const fits = focus.h * k <= size.height - FIT_MARGIN;
+  const y = fits ? size.height / 2 - (focus.y + focus.h / 2) * k : FIT_MARGIN / 2 - focus.y * k;
+  return { k, x, y };
+}
+
+/**
+ * The transform a fraction `s` (0–1) of the way from `a` to `b`: the drawing point in the
+ * middle of the screen moves in a straight line while the zoom changes geometrically, so the
+ * view glides rather than swings.
+ */
+export function interpolate(size: ISize, a: ITransform, b: ITransform, s: number): ITransform {
+  const cx = size.width / 2;
+  const cy = size.height / 2;
+  const [ax, ay] = [(cx - a.x) / a.k, (cy - a.y) / a.k];
+  const [bx, by] = [(cx - b.x) / b.k, (cy - b.y) / b.k];
+  const k = a.k * Math.pow(b.k / a.k, s);
+  const px = ax + (bx - ax) * s;
+  const py = ay + (by - ay) * s;
+  return { k, x: cx - px * k, y: cy - py * k };
+}
+
+/** An ease-in-out curve on [0, 1]. */
+function ease(s: number): number {
+  return s < 0.5 ? 2 * s * s : 1 - Math.pow(-2 * s + 2, 2) / 2;
+}
+
+/** Whether the user asked the system for less motion. */
+function reducedMotion(): boolean {
+  return (
+    typeof window !== 'undefined' &&
+    typeof window.matchMedia === 'function' &&
+    window.matchMedia('(prefers-reduced-motion: reduce)').matches
+  );
+}
+
+/**
+ * What one wheel event does: a zoom factor about the pointer, or a pan by (dx, dy) screen
+ * pixels. With `mode` `pan`, the wheel pans and ctrl/⌘ + wheel zooms; with `zoom`, the
+ * reverse. `deltaMode`: 0 pixels, 1 lines, 2 pages (`page` px).
+ */
+export function wheelAction(
+  event: { deltaX: number; deltaY: number; deltaMode: number; ctrlKey: boolean; metaKey: boolean },
+  mode: WheelMode,
+  page: number
+): { zoom: number } | { dx: number; dy: number } {
+  const modified = event.ctrlKey || event.metaKey;
+  if ((mode === 'pan') === modified) {
+    return { zoom: wheelFactor(event.deltaY, event.deltaMode) };
+  }
+  const unit = event.deltaMode === 1 ? WHEEL_LINE : event.deltaMode === 2 ? page : 1;
+  return { dx: -event.deltaX * unit, dy: -event.deltaY * unit };
+}
+
 /** The SVG `transform` attribute for `t`. */
 export function transformAttribute(t: ITransform): string {
   return `translate(${t.x.toFixed(2)},${t.y.toFixed(2)}) scale(${t.k.toFixed(5)})`;
@@ -105,6 +212,7 @@ export class PanZoom {
   private current: ITransform = { k: 1, x: 0, y: 0 };
   private dragged = false;
   private stopDrag: (() => void) | null = null;
+  private frame = 0;
 
   /**
    * @param canvas the element that takes the pointer and the wheel, and whose size is the screen
@@ -112,13 +220,15 @@ export class PanZoom {
    * @param viewport the group the transform applies to
    * @param minimap the overview that shows the viewport
    * @param focus called when a press starts on the canvas
+   * @param wheelMode what the wheel does (read at each wheel event)
    */
   constructor(
     private canvas: HTMLElement,
     private svgRoot: SVGSVGElement,
     private viewport: SVGGElement,
     private minimap: Minimap,
-    private focus: () => void
+    private focus: () => void,
+    private wheelMode: () => WheelMode = () => 'pan'
   ) {
     canvas.addEventListener('pointerdown', this.onPointerDown);
     canvas.addEventListener('wheel', this.onWheel, { passive: false });
@@ -134,8 +244,41 @@ export class PanZoom {
     return { width: this.canvas.clientWidth, height: this.canvas.clientHeight };
   }
 
-  /** Sets the transform (zoom clamped) and shows it. */
+  /** Sets the transform (zoom clamped) and shows it, ending any animation. */
   set(t: ITransform): void {
+    this.stopAnimation();
+    this.apply(t);
+  }
+
+  /**
+   * Glides to a transform in {@link ANIMATION_MS} (at once where the system asks for reduced
+   * motion). Any other move of the view ends the glide where it is.
+   */
+  animateTo(t: ITransform): void {
+    this.stopAnimation();
+    const from = this.current;
+    const to = { k: clampZoom(t.k), x: t.x, y: t.y };
+    if (reducedMotion() || typeof requestAnimationFrame !== 'function') {
+      this.apply(to);
+      return;
+    }
+    const start = performance.now();
+    const step = (now: number) => {
+      const s = Math.min(1, (now - start) / ANIMATION_MS);
+      this.apply(s >= 1 ? to : interpolate(this.size(), from, to, ease(s)));
+      this.frame = s >= 1 ? 0 : requestAnimationFrame(step);
+    };
+    this.frame = requestAnimationFrame(step);
+  }
+
+  private stopAnimation(): void {
+    if (this.frame) {
+      cancelAnimationFrame(this.frame);
+      this.frame = 0;
+    }
+  }
+
+  private apply(t: ITransform): void {
     this.current = { k: clampZoom(t.k), x: t.x, y: t.y };
     this.viewport.setAttribute('transform', transformAttribute(this.current));
     this.svgRoot.classList.toggle(`${CSS}far`, this.current.k < FAR_ZOOM);
@@ -160,9 +303,19 @@ export class PanZoom {
     this.set(centredOn(this.size(), cx, cy, k));
   }
 
-  /** Puts a box in the middle of the canvas at a readable zoom. */
-  centerOnBox(box: IBox): void {
-    this.centerOnPoint(box.x + box.w / 2, box.y + box.h / 2, readableZoom(this.current.k));
+  /** Puts a box in the middle of the canvas at a readable zoom (gliding there with `animate`). */
+  centerOnBox(box: IBox, animate = false): void {
+    const t = centredOn(
+      this.size(),
+      box.x + box.w / 2,
+      box.y + box.h / 2,
+      readableZoom(this.current.k)
+    );
+    if (animate) {
+      this.animateTo(t);
+    } else {
+      this.set(t);
+    }
   }
 
   /** Whether a box is wholly inside the canvas. */
@@ -177,9 +330,10 @@ export class PanZoom {
     return dragged;
   }
 
-  /** Ends a drag under way. */
+  /** Ends a drag or a glide under way. */
   dispose(): void {
     this.stopDrag?.();
+    this.stopAnimation();
   }
 
   private onPointerDown = (event: PointerEvent): void => {
@@ -213,8 +367,14 @@ export class PanZoom {
 
   private onWheel = (event: WheelEvent): void => {
     event.preventDefault();
-    const rect = this.canvas.getBoundingClientRect();
-    const factor = wheelFactor(event.deltaY, event.deltaMode);
-    this.set(zoomAbout(this.current, event.clientX - rect.left, event.clientY - rect.top, factor));
+    const action = wheelAction(event, this.wheelMode(), this.canvas.clientHeight);
+    if ('zoom' in action) {
+      const rect = this.canvas.getBoundingClientRect();
+      const { clientX, clientY } = event;
+      this.set(zoomAbout(this.current, clientX - rect.left, clientY - rect.top, action.zoom));
+    } else {
+      const { k, x, y } = this.current;
+      this.set({ k, x: x + action.dx, y: y + action.dy });
+    }
   };
 }

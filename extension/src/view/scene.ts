@@ -10,7 +10,7 @@ import { GroupStore } from './groups';
 import { graphviz } from './graphviz';
 import { Minimap } from './minimap';
 import { Navigation } from './navigation';
-import { PanZoom, initialTransform } from './panzoom';
+import { PanZoom, boxOnScreen, initialTransform, refitTransform } from './panzoom';
 import { setFontFamily } from './shapes';
 import { ILevel, LayoutTree } from './tree';
 
@@ -48,6 +48,7 @@ export class Scene {
   private anchor: IAnchor | null = null;
   private needsInitialView = true;
   private pendingShow: string | null = null;
+  private refit: { wasFitted: boolean } | null = null;
   private count = 0;
   private disposed = false;
 
@@ -102,6 +103,30 @@ export class Scene {
         screenY: drawn.box.y * t.k + t.y
       };
     }
+  }
+
+  /** Whether the whole drawing is on screen (as after `fit`, or the first view of a small one). */
+  get fitted(): boolean {
+    const drawing = this.current;
+    if (!drawing) {
+      return false;
+    }
+    const panzoom = this.parts.panzoom;
+    const box = {
+      x: 1,
+      y: 1,
+      w: Math.max(0, drawing.width - 2),
+      h: Math.max(0, drawing.height - 2)
+    };
+    return boxOnScreen(panzoom.transform, box, panzoom.size());
+  }
+
+  /**
+   * Makes the next layout (after an expand or collapse) glide to a readable view of the new
+   * drawing where it needs one: see {@link refitTransform}.
+   */
+  refitAfter(wasFitted: boolean): void {
+    this.refit = { wasFitted };
   }
 
   /** Makes the next layout set up the first view of the root (and forget any anchor). */
@@ -200,15 +225,34 @@ export class Scene {
   private placeView(): void {
     const panzoom = this.parts.panzoom;
     const anchor = this.anchor;
+    const refit = this.refit;
     this.anchor = null;
+    this.refit = null;
     const drawn = anchor ? this.current?.byId.get(anchor.itemId) : undefined;
     if (anchor && drawn) {
       const k = panzoom.transform.k;
       panzoom.set({ k, x: anchor.screenX - drawn.box.x * k, y: anchor.screenY - drawn.box.y * k });
     } else if (this.needsInitialView) {
       this.initialView();
+      return;
     } else {
       panzoom.updateMinimap();
+    }
+    const drawing = this.current;
+    const size = panzoom.size();
+    if (refit && drawing && size.width > 0 && size.height > 0) {
+      const { width, height } = drawing;
+      const target = refitTransform(
+        size,
+        panzoom.transform,
+        width,
+        height,
+        refit.wasFitted,
+        drawn?.box
+      );
+      if (target) {
+        panzoom.animateTo(target);
+      }
     }
   }
 
@@ -225,7 +269,7 @@ export class Scene {
     if (drawn) {
       this.pendingShow = null;
       if (!this.parts.panzoom.onScreen(drawn.box)) {
-        this.parts.panzoom.centerOnBox(drawn.box);
+        this.parts.panzoom.centerOnBox(drawn.box, true);
       }
     } else if (!this.parts.groups.pending) {
       this.pendingShow = null;

@@ -27,7 +27,8 @@ export function setFontFamily(value: string): void {
 /** CSS font shorthands for the view's text styles. */
 export const fonts = {
   title: () => `600 11px ${family}`,
-  small: () => `10px ${family}`
+  small: () => `10px ${family}`,
+  edge: () => `${EDGE_LABEL_SIZE}px ${family}`
 };
 
 /** A folded weight's short name: the last part of its dotted or slashed path. */

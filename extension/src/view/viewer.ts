@@ -115,8 +115,14 @@ export class GraphViewer {
     this.details = new DetailsPanel();
     body.append(this.canvas, this.details.node);
     host.append(this.toolbar.node, body);
-    this.panzoom = new PanZoom(this.canvas, this.svgRoot, viewport, minimap, () =>
-      this.host.focus({ preventScroll: true })
+    const wheel = options.wheel ?? 'pan';
+    this.panzoom = new PanZoom(
+      this.canvas,
+      this.svgRoot,
+      viewport,
+      minimap,
+      () => this.focus(),
+      typeof wheel === 'function' ? wheel : () => wheel
     );
 
     this.groups = new GroupStore(
@@ -175,7 +181,10 @@ export class GraphViewer {
 
   // ---- public API -------------------------------------------------------------------
 
-  /** Selects model nodes; reveals the first (expanding groups around it) and shows its details. */
+  /**
+   * Selects model nodes; reveals the first (expanding the loaded groups around it), pans to it
+   * if it is off screen once drawn, and shows its details.
+   */
   select(nodeIds: string[]): Promise<void> {
     this.selectedNodes = [...nodeIds];
     this.selectedItem = null;
@@ -185,14 +194,11 @@ export class GraphViewer {
       return this.scene.settled;
     }
     const first = nodeIds[0];
+    // Pans (gliding) to the node once drawn, if off screen: its groups may still be loading.
+    this.scene.showNode(first);
     this.reveal(this.groups.groupOfNode(first));
     this.showDetails(first);
-    return this.scene.request().then(() => {
-      const drawn = this.scene.drawing?.byNode.get(first)?.find(d => d.item.kind === 'node');
-      if (drawn) {
-        this.panzoom.centerOnBox(drawn.box);
-      }
-    });
+    return this.scene.request();
   }
 
   /** Outlines model nodes (or the collapsed groups that hold them). */
@@ -282,6 +288,11 @@ export class GraphViewer {
     return this.showRoot();
   }
 
+  /** Gives the view the keyboard focus (without scrolling the page). */
+  focus(): void {
+    this.host.focus({ preventScroll: true });
+  }
+
   /** Frees the view's listeners and empties the host. */
   dispose(): void {
     if (this.disposed) {
@@ -310,9 +321,11 @@ export class GraphViewer {
   }
 
   private setExpanded(groupIds: string[], expand: boolean): Promise<void> {
+    const wasFitted = this.scene.fitted;
     if (!this.nav.setExpanded(groupIds, expand)) {
       return this.scene.settled;
     }
+    this.scene.refitAfter(wasFitted);
     if (groupIds.length === 1 && groupIds[0]) {
       this.scene.anchorAt(groupIds[0]);
     }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 
+import numpy as np
 import onnx
 import pandas as pd
 import pytest
@@ -12,6 +15,7 @@ from onnx import helper
 
 import workbench as wb
 from workbench.graph import FAN_OUT, MAX_ITEMS, VIEW_MIME_TYPE
+from workbench.graph._details import tensor_view
 
 
 def _all_groups(index: wb.graph.ViewIndex) -> list[dict]:
@@ -279,7 +283,7 @@ def test_search_finds_nodes_values_and_scopes_in_groups_not_sent() -> None:
     payload = index.payload(budget=1)  # the root group only: everything else is fetched on demand
     assert list(payload["groups"]) == [index.root]
     softmax = [n for n, op in m.nodes.op_type.items() if op == "Softmax"]
-    result = index.search("softmax")
+    result = index.search("/^Softmax$/u")  # the op type, case-sensitive: not the values named softmax
     assert result["error"] is None and result["total"] == len(softmax) == 2
     for hit in result["hits"]:
         chain = hit["chain"]
@@ -310,3 +314,31 @@ def test_search_reports_a_malformed_regex_and_caps_its_hits() -> None:
     everything = index.search("/./", limit=3)
     assert len(everything["hits"]) == 3 and everything["total"] > 3
     assert index.search("   ")["hits"] == []
+
+
+def test_tensor_viewer_prints_a_slice_of_a_weight_and_sends_it_as_npy() -> None:
+    m = wb.samples.open("tiny_cnn")
+    index = m.view_index
+    weight = m.weight("stem.conv.weight")  # 16×3×3×3
+    view = index.tensor("stem.conv.weight", "0, 1")
+    assert (view["shape"], view["view_shape"], view["dtype"]) == ("16×3×3×3", "3×3", "float32")
+    assert view["text"] == np.array2string(weight[0, 1], threshold=1000, edgeitems=4, precision=6, max_line_width=96)
+    assert view["stats"]["max"] == pytest.approx(float(weight[0, 1].max()))
+    whole = index.tensor("stem.conv.weight")
+    assert whole["view_shape"] == "16×3×3×3" and "..." not in whole["text"]  # 432 values, all shown
+    big = tensor_view(np.zeros((50, 50), np.float32), "z")
+    assert "..." in big["text"] and len(big["text"]) < 2_000  # 2,500 values: numpy's summary
+    sent = index.tensor("stem.conv.weight", "::4, ..., -1", npy=True)
+    loaded = np.load(io.BytesIO(base64.b64decode(sent["npy"])))
+    np.testing.assert_array_equal(loaded, weight[::4, ..., -1])
+
+
+def test_tensor_viewer_reads_constants_and_refuses_what_is_not_an_index() -> None:
+    index = wb.open(_constants_model()).view_index
+    assert index.tensor("two")["text"] == "2."
+    with pytest.raises(wb.errors.UsageError, match=r"write integers, slices"):
+        index.tensor("big", "__import__('os')")
+    with pytest.raises(wb.errors.UsageError, match=r"does not fit 'big' of shape 2×3"):
+        index.tensor("big", "5")
+    with pytest.raises(wb.errors.NotFoundError, match="No weight 'x'"):
+        index.tensor("x")

@@ -195,6 +195,15 @@ def test_search_covers_the_whole_model(server: Server, index: ViewIndex) -> None
     assert status == 200 and body["hits"] == [] and "regular expression" in body["error"]
 
 
+def test_tensor_values_and_npy(server: Server, index: ViewIndex) -> None:
+    status, body = server.get(path="tiny_cnn.onnx", tensor="stem.conv.weight", index="0, 0", npy="1")
+    assert (status, body) == (200, _json(index.tensor("stem.conv.weight", "0, 0", npy=True)))
+    status, body = server.get(path="tiny_cnn.onnx", tensor="stem.conv.weight", index="0,,")
+    assert status == 400 and "write integers, slices" in body["message"]
+    status, body = server.get(path="tiny_cnn.onnx", tensor="no_such_weight")
+    assert status == 400 and "No weight 'no_such_weight'" in body["message"]
+
+
 @pytest.mark.parametrize("query", [{"group": "g:no/such/group"}, {"details": "/no/such/node"}])
 def test_unknown_group_or_node_is_404(server: Server, query: dict[str, str]) -> None:
     status, body = server.get(path="tiny_cnn.onnx", **query)

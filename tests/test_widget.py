@@ -124,3 +124,34 @@ def test_to_graphviz_follows_expanded(view: GraphView) -> None:
     assert collapsed != opened
     assert inner in opened
     assert "cluster" in opened and "cluster" not in collapsed
+
+
+def test_save_writes_the_view_with_the_groups_open_in_the_front_end(view: GraphView, tmp_path) -> None:
+    index = view._index
+    view.expanded = []
+    closed = view.save(tmp_path / "closed.svg").read_text(encoding="utf-8")
+    group = next(i for i in index.group(index.root)["items"] if i["kind"] == "group" and i["label"] == "stem")
+    inside = len(index.group(group["group"])["items"])
+    view.expanded = [group["group"]]
+    opened = view.save(tmp_path / "open.svg").read_text(encoding="utf-8")
+    assert opened.startswith("<?xml") and "<svg" in opened
+    # the stem drawn open: a frame with its items instead of one box
+    assert opened.count('class="node"') == closed.count('class="node"') - 1 + inside
+    assert "cluster" in opened and "cluster" not in closed
+    png = view.save(tmp_path / "open.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_save_refuses_a_format_it_cannot_write(view: GraphView, tmp_path) -> None:
+    with pytest.raises(wb.errors.UsageError, match=r"name the file \.svg, \.png or \.pdf"):
+        view.save(tmp_path / "view.jpg")
+    assert not (tmp_path / "view.jpg").exists()
+
+
+def test_tensor_request_is_answered_with_the_slice(view: GraphView, model: wb.Model, sent: list[dict]) -> None:
+    key = json.dumps(["stem.conv.weight", "0", False])
+    _from_front_end(view, {"request": "tensor", "id": key})
+    assert sent == [{"response": "tensor", "id": key, "tensor": model.view_index.tensor("stem.conv.weight", "0")}]
+    sent.clear()
+    _from_front_end(view, {"request": "tensor", "id": json.dumps(["stem.conv.weight", "0,,", False])})
+    assert "write integers, slices" in sent[0]["error"] and "tensor" not in sent[0]

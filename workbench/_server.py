@@ -2,11 +2,12 @@
 
 ``GET {base_url}onnx-workbench/view?path=<path relative to the server root>`` answers the
 graph view payload (docs/view-schema.md); ``&group=<group id>`` one group,
-``&details=<node id>`` one node's details and ``&search=<query>`` the hits of a search over
-the whole model, which the viewer fetches as the user expands groups, selects nodes and
-searches. Only files under the contents manager's root are served, to users allowed to read
-contents, and files over ``MAX_MODEL_BYTES`` (2 GiB, protobuf's own limit; configurable) are
-refused before they are read.
+``&details=<node id>`` one node's details, ``&search=<query>`` the hits of a search over
+the whole model and ``&tensor=<weight>[&index=<slice>][&npy=1]`` a weight's values, which the
+viewer fetches as the user expands groups, selects nodes, searches and opens a weight. Only
+files under the contents manager's root are served, to users allowed to read contents, and
+files over ``MAX_MODEL_BYTES`` (2 GiB, protobuf's own limit; configurable) are refused before
+they are read.
 
 Models are opened and indexed in worker processes (``workbench._server_worker``), never in the
 server: parsing a large model holds the GIL for seconds, and its index holds about the file's
@@ -303,8 +304,10 @@ class ViewHandler(APIHandler):
         group = self.get_query_argument("group", None)
         details = self.get_query_argument("details", None) if group is None else None
         search = self.get_query_argument("search", None) if group is None and details is None else None
+        tensor = self.get_query_argument("tensor", None)
         request = {"path": full, "mtime_ns": stat.st_mtime_ns, "size": stat.st_size, "group": group, "details": details,
-                   "search": search}
+                   "search": search, "tensor": tensor, "index": self.get_query_argument("index", ""),
+                   "npy": self.get_query_argument("npy", "") == "1"}
         try:
             status, body = await self.workers.ask(request)
         except WorkerStopped:

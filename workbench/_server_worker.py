@@ -4,7 +4,8 @@
 opening a model, which holds the GIL for seconds on a large one, and the memory of its view index
 stay out of the Jupyter server. A worker answers one request at a time. A request is one JSON line
 on its stdin: ``{"path": <real path>, "mtime_ns": ..., "size": ..., "group": <id or null>,
-"details": <id or null>, "search": <query or null>}``. The answer is two lines on its stdout: a
+"details": <id or null>, "search": <query or null>, "tensor": <weight name or null>, "index":
+<slice text>, "npy": <bool>}``. The answer is two lines on its stdout: a
 JSON header, ``{"status": OK | ERROR | MISSING | FAILED, "held": [<cache keys>]}``, then the body:
 the JSON the route answers (OK), the error message as a JSON string (ERROR, FAILED), or ``null``
 (MISSING: no such group or node).
@@ -106,6 +107,8 @@ def answer(cache: IndexCache, request: dict[str, Any]) -> tuple[str, Any]:
 
 
 def _lookup(index: ViewIndex, request: dict[str, Any]) -> tuple[str, Any]:
+    if request.get("tensor") is not None:  # a wrong name or index is answered with its message
+        return OK, index.tensor(request["tensor"], request.get("index") or "", bool(request.get("npy")))
     try:
         if request.get("group") is not None:
             return OK, index.group(request["group"])

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 from ..errors import NotFoundError, UsageError
 from ..model.internal import card_html, summary_text
 from ._build import GraphBuilder
-from ._details import node_details, weight_stats
+from ._details import node_details, tensor_view, weight_stats
+from ._schema import constant_value
 
 if TYPE_CHECKING:
     import graphviz
+    import numpy as np
     import pandas as pd
 
     from ..model import Model
@@ -109,6 +111,22 @@ class ViewIndex:
             self._stats[tensor.name] = weight_stats(self.model, tensor)
         return {**entry, "stats": self._stats[tensor.name]} if self._stats[tensor.name] else entry
 
+    def tensor(self, name: str, index: str = "", npy: bool = False) -> dict:
+        """A weight's values for the tensor viewer: an initializer, or a Constant node's value, or
+        the slice ``index`` of it (text such as ``0, :, 1:3``), printed as numpy prints it
+        (summarised beyond 1,000 values), with its statistics; with ``npy``, also the slice as a
+        base64 ``.npy`` file. ``KeyError`` for a name that is neither."""
+        array: np.ndarray | None = None
+        if name in self.model.initializers:
+            array = self.model.weight(name)
+        else:
+            maker = next((r.node for r in self.model.records if r.node.op_type == "Constant" and name in r.node.output),
+                         None)
+            array = constant_value(maker) if maker is not None else None
+        if array is None:
+            raise NotFoundError(f"No weight {name!r} in this model: name an initializer or a Constant's output.")
+        return tensor_view(array, name, index, npy)
+
     def ancestors(self, item_id: str) -> list[str]:
         """The groups containing an item (node id or group id), outermost first."""
         chain = []
@@ -122,8 +140,8 @@ class ViewIndex:
         """Every item of the whole model matching ``query``, loaded in a front end or not.
 
         ``query`` is a case-insensitive substring or ``/regular expression/flags`` (as in the
-        view's search box). It is matched against each node's name, id, op type and output
-        values, each group's label and scope path, and the graph inputs and outputs. A constant
+        view's search box). It is matched against each node's name, id, op type and the values it
+        reads and writes (so a value's name finds its producer and its readers), each group's label and scope path, and the graph inputs and outputs. A constant
         (drawn as a weight) is found through the node that reads it. Hits are in drawing order
         (depth first, top to bottom), at most ``limit`` of them; each names the item, the group
         holding it and that group's chain from the graph's root, so a front end can open the
@@ -169,7 +187,7 @@ class ViewIndex:
                     weights = item.get("weights", ())
                     constants = [t for w in weights if w[0] in made_by for t in (made_by[w[0]], w[0])]
                     entries.append((item["id"], group_id,
-                                    (item["label"], item["node"], node.name, *node.output, *constants)))
+                                    (item["label"], item["node"], node.name, *node.output, *node.input, *constants)))
                 elif kind == "group":
                     entries.append((item["id"], group_id, (item["label"], self._groups[item["group"]].path)))
                     visit(item["group"])

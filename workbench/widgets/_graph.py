@@ -9,13 +9,17 @@ view comes back as the message ``{"event": "breakpoint", "id": <node id>}``.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 import traitlets
 
 from .._version import package_version
+from ..errors import UsageError, WorkbenchError
 from ..graph import LAZY_PAYLOAD_BYTES, ViewIndex
 
 if TYPE_CHECKING:
@@ -130,13 +134,42 @@ class GraphView(ipywidgets.DOMWidget):
         """A static Graphviz drawing of the view with the groups now expanded in the front end."""
         return self._index.to_graphviz(expanded=tuple(self.expanded))
 
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Writes the view, with the groups now expanded in the front end, to an ``.svg``, ``.png``
+        or ``.pdf`` file (by its suffix), drawn by graphviz; returns the path.
+
+        The toolbar's SVG and PNG buttons save the drawing exactly as the browser shows it; this
+        is the same picture from Python, for scripts and reports.
+        """
+        import graphviz
+
+        target = Path(path)
+        fmt = {".svg": "svg", ".png": "png", ".pdf": "pdf"}.get(target.suffix.lower())
+        if fmt is None:
+            raise UsageError(f"Cannot save the view as {target.name!r}: name the file .svg, .png or .pdf.")
+        try:
+            picture = self.to_graphviz().pipe(format=fmt)
+        except graphviz.ExecutableNotFound:
+            raise UsageError("Saving the view needs graphviz's `dot`: install the graphviz system package "
+                             "(apt install graphviz, brew install graphviz, conda install graphviz).") from None
+        target.write_bytes(picture)
+        return target
+
     def _answer(self, _widget: ipywidgets.Widget, content: dict, _buffers: list) -> None:
-        """Answers the front end's ``{"request": "group" | "details" | "search", "id": ...}`` messages
-        (for a search, the id is the query)."""
+        """Answers the front end's ``{"request": "group" | "details" | "search" | "tensor", "id": ...}``
+        messages (for a search, the id is the query; for a tensor, ``[name, index, npy]`` as JSON)."""
         if "event" in content:
             return  # not a request: see _on_event
         request, key = content.get("request"), content.get("id")
         reply = {"response": request, "id": key}
+        if request == "tensor":  # the id is [weight name, index text, whether to send a .npy]
+            try:
+                name, index, npy = json.loads(str(key))
+                reply["tensor"] = self._index.tensor(str(name), str(index), bool(npy))
+            except (ValueError, TypeError, WorkbenchError) as error:  # a malformed id, a wrong name or index
+                reply["error"] = str(error)
+            self.send(reply)
+            return
         lookups = {"group": (self._index.group, "group"), "details": (self._index.details, "node"),
                    "search": (self._index.search, "query")}
         if request not in lookups:

@@ -141,8 +141,9 @@ class ViewIndex:
 
         ``query`` is a case-insensitive substring or ``/regular expression/flags`` (as in the
         view's search box). It is matched against each node's name, id, op type and the values it
-        reads and writes (so a value's name finds its producer and its readers), each group's label and scope path, and the graph inputs and outputs. A constant
-        (drawn as a weight) is found through the node that reads it. Hits are in drawing order
+        reads and writes (so a value's name finds its producer and its readers), each group's
+        label and scope path, and the graph inputs and outputs. A constant (drawn as a weight) is
+        found through the node that reads it. Hits are in drawing order
         (depth first, top to bottom), at most ``limit`` of them; each names the item, the group
         holding it and that group's chain from the graph's root, so a front end can open the
         groups around a hit it has not loaded::

@@ -2,8 +2,14 @@
  * The `.onnx` file viewer: double-clicking a model in the file browser opens its graph
  * view in a main-area tab. The browser never downloads the model: the document's model
  * factory asks for no content, and the view comes from the server route (source.ts).
+ *
+ * The tab's toolbar has a "Properties" button that opens the model's summary card in a panel
+ * above the graph, and the command palette has commands (category "ONNX Workbench") that act
+ * on the `.onnx` tab in front: fit, expand, collapse, layout direction, save as SVG or PNG,
+ * properties and search.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import {
   ABCWidgetFactory,
   DocumentRegistry,
@@ -11,18 +17,32 @@ import {
   TextModelFactory
 } from '@jupyterlab/docregistry';
 import { ServerConnection } from '@jupyterlab/services';
-import { LabIcon } from '@jupyterlab/ui-components';
+import { LabIcon, ToolbarButton, infoIcon } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { wheelMode } from './preferences';
+import { viewerSettings } from './preferences';
 import { ServerViewSource } from './source';
-import { GraphViewer } from './view';
+import { ISummary, renderSummary } from './summary';
+import { GraphViewer, IViewPayload } from './view';
 
 /** The file type, widget factory and model factory names. */
 const FILE_TYPE = 'onnx';
 const WIDGET_FACTORY = 'ONNX Workbench';
 const MODEL_FACTORY = 'onnx-workbench-no-content';
+
+/** The commands on the `.onnx` tab in front, and their category in the command palette. */
+export const CommandIds = {
+  fit: 'onnx-workbench:fit',
+  expandLevel: 'onnx-workbench:expand-level',
+  collapseAll: 'onnx-workbench:collapse-all',
+  toggleDirection: 'onnx-workbench:toggle-direction',
+  saveSvg: 'onnx-workbench:save-svg',
+  savePng: 'onnx-workbench:save-png',
+  properties: 'onnx-workbench:properties',
+  search: 'onnx-workbench:search'
+} as const;
+const PALETTE_CATEGORY = 'ONNX Workbench';
 
 /** The file browser icon of `.onnx` files: a small graph. */
 export const onnxIcon = new LabIcon({
@@ -56,19 +76,46 @@ class NoContentModelFactory extends TextModelFactory {
 }
 
 /**
- * The tab's content: "Opening model…", then the graph view or the server's error. The view
- * takes the keyboard when the tab opens or is activated: JupyterLab focuses this widget's node,
+ * The tab's content: "Opening model…", then the graph view or the server's error, under a
+ * panel of the model's properties (its summary card) that opens and closes. The view takes
+ * the keyboard when the tab opens or is activated: JupyterLab focuses this widget's node,
  * which hands the focus on to the view.
  */
-class OnnxViewerContent extends Widget {
+export class OnnxViewerContent extends Widget {
+  /** Called when the view is drawn and when the properties panel opens or closes. */
+  changed: () => void = () => undefined;
+
   constructor(context: DocumentRegistry.Context, settings: ServerConnection.ISettings) {
     super();
     this.addClass('jp-OnnxWorkbench-fileViewer');
     this.node.tabIndex = -1;
     this.node.addEventListener('focus', () => this._viewer?.focus());
     this._source = new ServerViewSource(() => context.localPath, settings);
+    this._properties = this._propertiesPanel();
+    this._body = document.createElement('div');
+    this._body.className = 'jp-OnnxWorkbench-fileBody';
+    this.node.replaceChildren(this._properties, this._body);
     this._showStatus('Opening model…', false);
     void this._open(context);
+  }
+
+  /** The graph view, once the model is open. */
+  get viewer(): GraphViewer | null {
+    return this._viewer;
+  }
+
+  /** Whether the properties panel is open. */
+  get propertiesOpen(): boolean {
+    return !this._properties.hidden;
+  }
+
+  /** Opens or closes the properties panel (toggles it without `open`). */
+  toggleProperties(open = !this.propertiesOpen): void {
+    if (open === this.propertiesOpen) {
+      return;
+    }
+    this._properties.hidden = !open;
+    this.changed();
   }
 
   protected onActivateRequest(msg: Message): void {
@@ -93,17 +140,62 @@ class OnnxViewerContent extends Widget {
         const host = document.createElement('div');
         // The view takes the focus if the tab had it while "Opening model…" (or nothing had).
         const focused = this.node.contains(document.activeElement);
-        this.node.replaceChildren(host);
-        this._viewer = new GraphViewer(host, payload, this._source, {}, { wheel: wheelMode });
+        this._body.replaceChildren(host);
+        this._showProperties(payload);
+        this._viewer = new GraphViewer(host, payload, this._source, {}, viewerSettings());
+        // Not in a notebook: JupyterLab's own shortcuts (the command palette, close the tab)
+        // work here, and it has none of one key that the view's keys would run.
+        host.removeAttribute('data-lm-suppress-shortcuts');
         if (this.isVisible && (focused || document.activeElement === document.body)) {
           this._viewer.focus();
         }
+        this.changed();
       }
     } catch (error) {
       if (!this.isDisposed) {
         const reason = error instanceof Error ? error.message : String(error);
         this._showStatus(`Could not open ${context.localPath}: ${reason}`, true);
       }
+    }
+  }
+
+  /** The properties panel, closed: a header with a close button over a scrolling body. */
+  private _propertiesPanel(): HTMLElement {
+    const panel = document.createElement('section');
+    panel.className = 'jp-OnnxWorkbench-properties';
+    panel.hidden = true;
+    panel.setAttribute('aria-label', 'Model properties');
+    const header = document.createElement('div');
+    header.className = 'jp-OnnxWorkbench-propertiesHeader';
+    const title = document.createElement('span');
+    title.textContent = 'Model properties';
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'jp-OnnxWorkbench-button jp-OnnxWorkbench-propertiesClose';
+    close.textContent = '×';
+    close.title = 'Close the model properties';
+    close.addEventListener('click', () => {
+      this.toggleProperties(false);
+      this._viewer?.focus();
+    });
+    header.append(title, close);
+    const body = document.createElement('div');
+    body.className = 'jp-OnnxWorkbench-propertiesBody';
+    body.textContent = 'Opening model…';
+    panel.append(header, body);
+    return panel;
+  }
+
+  /** Fills the properties panel with the payload's summary card. */
+  private _showProperties(payload: IViewPayload): void {
+    const body = this._properties.querySelector('.jp-OnnxWorkbench-propertiesBody');
+    if (!body) {
+      return;
+    }
+    if (payload.summary) {
+      body.replaceChildren(renderSummary(payload.summary as unknown as ISummary));
+    } else {
+      body.textContent = 'The server sent no summary of this model.';
     }
   }
 
@@ -116,10 +208,12 @@ class OnnxViewerContent extends Widget {
       status.style.color = 'var(--jp-error-color1)';
     }
     status.textContent = text;
-    this.node.replaceChildren(status);
+    this._body.replaceChildren(status);
   }
 
   private readonly _source: ServerViewSource;
+  private readonly _properties: HTMLElement;
+  private readonly _body: HTMLDivElement;
   private _viewer: GraphViewer | null = null;
 }
 
@@ -127,7 +221,8 @@ class OnnxViewerContent extends Widget {
 class OnnxViewerFactory extends ABCWidgetFactory<DocumentWidget<OnnxViewerContent>> {
   constructor(
     options: DocumentRegistry.IWidgetFactoryOptions<DocumentWidget<OnnxViewerContent>>,
-    private readonly _settings: ServerConnection.ISettings
+    private readonly _settings: ServerConnection.ISettings,
+    private readonly _changed: () => void
   ) {
     super(options);
   }
@@ -136,16 +231,121 @@ class OnnxViewerFactory extends ABCWidgetFactory<DocumentWidget<OnnxViewerConten
     const content = new OnnxViewerContent(context, this._settings);
     const widget = new DocumentWidget({ content, context });
     widget.title.icon = onnxIcon;
+    const properties = new ToolbarButton({
+      icon: infoIcon,
+      label: 'Properties',
+      className: 'jp-OnnxWorkbench-propertiesButton',
+      tooltip: 'Show the model properties',
+      pressedTooltip: 'Hide the model properties',
+      onClick: () => content.toggleProperties()
+    });
+    widget.toolbar.addItem('onnx-workbench-properties', properties);
+    content.changed = () => {
+      properties.pressed = content.propertiesOpen;
+      this._changed();
+    };
     return widget;
   }
 }
 
-/** Registers the `onnx` file type and makes the graph view its default viewer. */
+/** The content of the `.onnx` tab in front, if that is what is in front. */
+function currentContent(app: JupyterFrontEnd): OnnxViewerContent | null {
+  const widget = app.shell.currentWidget;
+  return widget instanceof DocumentWidget && widget.content instanceof OnnxViewerContent
+    ? widget.content
+    : null;
+}
+
+/** Adds the commands on the `.onnx` tab in front, and puts them in the command palette. */
+function addCommands(app: JupyterFrontEnd, palette: ICommandPalette | null): void {
+  const viewer = () => currentContent(app)?.viewer ?? null;
+  const isEnabled = () => viewer() !== null;
+  const save = async (format: 'svg' | 'png') => {
+    try {
+      await viewer()?.saveAs(format);
+    } catch (error) {
+      void showErrorMessage(
+        `Could not save the graph view as ${format.toUpperCase()}`,
+        error instanceof Error ? error : String(error)
+      );
+    }
+  };
+  const commands: Array<[string, Parameters<typeof app.commands.addCommand>[1]]> = [
+    [CommandIds.fit, { label: 'Fit the graph view', isEnabled, execute: () => viewer()?.fit() }],
+    [
+      CommandIds.expandLevel,
+      { label: 'Expand one more level', isEnabled, execute: () => viewer()?.expandLevel() }
+    ],
+    [
+      CommandIds.collapseAll,
+      { label: 'Collapse all groups', isEnabled, execute: () => viewer()?.collapseAll() }
+    ],
+    [
+      CommandIds.toggleDirection,
+      {
+        label: () =>
+          viewer()?.direction === 'LR' ? 'Lay out top to bottom' : 'Lay out left to right',
+        caption: 'Switch the graph view between top-to-bottom and left-to-right layouts',
+        isEnabled,
+        execute: async () => {
+          const view = viewer();
+          await view?.setDirection(view.direction === 'TB' ? 'LR' : 'TB');
+          app.commands.notifyCommandChanged(CommandIds.toggleDirection);
+        }
+      }
+    ],
+    [
+      CommandIds.saveSvg,
+      { label: 'Save the graph view as SVG', isEnabled, execute: () => save('svg') }
+    ],
+    [
+      CommandIds.savePng,
+      { label: 'Save the graph view as PNG', isEnabled, execute: () => save('png') }
+    ],
+    [
+      CommandIds.properties,
+      {
+        label: 'Show model properties',
+        caption: "Open or close the panel of the model's properties above the graph",
+        isEnabled,
+        isToggled: () => currentContent(app)?.propertiesOpen ?? false,
+        execute: () => currentContent(app)?.toggleProperties()
+      }
+    ],
+    [
+      CommandIds.search,
+      {
+        label: 'Search the graph',
+        caption: 'Search the graph (with a `query` argument: search for it at once)',
+        isEnabled,
+        execute: args => {
+          const view = viewer();
+          if (typeof args.query === 'string') {
+            view?.search(args.query);
+          } else {
+            view?.focusSearch();
+          }
+        }
+      }
+    ]
+  ];
+  for (const [id, options] of commands) {
+    app.commands.addCommand(id, options);
+    palette?.addItem({ command: id, category: PALETTE_CATEGORY });
+  }
+  app.shell.currentChanged?.connect(() => app.commands.notifyCommandChanged());
+}
+
+/**
+ * Registers the `onnx` file type, makes the graph view its default viewer, and adds the
+ * commands on it.
+ */
 export const fileViewerPlugin: JupyterFrontEndPlugin<void> = {
   id: 'onnx-workbench:file-viewer',
   description: 'Opens .onnx files in the ONNX Workbench graph view.',
   autoStart: true,
-  activate: (app: JupyterFrontEnd) => {
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, palette: ICommandPalette | null) => {
     const registry = app.docRegistry;
     registry.addModelFactory(new NoContentModelFactory());
     registry.addFileType({
@@ -167,8 +367,10 @@ export const fileViewerPlugin: JupyterFrontEndPlugin<void> = {
           defaultFor: [FILE_TYPE],
           readOnly: true
         },
-        app.serviceManager.serverSettings
+        app.serviceManager.serverSettings,
+        () => app.commands.notifyCommandChanged()
       )
     );
+    addCommands(app, palette);
   }
 };

@@ -6,7 +6,7 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
-import { wheelMode } from './preferences';
+import { viewerSettings } from './preferences';
 import { ISummary, renderSummary } from './summary';
 import { GraphViewer, IViewPayload } from './view';
 
@@ -45,7 +45,7 @@ class GraphRenderer extends Widget implements IRenderMime.IRenderer {
       {},
       {
         missingGroupText: MISSING_GROUP_TEXT,
-        wheel: wheelMode
+        ...viewerSettings()
       }
     );
     return this.viewer.ready;

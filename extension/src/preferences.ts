@@ -1,11 +1,14 @@
 /**
  * The user's settings of the graph view as they stand, shared by every host (notebook output,
  * file viewer, widget). `settings.ts` keeps them in step with JupyterLab's settings registry;
- * the views read them through functions, so a change applies to views already open.
+ * the views read them through functions: `wheel` and `edgeLabels` apply to views already open
+ * (at the next wheel event, at the next drawing), `direction` to views opened after the change.
  */
-import type { WheelMode } from './view';
+import type { LayoutDirection, WheelMode } from './view';
 
 let wheel: WheelMode = 'pan';
+let direction: LayoutDirection = 'TB';
+let edgeLabels = true;
 
 /** What the mouse wheel does in graph views now (the `wheel` setting). */
 export function wheelMode(): WheelMode {
@@ -15,4 +18,33 @@ export function wheelMode(): WheelMode {
 /** Sets what the mouse wheel does; anything but `zoom` means `pan`. */
 export function setWheelMode(value: unknown): void {
   wheel = value === 'zoom' ? 'zoom' : 'pan';
+}
+
+/** Which way new graph views lay the graph out (the `direction` setting). */
+export function layoutDirection(): LayoutDirection {
+  return direction;
+}
+
+/** Sets the layout direction of new views; anything but `LR` means `TB` (top to bottom). */
+export function setLayoutDirection(value: unknown): void {
+  direction = value === 'LR' ? 'LR' : 'TB';
+}
+
+/** Whether graph views draw edge labels (the `edgeLabels` setting). */
+export function showEdgeLabels(): boolean {
+  return edgeLabels;
+}
+
+/** Sets whether graph views draw edge labels; anything but `false` means they do. */
+export function setShowEdgeLabels(value: unknown): void {
+  edgeLabels = value !== false;
+}
+
+/** The viewer options every host passes: the settings, read when they are needed. */
+export function viewerSettings(): {
+  wheel: () => WheelMode;
+  direction: () => LayoutDirection;
+  edgeLabels: () => boolean;
+} {
+  return { wheel: wheelMode, direction: layoutDirection, edgeLabels: showEdgeLabels };
 }

@@ -5,14 +5,15 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { setWheelMode } from './preferences';
+import { setLayoutDirection, setShowEdgeLabels, setWheelMode } from './preferences';
 
 const PLUGIN_ID = 'onnx-workbench:settings';
 
 /** Loads the settings and follows their changes; without a registry the defaults stay. */
 export const settingsPlugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'The settings of the ONNX Workbench graph view (what the mouse wheel does).',
+  description:
+    'The settings of the ONNX Workbench graph view: the mouse wheel, the layout direction, edge labels.',
   autoStart: true,
   optional: [ISettingRegistry],
   activate: (_app, registry: ISettingRegistry | null) => {
@@ -21,7 +22,11 @@ export const settingsPlugin: JupyterFrontEndPlugin<void> = {
     }
     registry.load(PLUGIN_ID).then(
       settings => {
-        const update = () => setWheelMode(settings.get('wheel').composite);
+        const update = () => {
+          setWheelMode(settings.get('wheel').composite);
+          setLayoutDirection(settings.get('direction').composite);
+          setShowEdgeLabels(settings.get('edgeLabels').composite);
+        };
         update();
         settings.changed.connect(update);
       },

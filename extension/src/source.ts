@@ -6,7 +6,14 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IDetails, IGroup, ISearchAnswer, IViewPayload, IViewSource } from './view/types';
+import {
+  IDetails,
+  IGroup,
+  ISearchAnswer,
+  ITensorView,
+  IViewPayload,
+  IViewSource
+} from './view/types';
 
 /** The server route, relative to the server's base URL. */
 export const VIEW_ROUTE = 'onnx-workbench/view';
@@ -42,6 +49,10 @@ export class ServerViewSource implements IViewSource {
     return this._get({ search: query });
   }
 
+  tensor(name: string, index: string, npy: boolean): Promise<ITensorView> {
+    return this._get({ tensor: name, index, npy: npy ? '1' : '' });
+  }
+
   private async _get<T>(query: { [key: string]: string }): Promise<T> {
     const url =
       URLExt.join(this._settings.baseUrl, VIEW_ROUTE) +
@@ -59,8 +70,11 @@ export class ServerViewSource implements IViewSource {
   }
 }
 
-/** A request to the kernel: `{"request": "group" | "details" | "search", "id": ...}` (a search's id is its query). */
-type Request = 'group' | 'details' | 'search';
+/**
+ * A request to the kernel: `{"request": "group" | "details" | "search" | "tensor", "id": ...}`
+ * (a search's id is its query; a tensor's `[name, index, npy]` as JSON).
+ */
+type Request = 'group' | 'details' | 'search' | 'tensor';
 
 interface IPending {
   promise: Promise<unknown>;
@@ -94,6 +108,10 @@ export class KernelViewSource implements IViewSource {
 
   search(query: string): Promise<ISearchAnswer> {
     return this._ask('search', query);
+  }
+
+  tensor(name: string, index: string, npy: boolean): Promise<ITensorView> {
+    return this._ask('tensor', JSON.stringify([name, index, npy]));
   }
 
   /** Settles the pending request a kernel message answers; other messages are ignored. */

@@ -14,7 +14,7 @@ import {
 } from '@jupyter-widgets/base';
 import type { ObjectHash } from 'backbone';
 
-import { wheelMode } from './preferences';
+import { viewerSettings } from './preferences';
 import { KernelViewSource } from './source';
 import { GraphViewer, IOverlay, IViewPayload, NodeMark } from './view';
 
@@ -92,7 +92,7 @@ export class GraphViewView extends DOMWidgetView {
         },
         breakpointToggled: id => model.send({ event: 'breakpoint', id }, {})
       },
-      { wheel: wheelMode }
+      viewerSettings()
     );
     this._viewer = viewer;
     viewer.setBreakpointClicks(model.get('breakpoint_clicks'));

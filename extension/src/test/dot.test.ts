@@ -5,7 +5,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Graphviz } from '@hpcc-js/wasm-graphviz';
 
-import { IEdgeSpec, layoutLevel, levelDot, parsePlain, plainTokens } from '../view/dot';
+import {
+  IEdgeSpec,
+  LayoutDirection,
+  layoutLevel,
+  levelDot,
+  parsePlain,
+  plainTokens
+} from '../view/dot';
 
 const SIZES = [
   { w: 72, h: 36 },
@@ -25,6 +32,10 @@ describe('levelDot', () => {
       'n0 -> n1 [label="x"];',
       '}'
     ]);
+  });
+
+  it('sets the rank direction', () => {
+    assert.match(levelDot(SIZES, [], true, 'LR'), /^graph \[rankdir=LR, /m);
   });
 
   it('leaves out edge labels (and spaces ranks more) when asked to', () => {
@@ -147,18 +158,24 @@ describe('layoutLevel', () => {
 });
 
 describe('layoutLevel with the real dot (WebAssembly)', () => {
-  it('ranks a chain top to bottom without overlaps', async () => {
+  const sizes = [
+    { w: 80, h: 30 },
+    { w: 120, h: 40 },
+    { w: 60, h: 20 }
+  ];
+  /** A chain of three boxes of `sizes` laid out by the real dot. */
+  async function chain(direction: LayoutDirection = 'TB') {
     const { Graphviz } = await import('@hpcc-js/wasm-graphviz');
     const gv = await Graphviz.load();
-    const sizes = [
-      { w: 80, h: 30 },
-      { w: 120, h: 40 },
-      { w: 60, h: 20 }
-    ];
-    const g = layoutLevel(gv, sizes, [
+    const edges = [
       { from: 0, to: 1, label: 'a' },
       { from: 1, to: 2, label: 'b' }
-    ]);
+    ];
+    return layoutLevel(gv, sizes, edges, direction);
+  }
+
+  it('ranks a chain top to bottom without overlaps', async () => {
+    const g = await chain();
     assert.equal(g.boxes.length, 3);
     g.boxes.forEach((box, i) => {
       assert.equal(box.w, sizes[i].w);
@@ -172,5 +189,12 @@ describe('layoutLevel with the real dot (WebAssembly)', () => {
       assert.match(edge.spline, /^M-?[\d.]+,-?[\d.]+(C[-\d., ]+)+$/);
       assert.ok(edge.label, 'a small level keeps its edge labels');
     }
+  });
+
+  it('ranks the same chain left to right when asked to', async () => {
+    const g = await chain('LR');
+    assert.ok(g.boxes[0].x + g.boxes[0].w <= g.boxes[1].x, 'first rank left of the second');
+    assert.ok(g.boxes[1].x + g.boxes[1].w <= g.boxes[2].x, 'second rank left of the third');
+    assert.ok(g.width > g.height);
   });
 });

@@ -21,6 +21,7 @@ describe('viewCommand', () => {
       ['-', 'zoomOut'],
       ['Escape', 'escape'],
       ['Backspace', 'back'],
+      ['l', 'direction'],
       ['/', 'focusSearch']
     ];
     for (const [key, command] of keys) {

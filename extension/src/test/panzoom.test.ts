@@ -73,6 +73,11 @@ describe('initialTransform', () => {
   it('shows a very wide drawing whole across, from the top', () => {
     near(initialTransform(SCREEN, 7600, 100), { k: 0.1, x: 20, y: 20 });
   });
+
+  it('shows a long left-to-right drawing from the left at a readable zoom, centred across', () => {
+    const t = initialTransform(SCREEN, 5600, 400, 'LR');
+    near(t, { k: 0.9, x: 20, y: (SCREEN.height - 400 * 0.9) / 2 });
+  });
 });
 
 describe('zoomAbout', () => {

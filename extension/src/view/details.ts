@@ -4,7 +4,8 @@
  */
 import { CSS } from './css';
 import { button, html } from './dom';
-import { IDetails, IOperatorDoc, IValueDetails } from './types';
+import { download, fileName } from './export';
+import { IDetails, IOperatorDoc, ITensorView, IValueDetails } from './types';
 
 /** Formats a FLOP count with a metric prefix: 1.2 GFLOPs. */
 export function formatFlops(flops: number): string {
@@ -18,7 +19,10 @@ export function formatFlops(flops: number): string {
   return `${unit ? value.toFixed(2) : value} ${units[unit]}FLOPs`;
 }
 
-function formatNumber(value: number): string {
+function formatNumber(value: number | null): string {
+  if (value === null) {
+    return 'n/a';
+  }
   return Number.isInteger(value) ? String(value) : value.toPrecision(4);
 }
 
@@ -39,7 +43,76 @@ function keyValueTable(rows: Array<[string, string]>, className: string): HTMLTa
   return table;
 }
 
-function valueList(title: string, values: IValueDetails[]): HTMLElement {
+/** Where the panel gets a weight's values: the view's source, where it has a tensor viewer. */
+export type TensorSource = (name: string, index: string, npy: boolean) => Promise<ITensorView>;
+
+/**
+ * The tensor viewer of one weight, opened under its entry: an index box (`0, :, 1:3`), numpy's
+ * print of the values (summarised beyond 1,000), their statistics, and a button that saves the
+ * slice shown as a `.npy` file.
+ */
+function tensorViewer(name: string, source: TensorSource): HTMLElement {
+  const box = html('div', `${CSS}tensor`);
+  const index = html('input', `${CSS}tensorIndex`);
+  index.type = 'text';
+  index.placeholder = 'index, e.g. 0, :, 1:3';
+  index.spellcheck = false;
+  const values = html('pre', `${CSS}tensorValues`, 'loading…');
+  const facts = html('div', `${CSS}stats`);
+  const show = () => {
+    const asked = index.value;
+    values.textContent = 'loading…';
+    source(name, asked, false).then(
+      view => {
+        if (index.value !== asked) {
+          return;
+        }
+        values.classList.remove(`${CSS}error`);
+        values.textContent = view.text;
+        const stats = view.stats;
+        facts.textContent =
+          `${view.dtype} ⟨${view.view_shape}⟩ of ⟨${view.shape}⟩` +
+          (stats
+            ? ` · min ${formatNumber(stats.min)} · max ${formatNumber(stats.max)}` +
+              ` · mean ${formatNumber(stats.mean)}`
+            : '');
+      },
+      (error: unknown) => {
+        values.classList.add(`${CSS}error`);
+        values.textContent = error instanceof Error ? error.message : String(error);
+      }
+    );
+  };
+  index.addEventListener('keydown', event => {
+    event.stopPropagation(); // typing here is not a command of the view
+    if (event.key === 'Enter') {
+      show();
+    }
+  });
+  const save = button(`${CSS}saveNpy`, 'save .npy', 'save the values shown as a .npy file', () => {
+    source(name, index.value, true).then(
+      view => {
+        const bytes = Uint8Array.from(atob(view.npy ?? ''), c => c.charCodeAt(0));
+        download(new Blob([bytes], { type: 'application/octet-stream' }), fileName(name, 'npy'));
+      },
+      (error: unknown) => {
+        values.classList.add(`${CSS}error`);
+        values.textContent = error instanceof Error ? error.message : String(error);
+      }
+    );
+  });
+  const row = html('div', `${CSS}tensorRow`);
+  row.append(index, save);
+  box.append(row, facts, values);
+  show();
+  return box;
+}
+
+function valueList(
+  title: string,
+  values: IValueDetails[],
+  tensors: TensorSource | null
+): HTMLElement {
   const node = section(`${title} (${values.length})`);
   for (const v of values) {
     const entry = html('div', `${CSS}detailsValue`);
@@ -62,6 +135,19 @@ function valueList(title: string, values: IValueDetails[]): HTMLElement {
             `mean ${formatNumber(v.stats.mean)} · std ${formatNumber(v.stats.std)}`
         )
       );
+    }
+    if (tensors && v.kind === 'initializer') {
+      let viewer: HTMLElement | null = null;
+      const open = button(`${CSS}showValues`, 'values', `show the values of ${v.name}`, () => {
+        if (viewer) {
+          viewer.remove();
+          viewer = null;
+        } else {
+          viewer = tensorViewer(v.name, tensors);
+          entry.appendChild(viewer);
+        }
+      });
+      entry.appendChild(open);
     }
     node.appendChild(entry);
   }
@@ -94,7 +180,8 @@ export type BodyLink = [string, string];
 export function renderDetails(
   d: IDetails,
   bodies: BodyLink[],
-  enter: (groupId: string, label: string) => void
+  enter: (groupId: string, label: string) => void,
+  tensors: TensorSource | null = null
 ): HTMLElement {
   const root = html('div', `${CSS}detailsBody`);
   const head = html('div', `${CSS}detailsOp`, d.op);
@@ -138,8 +225,8 @@ export function renderDetails(
     node.appendChild(keyValueTable(d.attributes, `${CSS}detailsAttributes`));
     root.appendChild(node);
   }
-  root.appendChild(valueList('inputs', d.inputs));
-  root.appendChild(valueList('outputs', d.outputs));
+  root.appendChild(valueList('inputs', d.inputs, tensors));
+  root.appendChild(valueList('outputs', d.outputs, tensors));
   if (d.doc) {
     const node = section('doc string');
     node.appendChild(html('p', `${CSS}doc`, d.doc));
@@ -174,6 +261,8 @@ export function detailsWidth(start: number, dx: number, body: number): number {
 export class DetailsPanel {
   /** The element to place in the view; `data-node` holds the node shown. */
   readonly node: HTMLDivElement;
+  /** Where weights' values come from; null: the panel offers no tensor viewer. */
+  tensors: TensorSource | null = null;
   private content: HTMLDivElement;
 
   constructor() {
@@ -246,7 +335,7 @@ export class DetailsPanel {
     details.then(
       d => {
         if (this.node.dataset.node === nodeId) {
-          this.content.replaceChildren(renderDetails(d, bodies, enter));
+          this.content.replaceChildren(renderDetails(d, bodies, enter, this.tensors));
         }
       },
       (error: unknown) => {

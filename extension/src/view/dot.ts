@@ -59,15 +59,19 @@ function inches(px: number): string {
   return (px / 72).toFixed(4);
 }
 
+/** Which way the data flows in a drawing: top to bottom (`TB`) or left to right (`LR`). */
+export type LayoutDirection = 'TB' | 'LR';
+
 /** The DOT source for boxes of the given sizes and the edges between them. */
 export function levelDot(
   sizes: Array<{ w: number; h: number }>,
   edges: IEdgeSpec[],
-  withLabels: boolean
+  withLabels: boolean,
+  direction: LayoutDirection = 'TB'
 ): string {
   const lines = [
     'digraph L {',
-    `graph [rankdir=TB, nodesep=0.22, ranksep=${withLabels ? 0.18 : 0.32}, margin=0];`,
+    `graph [rankdir=${direction}, nodesep=0.22, ranksep=${withLabels ? 0.18 : 0.32}, margin=0];`,
     'node [shape=box, fixedsize=true, label=""];',
     `edge [arrowsize=0.7, fontsize=${EDGE_LABEL_SIZE}, fontname="Helvetica"];`
   ];
@@ -185,12 +189,13 @@ export function parsePlain(
 export function layoutLevel(
   gv: Graphviz,
   sizes: Array<{ w: number; h: number }>,
-  edges: IEdgeSpec[]
+  edges: IEdgeSpec[],
+  direction: LayoutDirection = 'TB'
 ): ILevelGeometry {
   if (sizes.length === 0) {
     return { width: 0, height: 0, boxes: [], edges: [] };
   }
   const withLabels = sizes.length + edges.length <= 1200;
-  const plain = gv.layout(levelDot(sizes, edges, withLabels), 'plain', 'dot');
+  const plain = gv.layout(levelDot(sizes, edges, withLabels, direction), 'plain', 'dot');
   return parsePlain(plain, sizes, edges);
 }

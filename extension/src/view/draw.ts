@@ -336,6 +336,14 @@ function drawLevel(
 }
 
 /**
+ * Takes the edge labels out of a drawing (the `edgeLabels` option off): the edges stay, each
+ * with its label as its tooltip.
+ */
+export function dropEdgeLabels(drawing: IDrawing): void {
+  drawing.root.querySelectorAll(`text.${CSS}edgeLabel`).forEach(label => label.remove());
+}
+
+/**
  * The drawn item an event target is in, if any. Inside an expanded group's frame only its
  * header counts as the group: the rest is background.
  */

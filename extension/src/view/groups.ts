@@ -4,7 +4,7 @@
  * No DOM: the viewer asks it what is loaded and is told when a load settles.
  */
 import type { BodyLink } from './details';
-import { IDetails, IGroup, INodeItem, ISearchAnswer, IViewSource } from './types';
+import { IDetails, IGroup, INodeItem, ISearchAnswer, ITensorView, IViewSource } from './types';
 
 /** The text shown for a group that the payload lacks and no source could supply. */
 export const MISSING_GROUP_TEXT = 'not in this view';
@@ -156,6 +156,12 @@ export class GroupStore {
   /** A search over the whole model by the source, or null where the source cannot search. */
   search(query: string): Promise<ISearchAnswer> | null {
     return this.source?.search ? this.source.search(query) : null;
+  }
+
+  /** The source's tensor viewer (a weight's values), or null where the source has none. */
+  get tensors(): ((name: string, index: string, npy: boolean) => Promise<ITensorView>) | null {
+    const source = this.source;
+    return source?.tensor ? (name, index, npy) => source.tensor!(name, index, npy) : null;
   }
 
   /** Loads the groups of `chain` that are not here; settles when each arrived or failed. */

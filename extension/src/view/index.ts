@@ -4,4 +4,5 @@
  */
 export * from './types';
 export type { WheelMode } from './panzoom';
+export type { LayoutDirection } from './dot';
 export { GraphViewer, IViewerOptions } from './viewer';

@@ -13,7 +13,8 @@ export type ViewCommand =
   | 'zoomIn'
   | 'zoomOut'
   | 'escape'
-  | 'back';
+  | 'back'
+  | 'direction';
 
 /** What the viewer does for a key pressed in the search box. */
 export type SearchCommand = 'next' | 'previous' | 'clear';
@@ -58,6 +59,8 @@ export function viewCommand(press: IKeyPress, canToggleBreakpoint: boolean): Vie
       return 'escape';
     case 'Backspace':
       return 'back';
+    case 'l':
+      return 'direction';
     default:
       return null;
   }

@@ -5,6 +5,7 @@
  * wheel on the canvas.
  */
 import { CSS } from './css';
+import type { LayoutDirection } from './dot';
 import { IBox } from './dot';
 import { Minimap } from './minimap';
 
@@ -68,9 +69,19 @@ export function fitZoom(size: ISize, w: number, h: number): number {
 
 /**
  * The first view of a drawing: a small one fitted (but not enlarged past 1), a large one
- * from the top at a readable size.
+ * from the top at a readable size; from the left for a drawing laid out left to right (`LR`).
  */
-export function initialTransform(size: ISize, w: number, h: number): ITransform {
+export function initialTransform(
+  size: ISize,
+  w: number,
+  h: number,
+  direction: LayoutDirection = 'TB'
+): ITransform {
+  if (direction === 'LR') {
+    // The same view with the axes swapped: the flow runs along x.
+    const t = initialTransform({ width: size.height, height: size.width }, h, w);
+    return { k: t.k, x: t.y, y: t.x };
+  }
   const dw = Math.max(w, 1);
   const dh = Math.max(h, 1);
   const fitK = Math.min((size.width - FIT_MARGIN) / dw, (size.height - FIT_MARGIN) / dh);

@@ -5,6 +5,7 @@
  * its state and timings on the host.
  */
 import { CSS } from './css';
+import { LayoutDirection } from './dot';
 import { IDrawing, drawTree } from './draw';
 import { GroupStore } from './groups';
 import { graphviz } from './graphviz';
@@ -58,6 +59,15 @@ export class Scene {
       isExpanded: id => parts.nav.isExpanded(id),
       note: id => this.note(id)
     });
+  }
+
+  /** Which way the drawing flows: top to bottom (`TB`) or left to right (`LR`). */
+  get direction(): LayoutDirection {
+    return this.tree.direction;
+  }
+
+  set direction(value: LayoutDirection) {
+    this.tree.direction = value;
   }
 
   /** The drawing shown, if any. */
@@ -288,6 +298,8 @@ export class Scene {
     }
     this.needsInitialView = false;
     const { width, height } = this.current;
-    panzoom.set(this.parts.nav.savedView() ?? initialTransform(size, width, height));
+    panzoom.set(
+      this.parts.nav.savedView() ?? initialTransform(size, width, height, this.direction)
+    );
   }
 }

@@ -4,6 +4,7 @@
  */
 import { CSS } from './css';
 import { button, html } from './dom';
+import type { LayoutDirection } from './dot';
 import type { IRoot } from './navigation';
 import { ISearchResult } from './search';
 
@@ -16,6 +17,8 @@ export interface IToolbarActions {
   zoomIn(): void;
   zoomOut(): void;
   fit(): void;
+  toggleDirection(): void;
+  save(format: 'svg' | 'png'): void;
 }
 
 /** What the hit counter says: its text, its tooltip and whether it shows an error. */
@@ -70,6 +73,7 @@ export class Toolbar {
   readonly searchInput: HTMLInputElement;
   private breadcrumb: HTMLDivElement;
   private counter: HTMLSpanElement;
+  private directionButton: HTMLButtonElement;
 
   constructor(actions: IToolbarActions) {
     this.node = html('div', `${CSS}toolbar`);
@@ -79,6 +83,8 @@ export class Toolbar {
     this.searchInput.placeholder = 'search name, op, id  (/regex/)';
     this.searchInput.spellcheck = false;
     this.counter = html('span', `${CSS}counter`);
+    this.directionButton = button(`${CSS}direction`, '⇉', '', () => actions.toggleDirection());
+    this.setDirection('TB');
     this.node.append(
       this.breadcrumb,
       html('div', `${CSS}spacer`),
@@ -91,8 +97,31 @@ export class Toolbar {
       button(`${CSS}collapseAll`, '⊟', 'collapse all (c)', () => actions.collapseAll()),
       button(`${CSS}zoomIn`, '+', 'zoom in (+)', () => actions.zoomIn()),
       button(`${CSS}zoomOut`, '−', 'zoom out (-)', () => actions.zoomOut()),
-      button(`${CSS}fit`, '⤢', 'fit to screen (f)', () => actions.fit())
+      button(`${CSS}fit`, '⤢', 'fit to screen (f)', () => actions.fit()),
+      html('span', `${CSS}separator`),
+      this.directionButton,
+      button(`${CSS}saveSvg`, 'SVG', 'save the view as an SVG file', () => actions.save('svg')),
+      button(`${CSS}savePng`, 'PNG', 'save the view as a PNG file', () => actions.save('png'))
     );
+  }
+
+  /** Shows which layout the direction button switches to. */
+  setDirection(direction: LayoutDirection): void {
+    const next = direction === 'TB' ? 'left to right' : 'top to bottom';
+    this.directionButton.textContent = direction === 'TB' ? '⇉' : '⇊';
+    this.directionButton.title = `lay out ${next} (l)`;
+  }
+
+  /** Says why an action failed, in the counter's place, for a few seconds. */
+  flash(text: string): void {
+    this.counter.classList.add(`${CSS}error`);
+    this.counter.textContent = text;
+    setTimeout(() => {
+      if (this.counter.textContent === text) {
+        this.counter.textContent = '';
+        this.counter.classList.remove(`${CSS}error`);
+      }
+    }, 5000);
   }
 
   /** Shows the roots entered; a click on one but the last goes back to it (by depth). */

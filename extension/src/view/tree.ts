@@ -5,7 +5,7 @@
  */
 import type { Graphviz } from '@hpcc-js/wasm-graphviz';
 
-import { IBox, IEdgePath, IEdgeSpec, layoutLevel } from './dot';
+import { IBox, IEdgePath, IEdgeSpec, LayoutDirection, layoutLevel } from './dot';
 import { FRAME_HEADER, FRAME_PAD, frameMinWidth, itemSize } from './shapes';
 import { IGroup } from './types';
 
@@ -42,6 +42,8 @@ export class LayoutTree {
   private cache = new Map<string, ILevel>();
   /** Milliseconds dot took in the last `layout` call (0 when everything came from the cache). */
   dotMs = 0;
+  /** Which way levels are laid out from the next `layout` call on (both are cached). */
+  direction: LayoutDirection = 'TB';
 
   constructor(private state: ILayoutState) {}
 
@@ -76,7 +78,7 @@ export class LayoutTree {
       }
     });
     visiting.delete(groupId);
-    const key = `${groupId}{${parts.join(',')}}`;
+    const key = `${this.direction}:${groupId}{${parts.join(',')}}`;
     const cached = this.cache.get(key);
     if (cached) {
       this.cache.delete(key); // keep recently used entries at the end
@@ -104,7 +106,7 @@ export class LayoutTree {
       }
     });
     const start = performance.now();
-    const geometry = layoutLevel(gv, sizes, edges);
+    const geometry = layoutLevel(gv, sizes, edges, this.direction);
     const level: ILevel = {
       key,
       group,

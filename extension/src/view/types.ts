@@ -141,6 +141,22 @@ export interface IViewSource {
   details(nodeId: string): Promise<IDetails>;
   /** Searches the whole model, loaded here or not (docs/view-schema.md, SearchResult). */
   search?(query: string): Promise<ISearchAnswer>;
+  /** A weight's values, or a slice of them (`0, :, 1:3`); with `npy`, also as a `.npy` file. */
+  tensor?(name: string, index: string, npy: boolean): Promise<ITensorView>;
+}
+
+/** A weight (or a slice of it) as the tensor viewer shows it (docs/view-schema.md, Tensor). */
+export interface ITensorView {
+  name: string;
+  dtype: string;
+  shape: string;
+  index: string;
+  view_shape: string;
+  /** numpy's print of the values, summarised beyond 1,000 of them. */
+  text: string;
+  stats?: { min: number | null; max: number | null; mean: number | null; std: number | null };
+  /** The slice as a `.npy` file, base64, when asked for. */
+  npy?: string;
 }
 
 /** A source's search over the whole model. */

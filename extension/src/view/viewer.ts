@@ -14,12 +14,15 @@ import { CSS } from './css';
 import { Decorations, drawGutters, drawnFor, renderLegend } from './decorate';
 import { DetailsPanel } from './details';
 import { html } from './dom';
-import { IDrawn, drawnAt } from './draw';
+import { ContextMenu } from './contextmenu';
+import { IDrawn, drawnAt, dropEdgeLabels } from './draw';
 import { GroupStore, MISSING_GROUP_TEXT } from './groups';
 import { warmGraphviz } from './graphviz';
 import { ViewCommand, searchCommand, viewCommand } from './keyboard';
 import { Minimap } from './minimap';
 import { Navigation } from './navigation';
+import { LayoutDirection } from './dot';
+import { download, fileName, fileSize, pngScale, standaloneSvg, svgToPng } from './export';
 import { PanZoom, WheelMode, fitTransform } from './panzoom';
 import { Scene } from './scene';
 import { IHit, SearchState } from './search';
@@ -44,6 +47,13 @@ export interface IViewerOptions {
    * the reverse), or a function read at each wheel event, for a setting that can change.
    */
   wheel?: WheelMode | (() => WheelMode);
+  /** Which way the drawing flows at first (default `TB`, top to bottom; `LR`: left to right). */
+  direction?: LayoutDirection | (() => LayoutDirection);
+  /**
+   * Whether edges carry their tensor shapes as labels (default true; false: no labels, each
+   * edge keeps its label as its tooltip), or a function read at each drawing.
+   */
+  edgeLabels?: boolean | (() => boolean);
 }
 
 /**
@@ -60,6 +70,8 @@ export class GraphViewer {
   private nav: Navigation;
   private scene: Scene;
   private finder = new SearchState();
+  /** The model's title, which names the files the view is saved as. */
+  private title = '';
   /** Searches asked of the source so far: only the latest one's answer is shown. */
   private searches = 0;
   private selectedNodes: string[] = [];
@@ -100,7 +112,9 @@ export class GraphViewer {
       collapseAll: () => this.collapseAll(),
       zoomIn: () => this.panzoom.zoomBy(1.25),
       zoomOut: () => this.panzoom.zoomBy(0.8),
-      fit: () => this.fit()
+      fit: () => this.fit(),
+      toggleDirection: () => this.toggleDirection(),
+      save: format => this.saveAs(format).catch(error => this.toolbar.flash(String(error)))
     });
     const body = html('div', `${CSS}body`);
     this.canvas = html('div', `${CSS}canvas`);
@@ -137,6 +151,7 @@ export class GraphViewer {
       }
     );
     this.nav = new Navigation(this.groups, payload.root);
+    this.details.tensors = this.groups.tensors;
     this.decorations = new Decorations(this.groups);
     this.scene = new Scene({
       host,
@@ -148,11 +163,20 @@ export class GraphViewer {
       nav: this.nav,
       created: this.created,
       drawn: drawing => {
+        const labels = options.edgeLabels ?? true;
+        if (!(typeof labels === 'function' ? labels() : labels)) {
+          dropEdgeLabels(drawing);
+        }
         drawGutters(drawing, this.breakpointClicks);
         this.decorate();
       }
     });
     this.bindEvents();
+    this.title = payload.title;
+    const direction = options.direction ?? 'TB';
+    this.scene.direction = typeof direction === 'function' ? direction() : direction;
+    this.host.dataset.direction = this.scene.direction;
+    this.toolbar.setDirection(this.scene.direction);
 
     if (payload.schema !== VIEW_SCHEMA_VERSION) {
       this.scene.fail(
@@ -288,9 +312,68 @@ export class GraphViewer {
     return this.showRoot();
   }
 
+  /** Which way the drawing flows: top to bottom (`TB`) or left to right (`LR`). */
+  get direction(): LayoutDirection {
+    return this.scene.direction;
+  }
+
+  /** Lays the drawing out top to bottom (`TB`) or left to right (`LR`), and shows it anew. */
+  setDirection(direction: LayoutDirection): Promise<void> {
+    if (direction === this.scene.direction) {
+      return this.scene.settled;
+    }
+    this.scene.direction = direction;
+    this.host.dataset.direction = direction;
+    this.toolbar.setDirection(direction);
+    this.scene.resetView(false);
+    return this.scene.request();
+  }
+
+  /** Switches between top-to-bottom and left-to-right layouts. */
+  toggleDirection(): Promise<void> {
+    return this.setDirection(this.scene.direction === 'TB' ? 'LR' : 'TB');
+  }
+
+  /**
+   * The drawing shown (groups open as they are now) as a standalone SVG document with its
+   * styles inlined, or null before the first layout.
+   */
+  exportSvg(): string | null {
+    const drawing = this.scene.drawing;
+    if (!drawing) {
+      return null;
+    }
+    const background = getComputedStyle(this.canvas).backgroundColor;
+    const paint = !background || background === 'rgba(0, 0, 0, 0)' ? '#ffffff' : background;
+    return standaloneSvg(drawing.root, drawing.width, drawing.height, paint);
+  }
+
+  /** Downloads the drawing shown as `<model>.svg` or `<model>.png` (twice the screen's scale). */
+  async saveAs(format: 'svg' | 'png'): Promise<void> {
+    await this.scene.settled;
+    const text = this.exportSvg();
+    const drawing = this.scene.drawing;
+    if (text === null || !drawing) {
+      throw new Error('nothing is drawn yet');
+    }
+    if (format === 'svg') {
+      download(new Blob([text], { type: 'image/svg+xml' }), fileName(this.title, 'svg'));
+      return;
+    }
+    const size = fileSize(drawing.width, drawing.height);
+    const scale = pngScale(drawing.width, drawing.height, 2);
+    download(await svgToPng(text, size.width, size.height, scale), fileName(this.title, 'png'));
+  }
+
   /** Gives the view the keyboard focus (without scrolling the page). */
   focus(): void {
     this.host.focus({ preventScroll: true });
+  }
+
+  /** Puts the keyboard in the search box, its text selected. */
+  focusSearch(): void {
+    this.toolbar.searchInput.focus();
+    this.toolbar.searchInput.select();
   }
 
   /** Frees the view's listeners and empties the host. */
@@ -456,13 +539,14 @@ export class GraphViewer {
   }
 
   /**
-   * Asks the source to search the whole model when the loaded groups did not cover it, and
-   * shows its hits in place of the loaded ones (going to the first with `jump` when the loaded
+   * Asks the source to search the whole model, and shows its hits in place of the loaded ones (going to the first with `jump` when the loaded
    * groups had none). An answer to an older query is dropped.
    */
   private searchModel(query: string, jump: boolean): void {
     const result = this.finder.result;
-    const answer = result?.unsearched ? this.groups.search(query.trim()) : null;
+    // Asked even when every group is loaded: the source also matches the values nodes read
+    // and write, which the items here do not carry.
+    const answer = result ? this.groups.search(query.trim()) : null;
     if (!result || !answer) {
       return;
     }
@@ -493,7 +577,7 @@ export class GraphViewer {
   // ---- commands -----------------------------------------------------------------------
 
   /** Expands the selected group, or else every collapsed group at the shallowest drawn depth. */
-  private expandLevel(): void {
+  expandLevel(): void {
     const drawing = this.scene.drawing;
     if (drawing) {
       void this.setExpanded(this.nav.levelToExpand(drawing, this.selectedItem), true);
@@ -521,17 +605,15 @@ export class GraphViewer {
     this.collapseAll();
   }
 
-  private collapseAll(): void {
+  /** Collapses every group. */
+  collapseAll(): void {
     void this.setExpanded(this.nav.expandedList(), false);
   }
 
   /** Runs what a key pressed in the view asks for. */
   private run(command: ViewCommand): void {
     const commands: { [C in ViewCommand]: () => unknown } = {
-      focusSearch: () => {
-        this.toolbar.searchInput.focus();
-        this.toolbar.searchInput.select();
-      },
+      focusSearch: () => this.focusSearch(),
       fit: () => this.fit(),
       expandLevel: () => this.expandLevel(),
       collapse: () => this.collapseSelected(),
@@ -539,7 +621,8 @@ export class GraphViewer {
       zoomIn: () => this.panzoom.zoomBy(1.25),
       zoomOut: () => this.panzoom.zoomBy(0.8),
       escape: () => (this.finder.result ? this.search('') : this.clearSelection()),
-      back: () => this.backTo(this.nav.roots.length - 2)
+      back: () => this.backTo(this.nav.roots.length - 2),
+      direction: () => this.toggleDirection()
     };
     commands[command]();
   }
@@ -550,6 +633,17 @@ export class GraphViewer {
     const input = this.toolbar.searchInput;
     this.canvas.addEventListener('click', this.onClick);
     this.canvas.addEventListener('dblclick', this.onDoubleClick);
+    const menu = new ContextMenu(this.host, {
+      itemAt: target => drawnAt(this.scene.drawing, target),
+      isExpanded: id => this.nav.isExpanded(id),
+      opOf: id => this.groups.nodeItem(id)?.op,
+      details: id => this.groups.details(id),
+      search: query => void this.search(query),
+      select: drawn => this.activate(drawn),
+      setExpanded: (id, open) => void this.setExpanded([id], open),
+      focus: () => this.focus()
+    });
+    this.canvas.addEventListener('contextmenu', menu.openAt);
     this.host.addEventListener('keydown', this.onKeyDown);
     input.addEventListener('input', () => this.search(input.value, false));
     input.addEventListener('keydown', this.onSearchKey);

@@ -1,4 +1,5 @@
-"""The view laid out left to right, and saved as the SVG or PNG file a user puts in a report."""
+"""The view laid out left to right or with node names, saved as the SVG or PNG file a user puts
+in a report, and a weight's values in the tensor viewer."""
 
 from __future__ import annotations
 
@@ -43,6 +44,25 @@ def test_l_lays_the_graph_out_left_to_right_and_back(lab_page: LabPage) -> None:
     with viewer.relayout():
         viewer.part("direction").click()
     expect(viewer.root).to_have_attribute("data-direction", "TB")
+    lab_page.assert_no_errors()
+
+
+def test_n_shows_node_names_on_their_boxes(lab_page: LabPage) -> None:
+    viewer = lab_page.viewer_in(lab_page.open_in_file_browser(MODEL))
+    conv = viewer.node("/stem/conv/Conv_1")
+    expect(conv).to_have_count(1)
+    expect(conv.locator(".jp-OnnxWorkbench-weight")).to_have_text(["W ⟨16×3×3×3⟩"])
+    height = conv.bounding_box()["height"]
+    with viewer.relayout():
+        viewer.press("n")
+    expect(viewer.root).to_have_attribute("data-names", "true")
+    expect(conv.locator(".jp-OnnxWorkbench-weight")).to_have_text(["/stem/conv/Conv_1", "W ⟨16×3×3×3⟩"])
+    assert conv.bounding_box()["height"] > height  # the box grew a line: the layout made room
+    expect(viewer.part("names")).to_have_attribute("aria-pressed", "true")
+    lab_page.screenshot("graph-names.png", lab_page.page)
+    with viewer.relayout():
+        viewer.part("names").click()
+    expect(conv.locator(".jp-OnnxWorkbench-weight")).to_have_text(["W ⟨16×3×3×3⟩"])
     lab_page.assert_no_errors()
 
 

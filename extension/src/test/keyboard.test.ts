@@ -22,6 +22,7 @@ describe('viewCommand', () => {
       ['Escape', 'escape'],
       ['Backspace', 'back'],
       ['l', 'direction'],
+      ['n', 'names'],
       ['/', 'focusSearch']
     ];
     for (const [key, command] of keys) {

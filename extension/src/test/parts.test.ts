@@ -7,8 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { legendNumber, overlayKey, overlayPosition } from '../view/decorate';
-import { weightLine, weightLines } from '../view/shapes';
+import { nameLine, nodeLines, weightLine, weightLines } from '../view/shapes';
 import { counterState } from '../view/toolbar';
+import { INodeItem, IWeight } from '../view/types';
 import { groupItem, node } from './fixtures';
 
 const hits = (n: number) =>
@@ -96,5 +97,19 @@ describe('weightLine', () => {
     assert.equal(lines[0], 'R0 ⟨4⟩');
     assert.match(lines[lines.length - 1], /^\+\d+ more$/);
     assert.ok(lines.length < weights.length);
+  });
+});
+
+describe('nodeLines', () => {
+  it("puts the node's name first when names are shown, keeping the end of a long one", () => {
+    const item = {
+      ...(node('/encoder/layer.0/attention/self/query/MatMul', 'MatMul') as INodeItem),
+      weights: [['w', '8×8', 'B']] as IWeight[]
+    };
+    assert.deepEqual(nodeLines(item, false), ['B ⟨8×8⟩']);
+    const [name, weight] = nodeLines(item, true);
+    assert.equal(weight, 'B ⟨8×8⟩');
+    assert.ok(name.startsWith('…') && name.endsWith('self/query/MatMul') && name.length === 30);
+    assert.equal(nameLine('/stem/Conv'), '/stem/Conv');
   });
 });

@@ -18,7 +18,7 @@ import {
   groupSubtitle,
   shortLabel,
   valueSubtitle,
-  weightLines
+  nodeLines
 } from './shapes';
 import { ILevel, interiorOffset } from './tree';
 import { Item } from './types';
@@ -59,8 +59,8 @@ function topRounded(w: number, h: number, r: number): string {
   return `M0,${h}V${r}Q0,0 ${r},0H${w - r}Q${w},0 ${w},${r}V${h}Z`;
 }
 
-function drawNode(g: SVGGElement, item: Item & { kind: 'node' }, box: IBox): void {
-  const lines = weightLines(item.weights);
+function drawNode(g: SVGGElement, item: Item & { kind: 'node' }, box: IBox, names: boolean): void {
+  const lines = nodeLines(item, names);
   g.classList.add(`${CSS}cat-${opCategory(item.op)}`);
   g.appendChild(svg('rect', { class: `${CSS}box`, width: box.w, height: box.h, rx: 3 }));
   if (lines.length) {
@@ -215,7 +215,11 @@ export function placeLabels(spots: Array<{ box: IBox; boxes: IBox[] }>): number[
 }
 
 /** Draws `level` (and the interiors of its expanded items) into a new SVG group. */
-export function drawTree(level: ILevel, note: (groupId: string) => string | null): IDrawing {
+export function drawTree(
+  level: ILevel,
+  note: (groupId: string) => string | null,
+  names = false
+): IDrawing {
   const drawing: IDrawing = {
     root: svg('g', { class: `${CSS}drawing` }),
     width: level.width,
@@ -226,7 +230,7 @@ export function drawTree(level: ILevel, note: (groupId: string) => string | null
     byGroup: new Map()
   };
   const spots: ILabelSpot[] = [];
-  drawLevel(drawing, drawing.root, level, 0, 0, note, spots);
+  drawLevel(drawing, drawing.root, level, 0, 0, note, spots, names);
   for (const index of placeLabels(spots)) {
     const spot = spots[index];
     // The text's middle sits on the point dot gave (its baseline a third of the size below).
@@ -243,7 +247,8 @@ function drawLevel(
   ox: number,
   oy: number,
   note: (groupId: string) => string | null,
-  spots: ILabelSpot[]
+  spots: ILabelSpot[],
+  names: boolean
 ): void {
   const { group } = level;
   const edges = svg('g', { class: `${CSS}edges` });
@@ -294,7 +299,7 @@ function drawLevel(
     const drawn: IDrawn = { item, groupId: group.id, box, el: g, expanded: !!interior };
     switch (item.kind) {
       case 'node':
-        drawNode(g, item, box);
+        drawNode(g, item, box, names);
         break;
       case 'input':
       case 'output':
@@ -313,7 +318,16 @@ function drawLevel(
             transform: `translate(${offset.x.toFixed(1)},${offset.y.toFixed(1)})`
           });
           g.appendChild(inner);
-          drawLevel(drawing, inner, interior, box.x + offset.x, box.y + offset.y, note, spots);
+          drawLevel(
+            drawing,
+            inner,
+            interior,
+            box.x + offset.x,
+            box.y + offset.y,
+            note,
+            spots,
+            names
+          );
         } else {
           drawGroup(g, item, box, note(item.group));
         }

@@ -14,7 +14,8 @@ export type ViewCommand =
   | 'zoomOut'
   | 'escape'
   | 'back'
-  | 'direction';
+  | 'direction'
+  | 'names';
 
 /** What the viewer does for a key pressed in the search box. */
 export type SearchCommand = 'next' | 'previous' | 'clear';
@@ -61,6 +62,8 @@ export function viewCommand(press: IKeyPress, canToggleBreakpoint: boolean): Vie
       return 'back';
     case 'l':
       return 'direction';
+    case 'n':
+      return 'names';
     default:
       return null;
   }

@@ -70,6 +70,15 @@ export class Scene {
     this.tree.direction = value;
   }
 
+  /** Whether node boxes show their names under their op types. */
+  get names(): boolean {
+    return this.tree.names;
+  }
+
+  set names(value: boolean) {
+    this.tree.names = value;
+  }
+
   /** The drawing shown, if any. */
   get drawing(): IDrawing | null {
     return this.current;
@@ -205,7 +214,7 @@ export class Scene {
       return;
     }
     message.textContent = '';
-    const drawing = drawTree(level, id => this.note(id));
+    const drawing = drawTree(level, id => this.note(id), this.tree.names);
     viewport.appendChild(drawing.root);
     this.current = drawing;
     this.parts.drawn(drawing);

@@ -1,10 +1,11 @@
 /**
  * The sizes and text lines of the boxes the view draws, shared by layout (which needs
- * sizes before dot runs) and drawing (which writes the same lines).
+ * sizes before dot runs) and drawing (which writes the same lines). `names` adds each node's
+ * name under its op type, as Netron's "show names" does.
  */
 import { EDGE_LABEL_SIZE } from './dot';
 import { ellipsize, textWidth } from './dom';
-import { IWeight, Item } from './types';
+import { INodeItem, IWeight, Item } from './types';
 
 /** Geometry constants, in pixels. */
 export const NODE_HEADER = 20;
@@ -64,6 +65,20 @@ export function weightLines(weights: IWeight[] | undefined): string[] {
   ];
 }
 
+/** The most characters of a node's name on its chip: a longer one keeps its end. */
+const MAX_NAME = 30;
+
+/** A node's name as its chip writes it when names are shown: its end, where it is long. */
+export function nameLine(name: string): string {
+  return name.length <= MAX_NAME ? name : `…${name.slice(-(MAX_NAME - 1))}`;
+}
+
+/** The lines under a node's op type: its name when `names` is on, then its weights. */
+export function nodeLines(item: INodeItem, names: boolean): string[] {
+  const weights = weightLines(item.weights);
+  return names ? [nameLine(item.node), ...weights] : weights;
+}
+
 /** A label cut to a drawable length. */
 export function shortLabel(label: string): string {
   return ellipsize(label, MAX_LABEL);
@@ -87,12 +102,12 @@ function wider(min: number, ...widths: number[]): number {
  * The size of an item's box when drawn collapsed. `note` is the extra line of an expanded
  * group whose contents are missing ("loading…", "not in this output").
  */
-export function itemSize(item: Item, note: string | null): { w: number; h: number } {
+export function itemSize(item: Item, note: string | null, names = false): { w: number; h: number } {
   const title = fonts.title();
   const small = fonts.small();
   switch (item.kind) {
     case 'node': {
-      const lines = weightLines(item.weights);
+      const lines = nodeLines(item, names);
       const marker = item.graphs && item.graphs.length ? 16 : 0;
       const w = wider(
         56,

@@ -18,6 +18,7 @@ export interface IToolbarActions {
   zoomOut(): void;
   fit(): void;
   toggleDirection(): void;
+  toggleNames(): void;
   save(format: 'svg' | 'png'): void;
 }
 
@@ -74,6 +75,7 @@ export class Toolbar {
   private breadcrumb: HTMLDivElement;
   private counter: HTMLSpanElement;
   private directionButton: HTMLButtonElement;
+  private namesButton: HTMLButtonElement;
 
   constructor(actions: IToolbarActions) {
     this.node = html('div', `${CSS}toolbar`);
@@ -84,6 +86,8 @@ export class Toolbar {
     this.searchInput.spellcheck = false;
     this.counter = html('span', `${CSS}counter`);
     this.directionButton = button(`${CSS}direction`, '⇉', '', () => actions.toggleDirection());
+    this.namesButton = button(`${CSS}names`, 'Aa', '', () => actions.toggleNames());
+    this.setNames(false);
     this.setDirection('TB');
     this.node.append(
       this.breadcrumb,
@@ -100,6 +104,7 @@ export class Toolbar {
       button(`${CSS}fit`, '⤢', 'fit to screen (f)', () => actions.fit()),
       html('span', `${CSS}separator`),
       this.directionButton,
+      this.namesButton,
       button(`${CSS}saveSvg`, 'SVG', 'save the view as an SVG file', () => actions.save('svg')),
       button(`${CSS}savePng`, 'PNG', 'save the view as a PNG file', () => actions.save('png'))
     );
@@ -110,6 +115,13 @@ export class Toolbar {
     const next = direction === 'TB' ? 'left to right' : 'top to bottom';
     this.directionButton.textContent = direction === 'TB' ? '⇉' : '⇊';
     this.directionButton.title = `lay out ${next} (l)`;
+  }
+
+  /** Shows whether node names are on (the button is pressed while they are). */
+  setNames(on: boolean): void {
+    this.namesButton.title = `${on ? 'hide' : 'show'} node names (n)`;
+    this.namesButton.setAttribute('aria-pressed', String(on));
+    this.namesButton.classList.toggle(`${CSS}pressed`, on);
   }
 
   /** Says why an action failed, in the counter's place, for a few seconds. */

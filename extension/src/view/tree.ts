@@ -44,6 +44,8 @@ export class LayoutTree {
   dotMs = 0;
   /** Which way levels are laid out from the next `layout` call on (both are cached). */
   direction: LayoutDirection = 'TB';
+  /** Whether node boxes hold their names (taller and wider boxes: cached apart). */
+  names = false;
 
   constructor(private state: ILayoutState) {}
 
@@ -78,7 +80,7 @@ export class LayoutTree {
       }
     });
     visiting.delete(groupId);
-    const key = `${this.direction}:${groupId}{${parts.join(',')}}`;
+    const key = `${this.direction}${this.names ? 'N' : ''}:${groupId}{${parts.join(',')}}`;
     const cached = this.cache.get(key);
     if (cached) {
       this.cache.delete(key); // keep recently used entries at the end
@@ -94,7 +96,7 @@ export class LayoutTree {
         };
       }
       const note = item.kind === 'group' && this.state.isExpanded(item.group);
-      return itemSize(item, note ? this.state.note(item.group) : null);
+      return itemSize(item, note ? this.state.note(item.group) : null, this.names);
     });
     const n = group.items.length;
     const kept: number[] = [];

@@ -114,6 +114,7 @@ export class GraphViewer {
       zoomOut: () => this.panzoom.zoomBy(0.8),
       fit: () => this.fit(),
       toggleDirection: () => this.toggleDirection(),
+      toggleNames: () => this.setNames(!this.scene.names),
       save: format => this.saveAs(format).catch(error => this.toolbar.flash(String(error)))
     });
     const body = html('div', `${CSS}body`);
@@ -326,6 +327,22 @@ export class GraphViewer {
     this.host.dataset.direction = direction;
     this.toolbar.setDirection(direction);
     this.scene.resetView(false);
+    return this.scene.request();
+  }
+
+  /** Whether node boxes show their names under their op types. */
+  get names(): boolean {
+    return this.scene.names;
+  }
+
+  /** Shows (or hides) each node's name on its box, as Netron's "show names" does. */
+  setNames(on: boolean): Promise<void> {
+    if (on === this.scene.names) {
+      return this.scene.settled;
+    }
+    this.scene.names = on;
+    this.host.dataset.names = String(on);
+    this.toolbar.setNames(on);
     return this.scene.request();
   }
 
@@ -622,7 +639,8 @@ export class GraphViewer {
       zoomOut: () => this.panzoom.zoomBy(0.8),
       escape: () => (this.finder.result ? this.search('') : this.clearSelection()),
       back: () => this.backTo(this.nav.roots.length - 2),
-      direction: () => this.toggleDirection()
+      direction: () => this.toggleDirection(),
+      names: () => this.setNames(!this.scene.names)
     };
     commands[command]();
   }

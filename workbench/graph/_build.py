@@ -133,7 +133,6 @@ class GraphBuilder:
         self._values: dict[str, str | None] = {}  # weight name → its value as text, if small
         self._versions = opset_versions(model)
         self._role_names: dict[tuple[str, str, int], list[str]] = {}
-        self._records: dict[str, NodeRecord] = dict(model.records_by_id)  # function bodies' added below
         #: Nodes of local function bodies (not in the model's node table), by view id.
         self.function_nodes: dict[str, tuple[onnx.NodeProto, str]] = {}
         functions = {(f.domain, f.name): f for f in model.proto.functions}
@@ -165,7 +164,6 @@ class GraphBuilder:
             ]
             for r in records:
                 self.function_nodes[r.id] = (r.node, prefix)
-                self._records[r.id] = r
             self._add_graph(
                 f"{prefix}:", "function", f"{domain_name[0]}.{domain_name[1]}" if domain_name[0] else domain_name[1],
                 records,
@@ -311,11 +309,11 @@ class GraphBuilder:
     def _add_edges(self, root: str, records: list[NodeRecord], hidden: set[str], inputs: list[str],
                    outputs: list[str], initializers: set[str]) -> None:
         producer: dict[str, str] = {f"{name}": f"in:{name}" for name in inputs}
-        constants: dict[str, str] = {}
+        constants: dict[str, onnx.NodeProto] = {}  # value name → the hidden node that makes it
         for r in records:
             for name in r.node.output:
                 if r.id in hidden:
-                    constants[name] = r.id
+                    constants[name] = r.node
                 elif name:
                     producer[name] = r.id
         consumers: dict[str, set[str]] = {}
@@ -342,7 +340,6 @@ class GraphBuilder:
             self.groups[a[k - 1]].edges.setdefault((a[k], b[k]), []).append(label)
 
         outer_inputs: dict[str, dict] = {}
-        makers = {name: self._records[node_id].node for name, node_id in constants.items()}
         for r in records:
             if r.id in hidden:
                 continue
@@ -355,7 +352,7 @@ class GraphBuilder:
                     if input_roles is None:
                         input_roles = self._roles(r.node)
                     weight = [name, self._shape(name), input_roles[position]]
-                    value = self._small_value(name, makers.get(name))
+                    value = self._small_value(name, constants.get(name))
                     item.setdefault("weights", []).append(weight if value is None else [*weight, value])
                     continue
                 label = self._shape(name)

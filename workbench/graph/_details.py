@@ -39,6 +39,12 @@ def weight_stats(model: "Model", tensor: onnx.TensorProto) -> dict:
         stats = tensor_stats(model.weight(tensor.name))
     except TensorDataError:
         return {}
+    return _stats_json(stats)
+
+
+def _stats_json(stats: dict | None) -> dict:
+    """min, max, mean and std from ``tensor_stats`` for the panel: non-finite as None; empty
+    where there are none."""
     return {k: _finite(stats[k]) for k in ("min", "max", "mean", "std")} if stats else {}
 
 
@@ -125,10 +131,9 @@ def tensor_view(array: np.ndarray, name: str, index_text: str = "", npy: bool = 
     text = np.array2string(view, threshold=PREVIEW_VALUES, edgeitems=4, precision=6, max_line_width=96)
     result: dict = {"name": name, "dtype": str(array.dtype), "shape": format_shape(array.shape),
                     "index": index_text.strip(), "view_shape": format_shape(view.shape), "text": text}
-    if view.dtype.kind in "biuf" and view.size:
-        stats = tensor_stats(view)
-        if stats:
-            result["stats"] = {k: _finite(stats[k]) for k in ("min", "max", "mean", "std")}
+    stats = _stats_json(tensor_stats(view)) if view.dtype.kind in "biuf" and view.size else {}
+    if stats:
+        result["stats"] = stats
     if npy:
         if view.nbytes > MAX_NPY_BYTES:
             raise UsageError(f"The slice of {name!r} is {view.nbytes / 2**20:,.0f} MiB, over the "

@@ -18,6 +18,7 @@ import {
   groupSubtitle,
   shortLabel,
   valueSubtitle,
+  weightValue,
   nodeLines
 } from './shapes';
 import { ILevel, interiorOffset } from './tree';
@@ -83,10 +84,10 @@ function drawNode(g: SVGGElement, item: Item & { kind: 'node' }, box: IBox, name
     g.appendChild(svgText(line, 8, NODE_HEADER + LINE * (i + 1) - 2, `${CSS}weight`, 'start'));
   });
   const weights = (item.weights ?? [])
-    .map(([name, shape, role, value]) => {
-      const text = value !== undefined ? ` = ${value}` : ` ⟨${shape || 'scalar'}⟩`;
-      return `\n${role ? `${role}: ` : ''}${name}${text}`;
-    })
+    .map(
+      ([name, shape, role, value]) =>
+        `\n${role ? `${role}: ` : ''}${name}${weightValue(shape, value)}`
+    )
     .join('');
   const graphs = (item.graphs ?? []).map(([name]) => `\nbody: ${name}`).join('');
   title(g, `${item.op}${item.domain ? ` (${item.domain})` : ''}\n${item.node}${weights}${graphs}`);

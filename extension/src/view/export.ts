@@ -56,8 +56,7 @@ export function standaloneSvg(
   const copy = root.cloneNode(true) as SVGGElement;
   inlineStyles(root, copy);
   copy.removeAttribute('transform');
-  const w = Math.ceil(width + 2 * MARGIN);
-  const h = Math.ceil(height + 2 * MARGIN);
+  const { width: w, height: h } = fileSize(width, height);
   const doc = document.createElementNS(SVG_NS, 'svg');
   doc.setAttribute('xmlns', SVG_NS);
   doc.setAttribute('width', String(w));
@@ -79,7 +78,8 @@ export function standaloneSvg(
 
 /** The scale at which a drawing of `width` × `height` renders as a PNG: `wanted`, or less to fit. */
 export function pngScale(width: number, height: number, wanted: number): number {
-  return Math.min(wanted, MAX_PNG_SIDE / Math.max(width + 2 * MARGIN, height + 2 * MARGIN, 1));
+  const size = fileSize(width, height);
+  return Math.min(wanted, MAX_PNG_SIDE / Math.max(size.width, size.height, 1));
 }
 
 /** Renders a standalone SVG document of `width` × `height` px (margins included) as a PNG. */

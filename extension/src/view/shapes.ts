@@ -45,9 +45,12 @@ export function weightName(name: string): string {
  */
 export function weightLine([name, shape, role, value]: IWeight): string {
   const label = role ? ellipsize(role, 16) : weightName(name);
-  return value !== undefined
-    ? `${label} = ${ellipsize(value, 24)}`
-    : `${label} ⟨${shape || 'scalar'}⟩`;
+  return `${label}${weightValue(shape, value === undefined ? value : ellipsize(value, 24))}`;
+}
+
+/** What follows a weight's name: its value where small (` = 2`), else its shape (` ⟨64×3⟩`). */
+export function weightValue(shape: string, value: string | undefined): string {
+  return value !== undefined ? ` = ${value}` : ` ⟨${shape || 'scalar'}⟩`;
 }
 
 /** The lines under a node's op type: its folded weights, `W ⟨768×768⟩`, `Y = 2`. */

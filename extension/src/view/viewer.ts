@@ -568,7 +568,7 @@ export class GraphViewer {
       return;
     }
     result.pending = true;
-    const asked = ++this.searches;
+    const asked = this.searches; // search() counted this query
     answer.then(
       found => {
         if (this.disposed || asked !== this.searches) {

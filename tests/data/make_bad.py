@@ -284,6 +284,10 @@ def model_cases() -> list[dict]:
     add("no_kernel_for_type.onnx", "Erf on float64: valid ONNX, but onnxruntime's CPU provider has no float64 Erf",
         _model([helper.make_node("Erf", ["x"], ["y"], name="erf")], [_vi("x", (2,), TensorProto.DOUBLE)],
                [_vi("y", (2,), TensorProto.DOUBLE)]), **runs_fail(reference="ok"), fix="cast the inputs")
+    add("half_converted.onnx", "a MatMul reading float32 and float16: a float16 converter left it half-converted",
+        _model([helper.make_node("MatMul", ["x", "w"], ["y"], name="node_MatMul_8")], [_vi("x", (2, 4))],
+               [_vi("y", (2, 3), TensorProto.FLOAT16)], [numpy_helper.from_array(np.ones((4, 3), np.float16), "w")]),
+        **runs_fail(), fix="node_block_list")
     add("untyped_input.onnx", "the graph input 'x' has no type", _model(
         [helper.make_node("Relu", ["x"], ["y"], name="relu")], [onnx.ValueInfoProto(name="x")], [_vi("y")]),
         **runs_fail(), fix="give every graph input a type")

@@ -52,13 +52,15 @@ class Model:
     What the layers above (the graph view, the runtime, compare, profile) use of a model
     beside that, as data rather than tables: :attr:`records` (every node with its id),
     :attr:`records_by_id`, :attr:`node_scopes` and :meth:`scope_path`, :attr:`initializers`,
-    :attr:`consumers`, :meth:`param_count`, :meth:`card_data`, :attr:`bare_graph` and
-    :meth:`with_dims`. Everything underscored is the model's own.
+    :attr:`consumers`, :meth:`param_count`, :meth:`card_data`, :attr:`bare_graph`,
+    :meth:`with_dims` and :meth:`with_scopes`. Everything underscored is the model's own.
     """
 
-    def __init__(self, loaded: Loaded, problems: list[str], dims: Mapping[str, int] | None = None) -> None:
+    def __init__(self, loaded: Loaded, problems: list[str], dims: Mapping[str, int] | None = None,
+                 scopes: Mapping[str, NodeScope] | None = None) -> None:
         self._loaded = loaded
         self._dims = dict(dims or {})
+        self._given_scopes = dict(scopes or {})
         #: Problems found by ``onnx.checker`` and shape inference (the model still opened).
         self.problems: list[str] = problems
 
@@ -173,7 +175,7 @@ class Model:
     def node_scopes(self) -> dict[str, NodeScope]:
         """The scope of every node id (see ``docs/node-identity.md``): unscoped nodes take their
         consumers' scope."""
-        return assign_scopes(self.records)
+        return assign_scopes(self.records, self._given_scopes)
 
     def scope_path(self, node_id: str) -> str:
         """A node's module path, ``"encoder/layer.0/attention"``; ``""`` at the top."""
@@ -327,7 +329,13 @@ class Model:
     def with_dims(self, dims: Mapping[str, int]) -> Model:
         """This model (the same parsed proto: nothing read or checked again) with more symbolic
         input sizes made concrete: those given to :func:`open` and ``dims``."""
-        return Model(self._loaded, list(self.problems), {**self._dims, **dims})
+        return Model(self._loaded, list(self.problems), {**self._dims, **dims}, self._given_scopes)
+
+    def with_scopes(self, scopes: Mapping[str, NodeScope]) -> Model:
+        """This model (the same parsed proto) with these scopes, by node id, in place of what
+        those nodes declare: a quantized or optimized copy that lost its exporter's scopes takes
+        the original's (see ``wb.compare``)."""
+        return Model(self._loaded, list(self.problems), self._dims, {**self._given_scopes, **scopes})
 
     def __repr__(self) -> str:
         return summary_text(self.card_data())

@@ -30,7 +30,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import onnx
 
@@ -53,7 +53,7 @@ class NodeScope:
     """Where one node sits: its scope path, where that came from, and module classes."""
 
     path: ScopePath | None  # None: the node carries no scope information
-    source: str  # "metadata", "name", "consumers" or "none"
+    source: str  # "metadata", "name", "consumers", "reference" (another model's: see Model.with_scopes) or "none"
     classes: tuple[str, ...] = ()  # module class per path segment (metadata only)
 
 
@@ -101,14 +101,30 @@ def scope_of(node: onnx.NodeProto) -> NodeScope:
             classes = _cached_list(classes_text or "[]") or []
             return NodeScope(tuple(segments), "metadata", tuple(classes[1:1 + len(segments)]))
     named = tuple(s for s in node.name.split("/")[:-1] if s)  # "/enc/layer.0/MatMul", "model/dense/MatMul"
+    while named and _is_node_name(named[-1]):  # an optimizer's fused node: "node_MatMul_77/MatMulAddFusion"
+        named = named[:-1]
     if named:
         return NodeScope(named, "name")
     return NodeScope(None, "none")
 
 
-def assign_scopes(records: Sequence[NodeRecord]) -> dict[str, NodeScope]:
-    """Scopes for every node id, with unscoped nodes attached to their consumers' scope."""
-    scopes = {r.id: scope_of(r.node) for r in records}
+#: How exporters name nodes: ``node_MatMul_77`` (torch dynamo), ``MatMul_3`` (TorchScript's last segment).
+_NODE_NAME = re.compile(r"^(?:node_)?([A-Z][A-Za-z0-9]*)_\d+$")
+
+
+def _is_node_name(segment: str) -> bool:
+    """Whether a name segment is a node's name (an op type and a number), not a module's: the
+    part an optimizer keeps of the node it fused, which would make a scope of one node."""
+    found = _NODE_NAME.match(segment)
+    return found is not None and onnx.defs.has(found[1])
+
+
+def assign_scopes(records: Sequence[NodeRecord], given: Mapping[str, NodeScope] | None = None) -> dict[str, NodeScope]:
+    """Scopes for every node id, with unscoped nodes attached to their consumers' scope.
+
+    ``given`` scopes (by node id) take the place of what those nodes declare themselves."""
+    given = given or {}
+    scopes = {r.id: given.get(r.id) or scope_of(r.node) for r in records}
     if not any(s.path is not None for s in scopes.values()):
         return {node_id: NodeScope((), "none") for node_id in scopes}
     consumers: dict[str, list[str]] = {}

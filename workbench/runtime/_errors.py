@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+import onnx
+
 from ..errors import SessionError
 
 #: What leads onnxruntime's words and says nothing to the user: its prefix ("[ONNXRuntimeError] :
@@ -44,11 +46,35 @@ _FIXES = [
      "the .onnx file, not from external data: save the model again with small tensors inline "
      "(onnx.save(model, path, save_as_external_data=True, size_threshold=1024)); wb.debug and wb.compare "
      "run it as it is"),
+    (r"bound to different types|Input type mismatch",
+     "an op that needs one type for these inputs reads two (a float16 conversion left the node half-converted, "
+     "as onnxconverter-common's converter does to some MatMuls): cast the odd input to the other's type, or "
+     "convert again keeping this node in float32 (the converter's node_block_list)"),
     (r"[Aa]llocat|bad_alloc", "a value is too large for this machine: check the shapes the model declares and computes "
      "(Model.nodes.output_shapes), or use smaller inputs"),
     (r"[Aa]ttribute", "fix the node's attributes (their names and types must match the op's schema)"),
     (r"[Ss]hape|[Dd]imension", "fix the shapes: the inputs' or weights' shapes do not fit the op"),
 ]
+
+
+#: onnxruntime's words for a node whose inputs bind one type parameter to two types.
+_MIXED_TYPES = re.compile(r"bound to different types.*? in node \((?P<node>[^)]*)\)")
+
+
+def mixed_types(model: onnx.ModelProto, words: str) -> str:
+    """Where onnxruntime says a node binds one type parameter to two types, which of its inputs
+    has which type (``" (node_MatMul_8 reads x as float32, w as float16)"``); else ``""``."""
+    found = _MIXED_TYPES.search(words)
+    node = found and next((n for n in model.graph.node if n.name == found["node"]), None)
+    if not node:
+        return ""
+    inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False)
+    graph = inferred.graph
+    types = {i.name: i.type.tensor_type.elem_type for i in (*graph.input, *graph.value_info, *graph.output)}
+    types.update({t.name: t.data_type for t in graph.initializer})
+    read = ", ".join(f"{name} as {onnx.helper.tensor_dtype_to_np_dtype(types[name])}" for name in node.input
+                     if types.get(name))
+    return f" ({node.name} reads {read})" if read else ""
 
 
 def session_error(exc: BaseException, action: str, problems: Sequence[str] = (),
@@ -64,8 +90,8 @@ def session_error(exc: BaseException, action: str, problems: Sequence[str] = (),
     inner = exc.__cause__ or exc.__context__  # the reference evaluator wraps numpy's words in its own
     if inner is not None and str(inner).strip() and str(inner).strip() not in said:
         said = f"{said.rstrip('.')}: {' '.join(str(inner).split())}"
-    if len(said) > 600:
-        said = said[:600] + "…"
+    if len(said) > 600:  # the head says what failed, the tail often why ("… doesn't exist")
+        said = said[:400] + " … " + said[-200:]
     found = "; ".join(" ".join(p.split()).rstrip(".") for p in problems)
     checker = f" onnx.checker found: {found}." if problems else " onnx.checker found no problem with the model."
     texts = (found, said) if checker_first else (said, found)

@@ -19,7 +19,7 @@ from onnx import helper
 
 from ..errors import GraphError, WorkbenchError
 from ..model.internal import add_bare, iter_graphs, may_hold_graphs, subgraphs
-from ._errors import session_error
+from ._errors import mixed_types, session_error
 from ._optimize import session_options
 from ._values import Value, from_reference, output_sizes, output_types, run_session
 
@@ -255,7 +255,8 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
     try:
         session = ort.InferenceSession(light.SerializeToString(), options, providers=providers)
     except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
-        raise session_error(exc, "onnxruntime could not load the model", problems) from exc
+        action = "onnxruntime could not load the model" + mixed_types(light, str(exc))
+        raise session_error(exc, action, problems) from exc
     return SessionRunner(session, problems)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -29,8 +29,10 @@ from ..errors import UsageError
 from ..model import Model
 from ..runtime import Debugger
 from ..runtime.internal import Value, onnx_dtype
+from ._align import Alignment
 from ._metrics import COLUMNS as METRICS
 from ._metrics import value_metrics, within
+from ._rounding import Rounding, rounding, sqnr_db, stored_within
 from ._sources import Finer, Request, Run, model_label, source_kind
 
 if TYPE_CHECKING:
@@ -39,22 +41,34 @@ if TYPE_CHECKING:
     from ..widgets import GraphView
 
 Tolerance = tuple[float, float]  # (rtol, atol)
+#: The columns of Report.precision.
+PRECISION_COLUMNS = ("node", "op_type", "scope", "value", "reference", "format", "scale", "zero_point",
+                     "local_sqnr", "sqnr", "beyond_rounding", "status", "rounding")
 
 
 @dataclass
 class Report:
     """The comparison: one row per compared value, in execution order.
 
-    ``table`` columns: node, op_type, scope, value, the metrics of
+    ``table`` columns: node, op_type, scope, value, reference (the reference's value it is
+    compared with: its own name, but for a rewrite's, see below), the metrics of
     :func:`~workbench.comparison.error_metrics`, ``ok`` (within tolerance), ``local_ok`` and
     ``local_max_abs`` (the node alone on the reference's inputs; computed where ``ok`` is
     False), ``suspects`` (the nodes without a reference value that feed an off node, nearest
     last: where a fault inside a module may sit), ``note`` (what a row is, in words, where the
     numbers do not say it: a sequence length that differs, a random op) and ``status``:
     ``ok``, ``carried`` (off, but right on the reference's inputs), ``cause`` (off on the
-    reference's own inputs too) or ``random`` (an output of a random op — Bernoulli,
-    RandomNormal, Dropout in training mode…: its values differ from run to run, so they are
-    not compared, and it is never a cause).
+    reference's own inputs too), ``rounding`` (a node of a lower-precision candidate that
+    rounds — a dequantization, an int8 op, a float16 op — off by no more than its format allows
+    on the reference's inputs: see :attr:`precision`) or ``random`` (an output of a random op —
+    Bernoulli, RandomNormal, Dropout in training mode…: its values differ from run to run, so
+    they are not compared, and it is never a cause).
+
+    Against a quantized, float16 or fused rewrite of the reference, values are aligned by what
+    they stand for, not by name: the output of a Q/DQ pair with the fp32 value it quantizes, a
+    dequantized weight with the fp32 weight, a value whose name the rewrite gave to another
+    producer's output (``quantize_static`` folding a Relu) with that producer's (its note says
+    which). ``local_rel_l2`` is the local error's relative L2 norm.
 
     A sequence is compared element by element (rows ``name[0]``, ``name[1]``, …), a map key by
     key; a sequence of another length, a map with other keys or an optional empty on one side
@@ -71,6 +85,15 @@ class Report:
     #: With a torch module as the reference (values per module output): the smallest module
     #: around the root cause whose inputs agree with torch's and whose output does not.
     cause_module: str | None = None
+    #: Where a lower-precision candidate rounds past the tolerances, one row per value, in
+    #: execution order: the node, the value and the ``reference`` value it stands for, its
+    #: ``format`` (``uint8``/``int8``/``int32`` for a dequantization, ``int8`` for an int8 op,
+    #: ``float16``), the dequantization's ``scale`` and
+    #: ``zero_point`` (NaN for none or per axis: ``rounding`` says them in words), the SQNR in dB
+    #: that the node alone leaves on the reference's inputs (``local_sqnr``) and that the value
+    #: has in the run (``sqnr``), the share of elements past what the format allows
+    #: (``beyond_rounding``: clipped, for a dequantization) and the row's ``status``.
+    precision: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PRECISION_COLUMNS))
     # node id → (the inputs it ran on alone, the reference's outputs): for repro()
     # node id → (what it ran on, the reference's outputs, the nodes to replay: the node alone, or,
     # for a node found inside a decomposition, it and the rest of its chain): for repro()
@@ -86,7 +109,7 @@ class Report:
         """The first value over tolerance (None when every value agrees). A node found inside a
         decomposition is not a value measured against the reference: its op's row is."""
         measured = self.table[~self.table.note.astype(str).str.startswith(_INSIDE)]
-        rows = measured[measured.status.isin(("carried", "cause"))]
+        rows = measured[measured.status.isin(("carried", "cause", "rounding"))]
         return None if rows.empty else rows.iloc[0]
 
     @property
@@ -190,7 +213,23 @@ class Report:
                          f"{list(cause.suspects)})")
         if self.cause_module is not None and (cause is None or self.cause_module != cause.scope):
             text += f"; the smallest module whose inputs agree and whose output does not: {self.cause_module}"
-        return text + self._random_text() + "."
+        return text + self._rounding_text() + self._random_text() + "."
+
+    @property
+    def worst_rounding(self) -> pd.Series | None:
+        """The row of :attr:`precision` with the lowest local SQNR: where rounding costs the
+        most (None when nothing rounds past the tolerances)."""
+        finite = self.precision[self.precision.local_sqnr.notna()]
+        return None if finite.empty else finite.loc[finite.local_sqnr.astype(float).idxmin()]
+
+    def _rounding_text(self) -> str:
+        worst = self.worst_rounding
+        if worst is None:
+            return ""
+        within = int((self.precision.status == "rounding").sum())
+        return (f"; {within} of {len(self.precision)} rounding node(s) within their format; the largest rounding "
+                f"error enters at {worst.op_type} {worst.node!r} ({worst.value}; {worst.rounding}): local SQNR "
+                f"{worst.local_sqnr:.1f} dB")
 
     def _random_text(self) -> str:
         random = self.table[self.table.status == "random"]
@@ -258,7 +297,7 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         raise UsageError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
                          "reference is the source itself. Use provider= for the ONNX side.")
     cand, ref = kind.capture(source, Request(inputs, onnx, provider, dims, reference, candidate))
-    report = _report(cand, ref.values, ref.label, rtol, atol, dict(tolerances or {}), ref.finer)
+    report = _report(cand, ref.values, ref.label, rtol, atol, dict(tolerances or {}), ref.finer, ref.alignment)
     if ref.by_module and report.root_cause is not None:
         report.cause_module = _cause_module(cand, report, ref.values)
     return report
@@ -361,10 +400,12 @@ def _is_random(run: Debugger, node: "onnx.NodeProto") -> bool:
 
 
 def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rtol: float, atol: float,
-            tolerances: Mapping[str, Tolerance], finer: Finer | None = None) -> Report:
+            tolerances: Mapping[str, Tolerance], finer: Finer | None = None,
+            alignment: Alignment | None = None) -> Report:
     model = cand.model
     rows, unaligned = [], []
     checked: set[str] = set()  # weights compared so far: each once, at its first reader
+    stands_for = alignment.names if alignment is not None else {}
     for node_id in cand.steps:
         node = model.node(node_id)
         node_rtol, node_atol = tolerances.get(node.op_type, (rtol, atol))
@@ -380,20 +421,25 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
                 if random:
                     metrics.update(ok=True, note="random op: its values differ from run to run and are not compared")
                 label, note = metrics.pop("value"), metrics.pop("note")
-                rows.append({"node": node_id, "op_type": node.op_type,
-                             "scope": model.scope_path(node_id), "value": label, **metrics,
-                             "local_ok": True, "local_max_abs": math.nan, "suspects": (), "note": note,
-                             "random": random, "weight": False, "output": name})
-    columns = ["node", "op_type", "scope", "value", *METRICS, "local_ok", "local_max_abs", "suspects", "note",
-               "random", "weight", "output"]
+                if stands_for.get(name, name) != name:
+                    note = "; ".join(filter(None, [f"stands for the reference's {stands_for[name]!r}", note]))
+                rows.append({"node": node_id, "op_type": node.op_type, "scope": model.scope_path(node_id),
+                             "value": label, "reference": stands_for.get(name, name), **metrics,
+                             "local_ok": True, "local_max_abs": math.nan, "local_rel_l2": math.nan, "suspects": (),
+                             "note": note, "random": random, "weight": False, "output": name})
+    columns = ["node", "op_type", "scope", "value", "reference", *METRICS, "local_ok", "local_max_abs",
+               "local_rel_l2", "suspects", "note", "random", "weight", "output"]
     # nothing aligned (a graph without nodes): an empty table, with every column
     table = pd.DataFrame(rows, columns=columns).astype({"ok": bool}) if not rows else pd.DataFrame(rows)
     cases: dict[str, dict[str, Value]] = {}
     driven: dict[str, Value] = {}
+    rounded: dict[Any, Rounding] = {}  # row label: how the row's node rounds, where it was judged by its format
     if not table.empty and not table.ok.all():
-        cases, driven = _local_errors(cand, ref_values, table, rtol, atol, tolerances)
-    table["status"] = ["random" if random else "ok" if ok else ("carried" if local else "cause")
-                       for ok, local, random in zip(table.ok, table.local_ok, table.random)]
+        cases, driven, rounded = _local_errors(cand, ref_values, table, rtol, atol, tolerances)
+    table["status"] = ["random" if random else "ok" if ok else
+                       ("rounding" if index in rounded and local else "carried" if local else "cause")
+                       for index, ok, local, random in zip(table.index, table.ok, table.local_ok, table.random)]
+    precision = _precision_table(table, rounded)
     replays = {node_id: (feeds, {n: ref_values[n] for n in model.node(node_id).output if n in ref_values}, [node_id])
                for node_id, feeds in cases.items()}
     for index in table.index[table.weight.astype(bool) & (table.status == "cause")]:
@@ -407,9 +453,29 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
     if finer is not None and (table.status == "cause").any():
         table = _refine(cand, table, ref_values, driven, finer, rtol, atol, replays)
     table = table.drop(columns=["random", "weight", "output"]).reset_index(drop=True)
-    report = Report(table, ref_label, f"{model_label(model)} on {cand.provider}", rtol, atol, unaligned, model)
+    report = Report(table, ref_label, f"{model_label(model)} on {cand.provider}", rtol, atol, unaligned, model,
+                    precision=precision)
     report._cases = replays
     return report
+
+
+def _precision_table(table: pd.DataFrame, rounded: Mapping[Any, Rounding]) -> pd.DataFrame:
+    """One row per value rounded by its node's format past the tolerances (see Report.precision)."""
+    rows = [{"node": table.at[i, "node"], "op_type": table.at[i, "op_type"], "scope": table.at[i, "scope"],
+             "value": table.at[i, "value"], "reference": table.at[i, "reference"], "format": r.format,
+             "scale": _number(r.scale), "zero_point": _number(r.zero_point),
+             "local_sqnr": sqnr_db(table.at[i, "local_rel_l2"]), "sqnr": sqnr_db(table.at[i, "rel_l2"]),
+             "beyond_rounding": r.beyond,
+             "status": table.at[i, "status"], "rounding": r.describe()} for i, r in rounded.items()]
+    return pd.DataFrame(rows, columns=PRECISION_COLUMNS)
+
+
+def _number(values: np.ndarray | None) -> float:
+    """A per-tensor scale or zero point as a number; NaN for none, or for per-axis ones."""
+    if values is None:
+        return math.nan
+    flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    return float(flat[0]) if flat.size and np.all(flat == flat[0]) else math.nan
 
 
 _WEIGHT_NOTE = "a weight that differs from the reference's own"
@@ -425,30 +491,37 @@ def _weight_rows(node_id: str, node: "onnx.NodeProto", model: Model, name: str, 
     if (isinstance(weight, np.ndarray) and isinstance(reference, np.ndarray) and weight.dtype == reference.dtype
             and np.array_equal(weight, reference)):  # the usual case, in one pass: 110M parameters in 0.1 s, not 4 s
         return []
+    if stored_within(reference, weight):  # converted to float16, and as close as float16 holds it
+        return []
     rows = []
     for metrics in value_metrics(name, reference, weight, rtol=rtol, atol=atol):
         if metrics["ok"]:
             continue
         label, _ = metrics.pop("value"), metrics.pop("note")
         rows.append({"node": node_id, "op_type": node.op_type, "scope": model.scope_path(node_id),
-                     "value": label, **metrics, "local_ok": False, "local_max_abs": metrics["max_abs"],
+                     "value": label, "reference": name, **metrics, "local_ok": False,
+                     "local_max_abs": metrics["max_abs"],
                      "suspects": (), "note": _WEIGHT_NOTE, "random": False,
                      "weight": True, "output": name})
     return rows
 
 
 def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.DataFrame, rtol: float, atol: float,
-                  tolerances: Mapping[str, Tolerance]) -> tuple[dict[str, dict[str, Value]], dict[str, Value]]:
+                  tolerances: Mapping[str, Tolerance]
+                  ) -> tuple[dict[str, dict[str, Value]], dict[str, Value], dict[Any, Rounding]]:
     """Runs each node from the first divergence on, alone, on reference-side inputs.
 
-    A value the reference has no counterpart for (inside a decomposition) is recomputed
-    here from reference-side inputs too, so a node's local error never inherits the
+    A value the reference has no counterpart for (inside a decomposition, or a quantized op) is
+    recomputed here from reference-side inputs too, so a node's local error never inherits the
     candidate's drift. A node that is off this way lists, as ``suspects``, the unaligned
-    nodes feeding it: the fault may sit in one of them. Returns the inputs each off node
-    ran on here, by node id (what ``Report.repro`` writes out), and every value as driven from
-    the reference's (its own values, and the unaligned ones recomputed from them).
+    nodes feeding it: the fault may sit in one of them. A node that rounds (a dequantization,
+    an int8 op, a float16 op: see ``_rounding``) is judged against its format, not the
+    tolerances. Returns the inputs each off node ran on here, by node id (what
+    ``Report.repro`` writes out), every value as driven from the reference's (its own values,
+    and the unaligned ones recomputed from them), and how each row judged by its format rounds.
     """
     cases: dict[str, dict[str, Value]] = {}
+    rounded: dict[Any, Rounding] = {}
     model = cand.model
     steps = cand.steps
     position = {node_id: i for i, node_id in enumerate(steps)}
@@ -457,17 +530,22 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.Dat
     off_rows: dict[str, list[Any]] = {}  # node id: the labels of its rows that are off
     for index, node_id in table.node[~table.ok & ~table.weight.astype(bool)].items():
         off_rows.setdefault(node_id, []).append(index)
-    local_ok, local_max_abs, suspects_of = {}, {}, {}
+    found: dict[str, dict[Any, Any]] = {"local_ok": {}, "local_max_abs": {}, "local_rel_l2": {}, "suspects": {},
+                                        "note": {}}
     if not off_rows:  # only weights are off: they are causes as they stand
-        return cases, driven
-    # from the first node off, a weight's reader included: it runs on torch's weight here
-    for node_id in steps[min(position[n] for n in table.node[~table.ok]):]:
+        return cases, driven, rounded
+    # from the first node off, a weight's reader included (it runs on the reference's weight
+    # here), and from what feeds it through values the reference lacks (a quantization before it)
+    first = min(table.node[~table.ok], key=position.__getitem__)
+    start = min([position[first], *(position[n] for n in _unaligned_ancestors(model, first, producer, ref_values,
+                                                                                 position))])
+    for node_id in steps[start:]:
         node = model.node(node_id)
         outputs = [o for o in node.output if o]
         if node_id not in off_rows and all(o in ref_values for o in outputs):
             continue
         try:
-            local = cand.run_node(node_id, driven)
+            local = cand.run_node(node_id, _as_candidate(cand, cand.node_inputs(node_id, driven)))
         except Exception:  # noqa: BLE001 - e.g. a reference input of another shape: no local verdict
             continue
         cases[node_id] = cand.node_inputs(node_id, driven)
@@ -479,11 +557,51 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.Dat
         measured = {row["value"]: row for name in {table.at[i, "output"] for i in off_rows[node_id]}
                     for row in value_metrics(name, ref_values[name], local[name], rtol=node_rtol, atol=node_atol)}
         for index in off_rows[node_id]:
-            row = measured.get(table.at[index, "value"], {"ok": False, "max_abs": math.nan})
-            local_ok[index], local_max_abs[index], suspects_of[index] = row["ok"], row["max_abs"], suspects
-    for column, found in (("local_ok", local_ok), ("local_max_abs", local_max_abs), ("suspects", suspects_of)):
-        table[column] = [found.get(index, value) for index, value in table[column].items()]
-    return cases, driven
+            row = measured.get(table.at[index, "value"], {"ok": False, "max_abs": math.nan, "rel_l2": math.nan})
+            name = table.at[index, "output"]
+            if not row["ok"] and _as_stored(ref_values[name], local[name]):
+                row = {**row, "ok": True}
+            how = rounding(cand, node_id, suspects, ref_values[name]) if not row["ok"] else None
+            output = local[name]
+            if how is not None and isinstance(output, np.ndarray):
+                within_format, beyond = how.judge(np.asarray(ref_values[name]), output)
+                rounded[index] = replace(how, beyond=beyond)
+                row = {**row, "ok": within_format}
+                if row.get("nonfinite_mismatch"):
+                    found["note"][index] = (f"overflows {how.format}: {row['nonfinite_mismatch']} Inf or NaN on the "
+                                            "reference's own inputs, where the reference has finite values")
+            found["local_ok"][index], found["local_max_abs"][index] = row["ok"], row["max_abs"]
+            found["local_rel_l2"][index], found["suspects"][index] = row["rel_l2"], suspects
+    for column, values in found.items():
+        table[column] = [values.get(index, value) for index, value in table[column].items()]
+    return cases, driven, rounded
+
+
+def _as_stored(reference: Value, local: Value) -> bool:
+    """Whether ``local`` is the reference's value exactly, as float16 stores it: a node that
+    moves data (Reshape, Transpose) or casts back to float32 rounds nothing itself. Not where
+    float16 cannot hold the reference's value (an overflow is a fault, wherever it shows)."""
+    if not (isinstance(reference, np.ndarray) and isinstance(local, np.ndarray) and local.dtype.kind == "f"
+            and reference.dtype.kind == "f" and reference.dtype.itemsize > 2):
+        return False
+    with np.errstate(over="ignore"):
+        stored = reference.astype(np.float16)
+    if not np.array_equal(np.isfinite(stored), np.isfinite(reference)):
+        return False
+    return np.array_equal(stored.astype(local.dtype), local)
+
+
+def _as_candidate(cand: Debugger, feeds: Mapping[str, Value]) -> dict[str, Value]:
+    """``feeds`` in the candidate's own float types: the reference's float32 values go into a
+    float16 node as float16 (the rounding a Cast before it would do)."""
+    typed = dict(feeds)
+    for name, value in feeds.items():
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+            continue
+        own = cand.tensor(name)
+        if isinstance(own, np.ndarray) and own.dtype != value.dtype and own.dtype.kind == "f":
+            typed[name] = value.astype(own.dtype)
+    return typed
 
 
 #: How many causes are looked into (the first is the root cause; the rest rarely matter).
@@ -530,7 +648,7 @@ def _refine(cand: Debugger, table: pd.DataFrame, ref_values: Mapping[str, Value]
         feeds = {n: local[n] if n in local else cand.tensor(n) for n in read}  # weights: the model's
         replays[culprit] = (feeds, {row.output: ref_values[row.output]}, rest)
         found[index] = {**row.to_dict(), "node": culprit, "op_type": node.op_type,
-                        "scope": model.scope_path(culprit), "value": value, "ok": False,
+                        "scope": model.scope_path(culprit), "value": value, "reference": value, "ok": False,
                         "local_ok": False, "suspects": (), "status": "cause", "weight": False, "output": value,
                         "note": f"{_INSIDE}{row.value!r}: its inputs match values torch computes inside "
                                 "that op, its output and all after it in the chain match none"}

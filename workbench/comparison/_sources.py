@@ -22,6 +22,7 @@ from ..model import Model, as_model
 from ..model.internal import is_onnx_program
 from ..runtime import Debugger, debug
 from ..runtime.internal import Value, as_value, check_level, make_feeds, optimized
+from ._align import Alignment, adopt_scopes, align, reference_values
 from ._sklearn import convert, is_sklearn, sklearn_values
 from ._sklearn import feeds as sklearn_feeds
 from ._torch import finer_values, is_torch_module, module_values, module_weights, program_weights, torch_values
@@ -44,12 +45,16 @@ class Run:
     provider: str | Sequence[str] = "cpu"
     optimization: str = "disabled"
 
-    def capture(self, feeds: Mapping[str, Value]) -> Debugger:
-        """The debugger over this run (the optimized graph when ``optimization`` is not "disabled")."""
+    def graph(self) -> Model:
+        """The model this run runs: the optimized graph when ``optimization`` is not "disabled"."""
         model = as_model(self.model)
         if check_level(self.optimization) != "disabled":
             model = optimized(model, self.optimization, self.provider)
-        return debug(model, feeds, provider=self.provider)
+        return model
+
+    def capture(self, feeds: Mapping[str, Value], graph: Model | None = None) -> Debugger:
+        """The debugger over this run (over ``graph``, its :meth:`graph` as prepared, if given)."""
+        return debug(graph if graph is not None else self.graph(), feeds, provider=self.provider)
 
 
 @dataclass
@@ -74,6 +79,9 @@ class Reference:
     finer: Finer | None = None
     #: values per module output (forward hooks): the report names the module around the cause
     by_module: bool = False
+    #: which reference value each candidate value stands for, where the candidate is a rewrite of
+    #: the reference (quantized, float16, fused): the values above are keyed by the candidate's names
+    alignment: Alignment | None = None
 
 
 class Source(ABC):
@@ -192,8 +200,16 @@ class OnnxRuns(Source):
         ref_run = ref.capture(feeds)
         if isinstance(candidate, (str, list, tuple)) and not _names_a_file(candidate):
             candidate = Run(model, candidate)  # a provider (or providers) for the same model
-        cand = (candidate if isinstance(candidate, Run) else Run(candidate, provider)).capture(feeds)
-        return cand, Reference(run_values(ref_run), f"{model_label(ref_run.model)} on {ref_run.provider}")
+        run = candidate if isinstance(candidate, Run) else Run(candidate, provider)
+        graph = run.graph()
+        alignment = align(graph, ref_run.model)
+        cand = run.capture(feeds, adopt_scopes(graph, ref_run.model, alignment))
+        values = {**{i.name: ref_run.tensor(i.name) for i in ref_run.model.proto.graph.input}, **run_values(ref_run)}
+        # weights the candidate holds in another form (dequantized, float16): the reference's own
+        values.update({theirs: ref_run.tensor(theirs) for mine, theirs in alignment.names.items()
+                       if theirs in ref_run.model.initializers and _rewritten(graph, mine, ref_run.model, theirs)})
+        label = f"{model_label(ref_run.model)} on {ref_run.provider}"
+        return cand, Reference(reference_values(alignment, values), label, alignment=alignment)
 
 
 #: The kinds of reference, in the order they are tried.
@@ -214,6 +230,13 @@ def run_values(run: Debugger) -> dict[str, Value]:
     """Every value a run's nodes computed, by name."""
     names = [o for node_id in run.steps for o in run.model.node(node_id).output if o]
     return {name: run.tensor(name) for name in names}
+
+
+def _rewritten(model: Model, name: str, reference: Model, weight: str) -> bool:
+    """Whether candidate value ``name`` stands for reference weight ``weight`` in another form: a
+    node computes it (a dequantization), or it is a weight of another type (float16)."""
+    mine = model.initializers.get(name)
+    return mine is None or mine.data_type != reference.initializers[weight].data_type
 
 
 def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:

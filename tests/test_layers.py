@@ -1,6 +1,6 @@
 """The package's layers and internal faces, checked on its import graph.
 
-Layers go one way: model ← graph, runtime ← comparison, profiling, analysis ← widgets ←
+Layers go one way: model ← graph, runtime ← comparison, profiling, analysis ← precision ← widgets ←
 display (the contract is in ``pyproject.toml``, checked by import-linter's ``lint-imports``).
 And a package uses another's private modules only through that package's ``internal`` face
 (``workbench/model/internal.py``, ``workbench/runtime/internal.py``).

@@ -240,3 +240,73 @@ def test_a_half_converted_node_names_its_inputs_types() -> None:
     with pytest.raises(SessionError, match=r"node_MatMul_8 reads x as float32, w as float16.*node_block_list"):
         wb.debug(model, {"x": np.ones((2, 4), np.float32)})
 
+
+# ---- the fix loop: wb.precision.search -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def outlier_cnn(cnn: dict[str, Path]) -> wb.Model:
+    """The torch CNN with one weight of the block's first conv ×100: per-tensor int8 rounds the
+    rest of that weight to a few levels, and the conv loses 13 dB (the classic outlier)."""
+    proto = onnx.load(cnn["fp32"])
+    conv = [n for n in proto.graph.node if n.op_type == "Conv"][1]
+    weight = next(t for t in proto.graph.initializer if t.name == conv.input[1])
+    values = onnx.numpy_helper.to_array(weight).copy()
+    values.flat[5] *= 100
+    weight.CopyFrom(onnx.numpy_helper.from_array(values, weight.name))
+    return wb.open(proto)
+
+
+def _output_error(fp32: wb.Model, candidate: onnx.ModelProto, feeds: dict) -> float:
+    expected = wb.debug(fp32, feeds)
+    got = wb.debug(wb.open(candidate), feeds)
+    return max(float(np.abs(np.asarray(got.tensor(o.name)) - np.asarray(expected.tensor(o.name))).max())
+               for o in fp32.proto.graph.output)
+
+
+@pytest.mark.parametrize("method", ["bisection", "greedy"])
+def test_the_search_keeps_fewer_nodes_than_the_local_errors_flag(outlier_cnn: wb.Model, method: str) -> None:
+    feeds = wb.random_inputs(outlier_cnn, seed=7)
+    calibration = [wb.random_inputs(outlier_cnn, seed=100 + i) for i in range(8)]
+    converted = wb.precision.Recipe("int8").apply(outlier_cnn, calibration)
+    tolerance = _output_error(outlier_cnn, converted, feeds) / 2  # quantized whole, twice too far off
+    found = wb.precision.search(outlier_cnn, feeds, target="int8", tolerance=tolerance, calibration=calibration,
+                                method=method)
+    assert found.reached and found.error <= tolerance, found.summary()
+    # every node whose rounding is off the fp32 tolerances is flagged locally: all of them rank
+    flagged = set(found.ranking.node)
+    assert 0 < len(found.kept) < len(flagged) and set(found.kept) <= flagged
+    assert found.curve.error.iloc[0] > tolerance and found.curve.ok.iloc[-1]
+    assert found.report.root_cause is None
+    # the recipe makes the same model again, with the same error
+    again = found.recipe.apply(outlier_cnn, calibration)
+    assert onnx.printer.to_text(again.graph) == onnx.printer.to_text(found.model.graph)
+    assert _output_error(outlier_cnn, again, feeds) == pytest.approx(found.error, rel=1e-6, abs=1e-9)
+    assert "nodes_to_exclude=" in found.recipe.code() and found.kept[0] in found.recipe.code()
+    figure = found.plot()
+    assert figure.axes[0].get_yscale() == "log" and len(figure.axes[0].lines) >= 3  # curve, tolerance, choice
+
+
+def test_the_search_fixes_a_float16_overflow(transformer: dict[str, Path]) -> None:
+    """The overflow plant of above: the projection's output overflows float16, and so does every
+    value after it until the LayerNorm brings them back. The search keeps exactly that chain,
+    and the comparison of its model finds no cause."""
+    weight, bias = "encoder.layer.1.output.dense.weight", "encoder.layer.1.output.dense.bias"
+    fp32 = wb.open(_with_scaled(_with_scaled(transformer["fp32"], weight, 1e5), bias, 1e5))
+    found = wb.precision.search(fp32, wb.random_inputs(fp32, seed=7, dims=DIMS), target="fp16", metric="rel_l2",
+                                tolerance=1e-2)
+    chain = [n for n in fp32.nodes.index if fp32.scope_path(n).startswith("encoder/layer.1/output")]
+    assert [fp32.node(n).op_type for n in chain] == ["MatMul", "Add", "Add", "LayerNormalization"]
+    assert found.curve.error.iloc[0] == np.inf  # all in float16, the outputs overflow
+    assert found.reached and sorted(found.kept) == sorted(chain), found.summary()
+    assert set(found.ranking.node[found.ranking.cause]) == set(chain)  # each is past float16 on fp32's inputs
+    assert found.report.root_cause is None
+
+
+def test_a_search_asked_for_what_it_cannot_do_says_what_it_can() -> None:
+    model = wb.samples.open("tiny_cnn")
+    with pytest.raises(wb.errors.UsageError, match="target='int4' is not one of"):
+        wb.precision.search(model, target="int4")
+    with pytest.raises(wb.errors.UsageError, match="metric='cosine' is not one of"):
+        wb.precision.search(model, metric="cosine")
+    with pytest.raises(wb.errors.UsageError, match="calibration"):
+        wb.precision.Recipe("int8").apply(model)

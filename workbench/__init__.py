@@ -26,12 +26,12 @@ _PUBLIC = {
     "Profile": ".profiling", "measure_roofs": ".profiling", "profile": ".profiling", "profile_compare": ".profiling",
     "read_profile": ".profiling",
     "Analysis": ".analysis", "load_analysis": ".analysis", "save_analysis": ".analysis", "verify_analysis": ".analysis",
-    "analysis": None, "comparison": None, "errors": None, "graph": None, "model": None, "profiling": None,
-    "runtime": None, "samples": None,
+    "analysis": None, "comparison": None, "errors": None, "graph": None, "model": None, "precision": None,
+    "profiling": None, "runtime": None, "samples": None,
 }  # fmt: skip
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time these come from __getattr__
-    from . import analysis, comparison, errors, graph, model, profiling, runtime, samples
+    from . import analysis, comparison, errors, graph, model, precision, profiling, runtime, samples
     from .analysis import Analysis, load_analysis, save_analysis, verify_analysis
     from .comparison import Report, Run, compare
     from .model import Model, Scope, ScopeTree, open  # noqa: A004 - wb.open, as io.open

@@ -2,6 +2,8 @@
 # Installs ONNX Workbench and what it needs on a fresh Debian/Ubuntu machine.
 #   scripts/setup.sh lab    system packages, .venv, the package with JupyterLab
 #   scripts/setup.sh test   the same plus torch (CPU) and the test tools
+#   scripts/setup.sh openvino   .venv-openvino: the package with onnxruntime-openvino in place of
+#                               onnxruntime (it replaces that package) and pytest, for tests/test_openvino.py
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,21 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "Installing system packages: ${need[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ "$target" = openvino ]; then
+  # onnxruntime-openvino installs the same `onnxruntime` package as onnxruntime: never both. So the
+  # package goes in with onnxruntime, which is then removed for the openvino extra's requirement
+  # (installing ".[openvino]" would bring onnxruntime back, over it).
+  [ -x .venv-openvino/bin/python ] || python3 -m venv .venv-openvino
+  ov=.venv-openvino/bin/python
+  if ! $ov -c "import onnxruntime as o; assert 'OpenVINOExecutionProvider' in o.get_available_providers()" \
+      2>/dev/null; then
+    $ov -m pip install --quiet --disable-pip-version-check -e . pytest
+    $ov -m pip uninstall --quiet --yes onnxruntime
+    $ov -m pip install --quiet --disable-pip-version-check --force-reinstall "onnxruntime-openvino>=1.23"
+  fi
+  exit 0
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "$@"
+# OpenVINO replaces the onnxruntime package: its tests run in an environment of their own.
+scripts/setup.sh openvino
+exec .venv-openvino/bin/python -m pytest -ra -m openvino -p no:cacheprovider tests/test_openvino.py

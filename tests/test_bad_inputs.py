@@ -120,6 +120,20 @@ def test_every_fix_is_given_by_a_case() -> None:
 
 # ---- checks that need no file ------------------------------------------------------------------
 
+def test_a_long_provider_error_keeps_its_tail_and_gets_its_own_fix() -> None:
+    """OpenVINO's words, as it says them when the debugger's every-value-an-output run asks for a
+    value its compiler fused away (tests/test_openvino.py gets them from OpenVINO itself): 900
+    characters of C++ frames, the reason last. The head and the reason stay; a frame's
+    ``std::allocator`` is no allocation failure."""
+    frames = "OnnxToOvNetworkBindings(std::allocator<char> const&, ...) " * 14
+    words = (f"Exception during initialization: {frames}[OpenVINO-EP] Input names mismatch between OpenVINO and "
+             "ONNX. r60 doesn't exist in the list of OpenVINO input tensor names")
+    message = str(_errors.session_error(RuntimeError(words), "onnxruntime could not load the model"))
+    assert len(words) > 900 and message.startswith("onnxruntime could not load the model: Exception during")
+    assert "r60 doesn't exist in the list of OpenVINO input tensor names" in message and " … " in message
+    assert "fuses away values this run asks for" in message and "too large for this machine" not in message
+
+
 def test_session_errors_carry_the_runtimes_words_and_the_checkers() -> None:
     with pytest.raises(errors.SessionError) as info:
         wb.debug(BAD / "cycle.onnx", isolate=False)  # in this process, so that the cause is chained

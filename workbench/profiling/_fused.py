@@ -13,6 +13,9 @@ Each profiled node gets one of:
   back from them to values that survive in the optimized graph;
 - ``name``: onnxruntime's name for it derives from an authored node or value
   (``fused X``, ``X/…Fusion``, ``X_token_N``, ``<value>_nchwc``);
+- ``compiled``: a subgraph a provider compiled into one node (OpenVINO's
+  ``OpenVINO-EP-subgraph_1``): it covers the nodes onnxruntime's assignment record gave that
+  subgraph (mapped by ``Profile``, which holds the record);
 - ``unmapped``: none of these.
 """
 
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
     from ..model import Model
 
 #: How a profiled node was tied to the authored graph, from most to least direct.
-MAPPINGS = ("exact", "tensors", "name", "unmapped")
+MAPPINGS = ("exact", "tensors", "name", "compiled", "unmapped")
 
 _TOKEN = re.compile(r"_token_\d+$")
 

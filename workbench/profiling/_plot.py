@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ._profile import Profile
 
 # Bars coloured by how a kernel maps to the authored graph.
-_MAPPING_COLORS = dict(zip(MAPPINGS, ("#4c72b0", "#55a868", "#dd8452", "#c44e52")))
+_MAPPING_COLORS = dict(zip(MAPPINGS, ("#4c72b0", "#55a868", "#dd8452", "#8172b3", "#c44e52")))
 _OTHER = "#b0b0b0"
 
 

@@ -13,12 +13,13 @@ import glob
 import html
 import json
 import os
+import re
 import shutil
 import tempfile
 import weakref
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,14 @@ from ..runtime.internal import (
 from ._events import _FIX, Trace, args_table, core_table, event_table, node_events, read_trace
 from ._fused import MAPPINGS, map_nodes
 from ._record import record
+
+#: Providers whose kernels return before the device is done: a kernel's time is its launch.
+#: (OpenVINO's compiled subgraph on a CPU returns with its results: its time is its work.)
+_ASYNCHRONOUS = frozenset({"CUDAExecutionProvider", "TensorrtExecutionProvider", "NvTensorRTRTXExecutionProvider",
+                           "ROCMExecutionProvider", "MIGraphXExecutionProvider", "DmlExecutionProvider",
+                           "WebGpuExecutionProvider"})
+#: The op name onnxruntime profiles a provider's compiled subgraph under: ``OpenVINO-EP-subgraph_1``.
+_SUBGRAPH = re.compile(r"subgraph_(\d+)$")
 
 if TYPE_CHECKING:
     from ..widgets import GraphView
@@ -127,7 +136,35 @@ class Profile:
         if self.model is None:
             return pd.DataFrame({"authored": [[] for _ in names], "mapping": "unmapped", "inputs": None},
                                 index=pd.Index(names, name="node"))
-        return map_nodes(self.model, self.optimized, names)
+        mapping = map_nodes(self.model, self.optimized, names)
+        blocks = self._compiled_blocks(mapping.index[mapping["mapping"] == "unmapped"])
+        if blocks:
+            mapping["authored"] = [blocks.get(name, ids) for name, ids in mapping["authored"].items()]
+            mapping.loc[list(blocks), "mapping"] = "compiled"
+        return mapping
+
+    def _compiled_blocks(self, names: Iterable[str]) -> dict[str, list[str]]:
+        """The authored nodes each compiled subgraph covers, by the profiled name of its kernel:
+        a provider's ``…-subgraph_N`` kernels, in the order of N (a count over the process, not
+        the session), are that provider's subgraphs in onnxruntime's assignment record."""
+        if self._assignment is None or "subgraph" not in self._assignment or self.model is None:
+            return {}
+        first = self._timed.drop_duplicates("node").set_index("node")
+        numbered: dict[str, list[tuple[int, str]]] = {}
+        for name in names:
+            found = _SUBGRAPH.search(str(first.at[name, "op_name"]))
+            if found is not None:
+                numbered.setdefault(str(first.at[name, "provider"]), []).append((int(found[1]), name))
+        authored = self.model.records_by_id
+        blocks = {}
+        for provider, kernels in numbered.items():
+            for index, (_, name) in enumerate(sorted(kernels), start=1):
+                rows = self._assignment[(self._assignment["provider"] == provider)
+                                        & (self._assignment["subgraph"] == index)]
+                covered = [n for n in rows.index if n in authored]
+                if covered:
+                    blocks[name] = covered
+        return blocks
 
     @cached_property
     def _sized(self) -> Model | None:
@@ -336,7 +373,7 @@ class Profile:
         nodes = self.nodes
         profiled = pd.DataFrame({"op_type": nodes["op"], "provider": nodes["provider"], "source": "profile"})
         if self._assignment is not None:
-            profiled = pd.concat([self._assignment.assign(source="assigned"),
+            profiled = pd.concat([self._assignment[["op_type", "provider"]].assign(source="assigned"),
                                   profiled[~profiled.index.isin(self._assignment.index)]])
         profiled["executed"] = profiled.index.isin(nodes.index)
         profiled["memcpy"] = profiled["op_type"].astype(str).str.startswith("Memcpy")
@@ -368,7 +405,7 @@ class Profile:
             found.append(f"only {rate:.0%} of kernel time maps to authored nodes"
                          + ("" if self.optimized is not None else
                             ": without the optimized graph, fused kernels map by name only (pass optimized=)"))
-        accelerated = sorted(set(self.nodes["provider"].dropna()) - {CPU})
+        accelerated = sorted(set(self.nodes["provider"].dropna()) & _ASYNCHRONOUS)
         if accelerated and "device_us" not in self.nodes:
             found.append(f"kernels on {', '.join(accelerated)} run asynchronously: their times are host-side "
                          "launch times, and the device's work shows up as overhead; for device time use an "
@@ -519,8 +556,9 @@ def profile(model: Any, inputs: Mapping[str, Any] | None = None, *, provider: st
     short = next((k for k, v in ALIASES.items() if v == providers[0]), providers[0])
     rows = recorded["assignment"]
     assignment = None if rows is None else pd.DataFrame(
-        rows, columns=["node", "op_type", "provider"]).drop_duplicates("node").set_index("node")
-    return Profile(trace, model=m, optimized=open_optimized(folder / "optimized.onnx"),
+        rows, columns=["node", "op_type", "provider", "subgraph"]).drop_duplicates("node").set_index("node")
+    saved = folder / "optimized.onnx"  # none where a provider compiled subgraphs
+    return Profile(trace, model=m, optimized=open_optimized(saved) if saved.exists() else None,
                    warmup=warmup, label=f"{m.name or 'model'} on {short}, optimization {optimization!r}",
                    notes=notes, assignment=assignment, requested=providers, file=recorded["file"],
                    workdir=folder, isolated=isolated)

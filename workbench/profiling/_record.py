@@ -28,6 +28,10 @@ from ..runtime.internal import (
     shared_worker,
 )
 
+#: Providers that compile the subgraphs they take into nodes of their own.
+COMPILING = frozenset({"OpenVINOExecutionProvider", "TensorrtExecutionProvider", "NvTensorRTRTXExecutionProvider",
+                       "VitisAIExecutionProvider", "QNNExecutionProvider", "CoreMLExecutionProvider"})
+
 #: Open profiling sessions, by their recording folder: (session, feeds, the checker's problems).
 _live: dict[str, tuple[Any, dict[str, Value], list[str]]] = {}
 
@@ -36,9 +40,11 @@ def record(source: str | bytes, feeds: Mapping[str, Value], *, level: str, threa
            providers: Sequence[str], problems: Sequence[str], count: int, folder: Path,
            isolate: bool) -> dict[str, Any]:
     """Runs the model (a file, or serialized) ``count`` times in one profiling session that
-    saves its optimized graph to ``folder/optimized.onnx``.
+    saves its optimized graph to ``folder/optimized.onnx`` (not with a provider that compiles
+    subgraphs: such a graph has nodes no ONNX file holds).
 
-    Returns ``{"file": the profile, "assignment": rows of (node, op_type, provider) or None}``.
+    Returns ``{"file": the profile, "assignment": rows of (node, op_type, provider, subgraph)
+    or None}``.
     Runtime failures (and crashes, isolated) raise :class:`~workbench.errors.SessionError`.
     Progress shows when the runs take over 2 s.
     """
@@ -78,14 +84,26 @@ def _open(folder: str, source: str | bytes, level: str, threads: int, providers:
     """Opens the profiling session; ``inputs`` are the feeds, or (in the worker) their files."""
     import onnxruntime as ort
 
-    options = session_options(level)
-    options.enable_profiling = True
-    options.profile_file_prefix = os.path.join(folder, "onnxruntime_profile")
-    options.intra_op_num_threads = threads
-    save_optimized_graph(options, os.path.join(folder, "optimized.onnx"))  # the graph this very session ran
-    options.add_session_config_entry("session.record_ep_graph_assignment_info", "1")
+    def opened(save: bool) -> Any:
+        options = session_options(level)
+        options.enable_profiling = True
+        options.profile_file_prefix = os.path.join(folder, "onnxruntime_profile")
+        options.intra_op_num_threads = threads
+        if save:
+            save_optimized_graph(options, os.path.join(folder, "optimized.onnx"))  # the graph this very session ran
+        options.add_session_config_entry("session.record_ep_graph_assignment_info", "1")
+        return ort.InferenceSession(source, options, providers=providers)
+
+    # A provider that compiles subgraphs (OpenVINO, TensorRT…) leaves nodes no ONNX file can hold:
+    # such a session cannot save its optimized graph, and its kernels map through the assignment.
+    save = not COMPILING.intersection(providers)
     try:
-        session = ort.InferenceSession(source, options, providers=providers)
+        try:
+            session = opened(save)
+        except Exception as exc:  # noqa: BLE001 - another compiling provider: known by its words
+            if not save or "compiled nodes" not in str(exc):
+                raise
+            session = opened(False)
     except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error
         raise session_error(exc, "onnxruntime could not load the model to profile it", problems) from exc
     feeds = {name: load(value, mmap=True) if isinstance(value, str) else value for name, value in inputs.items()}
@@ -111,12 +129,18 @@ def _end(folder: str) -> None:
     Path(folder, "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 
-def _assignment(session: Any) -> list[tuple[str, str, str]] | None:
-    """onnxruntime's record of which provider took which node (onnxruntime ≥ 1.23), else None."""
+def _assignment(session: Any) -> list[tuple[str, str, str, int]] | None:
+    """onnxruntime's record of which provider took which node (onnxruntime ≥ 1.23), else None:
+    rows of (node, op type, provider, which of that provider's subgraphs, from 1)."""
     import onnxruntime as ort
 
     try:
         subgraphs = session.get_provider_graph_assignment_info()
     except (AttributeError, ort.capi.onnxruntime_pybind11_state.Fail):
         return None
-    return [(n.name, n.op_type, sub.ep_name) for sub in subgraphs for n in sub.get_nodes()]
+    rows: list[tuple[str, str, str, int]] = []
+    counted: dict[str, int] = {}
+    for sub in subgraphs:
+        counted[sub.ep_name] = counted.get(sub.ep_name, 0) + 1
+        rows.extend((n.name, n.op_type, sub.ep_name, counted[sub.ep_name]) for n in sub.get_nodes())
+    return rows

@@ -50,7 +50,8 @@ _FIXES = [
      "an op that needs one type for these inputs reads two (a float16 conversion left the node half-converted, "
      "as onnxconverter-common's converter does to some MatMuls): cast the odd input to the other's type, or "
      "convert again keeping this node in float32 (the converter's node_block_list)"),
-    (r"[Aa]llocat|bad_alloc", "a value is too large for this machine: check the shapes the model declares and computes "
+    (r"[Ff]ailed to allocate|[Uu]nable to allocate|[Aa]llocation fail|bad_alloc",  # not std::allocator
+     "a value is too large for this machine: check the shapes the model declares and computes "
      "(Model.nodes.output_shapes), or use smaller inputs"),
     (r"[Aa]ttribute", "fix the node's attributes (their names and types must match the op's schema)"),
     (r"[Ss]hape|[Dd]imension", "fix the shapes: the inputs' or weights' shapes do not fit the op"),
@@ -77,6 +78,23 @@ def mixed_types(model: onnx.ModelProto, words: str) -> str:
     return f" ({node.name} reads {read})" if read else ""
 
 
+#: Fixes for what a provider that compiles subgraphs (OpenVINO) says: the bad-input corpus runs on
+#: the CPU provider, so these are tested where such a provider is (tests/test_openvino.py).
+_PROVIDER_FIXES = [
+    (r"contains compiled nodes",
+     "this provider compiles the subgraphs it takes into nodes of its own, which no ONNX file holds, so there is "
+     "no optimized graph to save or capture: compare or debug the graph as authored on that provider "
+     "(wb.Run(model, provider): its optimizations happen inside its compiled nodes); wb.profile maps its "
+     "compiled subgraphs to the authored nodes"),
+    (r"names mismatch between OpenVINO and ONNX",
+     "the provider's compiler fuses away values this run asks for as outputs (the debugger asks for every one): "
+     "profile the model on this provider (wb.profile runs it with its own outputs only), and debug it on the CPU "
+     "provider"),
+    (r"does not support the following ONNX operations",
+     "the provider's compiler cannot take this graph, or the pieces it was split into: run it on the CPU provider"),
+]
+
+
 def session_error(exc: BaseException, action: str, problems: Sequence[str] = (),
                   checker_first: bool = False) -> SessionError:
     """A :class:`SessionError` for ``exc`` raised by a runtime while it ``action``:
@@ -95,7 +113,8 @@ def session_error(exc: BaseException, action: str, problems: Sequence[str] = (),
     found = "; ".join(" ".join(p.split()).rstrip(".") for p in problems)
     checker = f" onnx.checker found: {found}." if problems else " onnx.checker found no problem with the model."
     texts = (found, said) if checker_first else (said, found)
-    fix = next((text for words in texts for pattern, text in _FIXES if words and re.search(pattern, words)),
+    fix = next((text for words in texts for pattern, text in [*_PROVIDER_FIXES, *_FIXES]
+                if words and re.search(pattern, words)),
                "correct the model and export it again, or run it on another provider to see whether that "
                "runtime accepts it")
     return SessionError(f"{action}: {said.rstrip('.')}.{checker} Fix: {fix}.")

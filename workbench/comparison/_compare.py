@@ -545,10 +545,12 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.Dat
         if node_id not in off_rows and all(o in ref_values for o in outputs):
             continue
         try:
-            local = cand.run_node(node_id, _as_candidate(cand, cand.node_inputs(node_id, driven)))
+            feeds = cand.node_inputs(node_id, driven)
+            typed = _as_candidate(cand, feeds)
+            local = cand.run_node(node_id, typed)
         except Exception:  # noqa: BLE001 - e.g. a reference input of another shape: no local verdict
             continue
-        cases[node_id] = cand.node_inputs(node_id, driven)
+        cases[node_id] = feeds
         driven.update({k: v for k, v in local.items() if k not in ref_values})
         if node_id not in off_rows:
             continue
@@ -556,10 +558,11 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.Dat
         suspects = tuple(_unaligned_ancestors(model, node_id, producer, ref_values, position))
         measured = {row["value"]: row for name in {table.at[i, "output"] for i in off_rows[node_id]}
                     for row in value_metrics(name, ref_values[name], local[name], rtol=node_rtol, atol=node_atol)}
+        rounded_inputs = any(typed[n] is not feeds[n] for n in feeds)  # the reference's, made float16 here
         for index in off_rows[node_id]:
             row = measured.get(table.at[index, "value"], {"ok": False, "max_abs": math.nan, "rel_l2": math.nan})
             name = table.at[index, "output"]
-            if not row["ok"] and _as_stored(ref_values[name], local[name]):
+            if not row["ok"] and rounded_inputs and _as_stored(ref_values[name], local[name]):
                 row = {**row, "ok": True}
             how = rounding(cand, node_id, suspects, ref_values[name]) if not row["ok"] else None
             output = local[name]
@@ -579,8 +582,10 @@ def _local_errors(cand: Debugger, ref_values: Mapping[str, Value], table: pd.Dat
 
 def _as_stored(reference: Value, local: Value) -> bool:
     """Whether ``local`` is the reference's value exactly, as float16 stores it: a node that
-    moves data (Reshape, Transpose) or casts back to float32 rounds nothing itself. Not where
-    float16 cannot hold the reference's value (an overflow is a fault, wherever it shows)."""
+    moves data (Reshape, Transpose) or casts back to float32, fed the reference's values made
+    float16, rounds nothing itself. Not where float16 cannot hold the reference's value (an
+    overflow is a fault, wherever it shows). (A round trip through float16 that the candidate's
+    own nodes make, with no float16 value fed, stays the fault it is.)"""
     if not (isinstance(reference, np.ndarray) and isinstance(local, np.ndarray) and local.dtype.kind == "f"
             and reference.dtype.kind == "f" and reference.dtype.itemsize > 2):
         return False

@@ -5,9 +5,8 @@ tolerance, found from the comparison's own diagnosis.
    (``wb.compare``). Each value that rounds (``Report.precision``) is traced to the fp32 node
    it stands for: a dequantized weight to the node reading it, a quantized activation to the
    node writing it, a float16 op to itself. Those nodes are ranked: the causes first (past their
-   format on the fp32 model's inputs: an overflow, a clipping range), then by the noise they
-   add: the noise-to-signal ratio of what they write less that of what they read, as the
-   candidate runs.
+   format on the fp32 model's inputs: an overflow, a clipping range), then by their local error:
+   the SQNR their rounding alone leaves on the fp32 model's inputs, lowest first.
 2. Keeping the first *k* in fp32 (``nodes_to_exclude`` of onnxruntime's quantizers,
    ``node_block_list`` of its float16 converter) is converted and run for the outputs only.
    ``method="bisection"`` (the default) finds the smallest such *k* within tolerance in
@@ -91,9 +90,8 @@ class Search:
 
     ``model`` is the converted model (``recipe`` makes it again), ``reached`` whether its
     outputs are within ``tolerance``; ``ranking`` is every fp32 node behind a rounding value,
-    the causes first, then by the noise it adds (``noise_added``: the noise-to-signal power
-    ratio of what it writes less that of what it reads), most first, with the SQNR in dB of what
-    it reads and writes and the local SQNR of its own rounding; ``curve`` the conversions tried,
+    the causes first, then by the local SQNR of its rounding (dB, lowest first), with the SQNR
+    its values have in the run; ``curve`` the conversions tried,
     in order (``kept``: how many nodes stayed fp32, ``error`` on the outputs, ``ok``, ``phase``: ``ranked`` for the
     ranking's first nodes, ``pruned`` for one dropped again, ``nodes``); ``report`` the chosen
     model compared with the fp32 one; ``plot()`` draws the curve.
@@ -302,42 +300,30 @@ _EXACT_DB = 140.0
 
 def _ranking(fp32: Model, report: Report) -> pd.DataFrame:
     """The fp32 nodes behind the rounding values of ``report`` (the node writing the value a
-    quantization or float16 op stands for; for a weight, the node reading it): first those that
-    are a cause (past their format on the reference's inputs: an overflow), then by the noise
-    they add, most first: the noise-to-signal power ratio of what they write less that of the
-    worst activation they read, as the candidate computes both (a weight's rounding is its node's
-    noise). A node's own local SQNR says too little where one value dominates a tensor's
-    energy: a weight with an outlier quantizes the others to nothing, and still reads 28 dB."""
+    quantization or float16 op stands for; for a weight, the node reading it), with the lowest
+    local SQNR among their roundings (``local_sqnr``: what the rounding alone leaves, on the
+    reference's inputs) and the lowest SQNR they have in the run (``sqnr``): first those that are
+    a cause (past their format: an overflow), then by local SQNR, lowest first."""
     producer = {o: r.id for r in fp32.records for o in r.node.output if o}
     reader: dict[str, str] = {}
     for record in fp32.records:
         for name in record.node.input:
             reader.setdefault(name, record.id)
-    weights = fp32.initializers
-    sqnr: dict[str, float] = {}  # reference value → the lowest SQNR of the candidate's values standing for it
-    for reference, rel_l2 in zip(report.table.reference, report.table.rel_l2):
-        db = math.nan if rel_l2 != rel_l2 else math.inf if rel_l2 == 0 else -20 * math.log10(rel_l2)
-        sqnr[reference] = min(sqnr.get(reference, _EXACT_DB), _capped(db))
-    local: dict[str, float] = {}
-    causes: set[str] = set()
+    rows: dict[str, dict[str, Any]] = {}
     precision = report.precision
-    for reference, local_sqnr, status in zip(precision.reference, precision.local_sqnr, precision.status):
-        node = producer.get(reference) or reader.get(reference)
-        if node is not None and fp32.node(node).name:
-            local[node] = min(local.get(node, _EXACT_DB), _capped(local_sqnr))
-            if status == "cause":
-                causes.add(node)
-    rows = []
-    for node_id, own in local.items():
-        node = fp32.node(node_id)
-        written = min((sqnr.get(o, _EXACT_DB) for o in node.output if o), default=_EXACT_DB)
-        read = min((sqnr.get(i, _EXACT_DB) for i in node.input if i and i not in weights), default=_EXACT_DB)
-        rows.append({"node": node_id, "op_type": node.op_type, "scope": fp32.scope_path(node_id),
-                     "cause": node_id in causes, "noise_added": 10 ** (-written / 10) - 10 ** (-read / 10),
-                     "sqnr_in": read, "sqnr_out": written, "local_sqnr": own})
-    table = pd.DataFrame(rows, columns=["node", "op_type", "scope", "cause", "noise_added", "sqnr_in", "sqnr_out",
-                                        "local_sqnr"])
-    return table.sort_values(["cause", "noise_added"], ascending=False, kind="stable").reset_index(drop=True)
+    for reference, local, run, status in zip(precision.reference, precision.local_sqnr, precision.sqnr,
+                                             precision.status):
+        node_id = producer.get(reference) or reader.get(reference)
+        if node_id is None or not fp32.node(node_id).name:
+            continue
+        row = rows.setdefault(node_id, {"node": node_id, "op_type": fp32.node(node_id).op_type,
+                                        "scope": fp32.scope_path(node_id), "cause": False,
+                                        "local_sqnr": _EXACT_DB, "sqnr": _EXACT_DB})
+        row["cause"] = row["cause"] or status == "cause"
+        row["local_sqnr"] = min(row["local_sqnr"], _capped(local))
+        row["sqnr"] = min(row["sqnr"], _capped(run))
+    table = pd.DataFrame(list(rows.values()), columns=["node", "op_type", "scope", "cause", "local_sqnr", "sqnr"])
+    return table.sort_values(["cause", "local_sqnr"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
 def _capped(db: float) -> float:

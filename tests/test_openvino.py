@@ -13,7 +13,7 @@ import pytest
 from helpers import LIGHT_MODELS
 
 import workbench as wb
-from workbench.errors import SessionError
+from workbench.errors import DebuggerError, DebuggerWarning, SessionError
 
 OPENVINO = "OpenVINOExecutionProvider"
 pytestmark = [
@@ -62,19 +62,35 @@ def test_an_optimized_graph_of_a_compiling_provider_is_refused_with_what_to_do_i
         wb.compare(model, None, candidate=wb.Run(model, "openvino", optimization="all"))
 
 
-def test_a_model_openvino_cannot_capture_whole_says_why_in_full() -> None:
+def test_values_openvino_fuses_away_are_left_out_and_said_so() -> None:
     """squeezenet runs on OpenVINO, but with every value an output (as the debugger asks) its
-    compiler fuses away values it is asked for. The error keeps the tail that names one (it was
-    cut before it), says what to do instead, and the profile (its own outputs only) runs."""
+    compiler refuses one it fuses away. The debugger finds which (halving the list), captures
+    the others, warns, and says so where the value is asked for; compare lists it as unaligned;
+    the profile (the model's own outputs only) runs as it is."""
     model = wb.open(next(p for p in LIGHT_MODELS if p.stem == "light_squeezenet"))
     inputs = wb.random_inputs(model, seed=1)
-    with pytest.raises(SessionError) as raised:
-        wb.debug(model, inputs, provider="openvino")
-    message = str(raised.value)
-    assert "doesn't exist in the list of OpenVINO input tensor names" in message
-    assert "fuses away values this run asks for" in message and "export it again" not in message
+    with pytest.warns(DebuggerWarning, match=r"will not give 1 of the 106 values as outputs"):
+        debugger = wb.debug(model, inputs, provider="openvino")
+    assert len(debugger.unexposed) == 1 and "1 value(s) the provider does not give" in repr(debugger)
+    with pytest.raises(DebuggerError, match="does not give .* as an output.*provider='cpu'"):
+        debugger.tensor(debugger.unexposed[0])
+    debugger.continue_()  # steps through every node, the one reading it included
+    with pytest.warns(DebuggerWarning):
+        report = wb.compare(model, inputs, reference="cpu", candidate="openvino", rtol=1e-3, atol=1e-4)
+    assert report.root_cause is None and debugger.unexposed[0] in report.unaligned
+    assert len(report.table) == 105
     profile = wb.profile(model, inputs, provider="openvino", runs=2, warmup=0)
     assert profile.mapping_rate["time"] >= 0.95
+
+
+def test_the_words_of_a_refusal_are_kept_to_their_reason() -> None:
+    """Where the provider refuses the graph's own outputs too, there is nothing to fall back on:
+    its words keep the reason at their tail, and the fix says where else to run it."""
+    model = wb.samples.open("control_flow")
+    with pytest.raises(SessionError) as raised:
+        wb.debug(model, provider="openvino")
+    message = str(raised.value)
+    assert "does not support the following ONNX operations" in message and "run it on the CPU provider" in message
 
 
 def test_a_graph_openvino_cannot_compile_is_left_to_the_cpu() -> None:

@@ -76,6 +76,15 @@ def cnn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
+def tiny_cnn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The bundled sample (TorchScript-style names, BatchNormalization kept): where the Relu fold
+    of quantize_static was first seen."""
+    path = tmp_path_factory.mktemp("tiny_cnn") / "fp32.onnx"
+    onnx.save(wb.samples.proto("tiny_cnn"), path)
+    return _variants(path)
+
+
+@pytest.fixture(scope="module")
 def transformer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     path = tmp_path_factory.mktemp("transformer") / "fp32.onnx"
     onnx.save(wb.samples.proto("tiny_bert"), path)
@@ -104,7 +113,7 @@ def _dequantizer_of(path: Path, op_type: str, index: int = 0) -> onnx.NodeProto:
 
 
 @pytest.mark.parametrize("kind", ["qdq", "dynamic", "fp16"])
-@pytest.mark.parametrize("corpus", ["cnn", "transformer"])
+@pytest.mark.parametrize("corpus", ["cnn", "tiny_cnn", "transformer"])
 def test_a_clean_lower_precision_model_rounds_everywhere_and_is_wrong_nowhere(corpus: str, kind: str,
                                                                               request: pytest.FixtureRequest) -> None:
     variants = request.getfixturevalue(corpus)

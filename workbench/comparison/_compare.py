@@ -414,7 +414,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
             checked.add(name)
             rows.extend(_weight_rows(node_id, node, model, name, cand.tensor(name), ref_values[name], rtol, atol))
         for name in (o for o in node.output if o):
-            if name not in ref_values:
+            if name not in ref_values or name in cand.unexposed:
                 unaligned.append(name)
                 continue
             for metrics in value_metrics(name, ref_values[name], cand.tensor(name), rtol=node_rtol, atol=node_atol):

@@ -227,8 +227,8 @@ def model_label(model: Model) -> str:
 
 
 def run_values(run: Debugger) -> dict[str, Value]:
-    """Every value a run's nodes computed, by name."""
-    names = [o for node_id in run.steps for o in run.model.node(node_id).output if o]
+    """Every value a run's nodes computed, by name (bar those its provider would not give)."""
+    names = [o for node_id in run.steps for o in run.model.node(node_id).output if o and o not in run.unexposed]
     return {name: run.tensor(name) for name in names}
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..runtime.internal import (
+    COMPILING,
     Value,
     load,
     output_types,
@@ -27,10 +28,6 @@ from ..runtime.internal import (
     session_options,
     shared_worker,
 )
-
-#: Providers that compile the subgraphs they take into nodes of their own.
-COMPILING = frozenset({"OpenVINOExecutionProvider", "TensorrtExecutionProvider", "NvTensorRTRTXExecutionProvider",
-                       "VitisAIExecutionProvider", "QNNExecutionProvider", "CoreMLExecutionProvider"})
 
 #: Open profiling sessions, by their recording folder: (session, feeds, the checker's problems).
 _live: dict[str, tuple[Any, dict[str, Value], list[str]]] = {}

@@ -13,11 +13,11 @@ import numpy as np
 import onnx
 
 from .. import _hooks
-from ..errors import DebuggerError, DebuggerWarning, InputError
+from ..errors import DebuggerError, DebuggerWarning, InputError, SessionError
 from ..model.internal import subgraphs, tensor_stats
-from ._capture import Store, capture, default_budget
+from ._capture import Store, capture, default_budget, refused
 from ._inputs import make_feeds
-from ._providers import REFERENCE, resolve
+from ._providers import COMPILING, REFERENCE, resolve
 from ._session import Runner, check_runnable, fed_weights, infer_values, light_model, make_runner, value_sizes
 from ._values import Value, as_value, describe, dtype_name, same_structure, tensors, typed
 
@@ -140,9 +140,18 @@ class Debugger:
         whole: Runner | None = None
         sizes: dict[str, float] = {}
         producer = {o: r.index for r in self._records for o in r.node.output if o}
+        #: Values the provider would not give as outputs (a compiling provider's compiler fused
+        #: them away): not captured; :meth:`tensor` says so. Empty on the CPU.
+        self.unexposed: list[str] = []
         if names:
             light = light_model(model, graph, names, self._outer, feeds)
-            whole = self._runner(light)
+            try:
+                whole = self._runner(light)
+            except SessionError as exc:
+                self.unexposed = self._refused(names, producer, feeds, exc)
+                names = [n for n in names if n not in self.unexposed]
+                light = light_model(model, graph, names, self._outer, feeds)
+                whole = self._runner(light)
             sizes = value_sizes(whole, light, feeds)
             del light
 
@@ -159,6 +168,33 @@ class Debugger:
         self._memory = {"budget": self._store.budget, "runs": runs,
                         "capture_seconds": round(time.perf_counter() - started, 3)}
         self._position = -1
+
+    def _refused(self, names: Sequence[str], producer: Mapping[str, int], feeds: Mapping[str, Value],
+                 error: SessionError) -> list[str]:
+        """On a provider that compiles subgraphs, the values it refuses as outputs (found by
+        halving the list: see :func:`refused`); ``error`` again where it refuses the graph's own
+        outputs too, or is no such provider (then the fault is not the values asked for)."""
+        if not COMPILING.intersection(self._providers):
+            raise error
+
+        def loads(window: Sequence[str]) -> bool:  # the whole graph each time: what the provider compiles
+            try:
+                self._runner(light_model(self.model, self._graph, window, self._outer, feeds))
+            except SessionError:
+                return False
+            return True
+
+        own = [o.name for o in self._graph.output if o.name in producer]
+        if own and not loads(own):
+            raise error
+        found = refused(loads, names)
+        if len(found) == len(names):
+            raise error
+        warnings.warn(f"{self.provider} will not give {len(found)} of the {len(names)} values as outputs (its "
+                      f"compiler fuses them away): {found[:8]}{' …' if len(found) > 8 else ''}. They are not "
+                      "captured; the others are. Debug on provider='cpu' to see every value.", DebuggerWarning,
+                      stacklevel=4)
+        return found
 
     def _runner(self, light: onnx.ModelProto, threads: int = 0) -> Runner:
         # the reference evaluator needs the values' declared types: inferred once, kept
@@ -225,6 +261,9 @@ class Debugger:
             return self._store[name]
         if name in self._initializers:
             return self._weight(name)
+        if name in self.unexposed:
+            raise DebuggerError(f"{self.provider} does not give {name!r} as an output (its compiler fuses it away), "
+                                "so this run has no value for it. Debug on provider='cpu' to see it.")
         raise DebuggerError(f"No value named {name!r} in this run; values are the graph's inputs, weights and "
                             "node outputs (see Model.nodes.outputs).")
 
@@ -232,8 +271,8 @@ class Debugger:
         """The step at ``index`` of :attr:`steps`, as captured, wherever the cursor is."""
         record = self._records[index]
         node = record.node
-        inputs = {n: self.tensor(n) for n in node.input if n}
-        outputs = {n: self.tensor(n) for n in node.output if n}
+        inputs = {n: self.tensor(n) for n in node.input if n and n not in self.unexposed}
+        outputs = {n: self.tensor(n) for n in node.output if n and n not in self.unexposed}
         return Step(index, record.id, node.op_type, inputs, outputs, self.model)
 
     @property
@@ -255,7 +294,7 @@ class Debugger:
             first = next((o for o in record.node.output if o), None)
             row = {"step": index, "node": record.id, "op_type": record.node.op_type,
                    "scope": self.model.scope_path(record.id), "output": first}
-            if first is not None:
+            if first is not None and first not in self.unexposed:
                 row.update(_stats(self.tensor(first)))
             rows.append(row)
         columns = ["step", "node", "op_type", "scope", "output", "shape", "dtype", "min", "max", "mean", "std",
@@ -457,7 +496,8 @@ class Debugger:
         memory = self.memory
         spilled = (f"; over the {memory['budget'] / 2**20:,.0f} MiB budget: captured in {memory['runs']} runs, "
                    f"{memory['spilled'] / 2**20:,.0f} MiB spilled to disk" if memory["spilled"] else "")
-        return (f"Debugger({len(self._records)} nodes on {self.provider}, {self.optimization}{spilled}; "
+        unexposed = f"; {len(self.unexposed)} value(s) the provider does not give" if self.unexposed else ""
+        return (f"Debugger({len(self._records)} nodes on {self.provider}, {self.optimization}{spilled}{unexposed}; "
                 f"at {self.position + 1}/{len(self._records)}: {where})")
 
 

@@ -59,3 +59,9 @@ def resolve(provider: str | Sequence[str]) -> list[str]:
     if CPU not in names:
         names.append(CPU)  # the fallback for ops the accelerator lacks
     return names
+
+
+#: Providers that compile the subgraphs they take into nodes of their own (no ONNX file holds
+#: their optimized graph; their compilers may fuse away values asked for as outputs).
+COMPILING = frozenset({"OpenVINOExecutionProvider", "TensorrtExecutionProvider", "NvTensorRTRTXExecutionProvider",
+                       "VitisAIExecutionProvider", "QNNExecutionProvider", "CoreMLExecutionProvider"})

@@ -10,7 +10,7 @@ from ._errors import session_error
 from ._inputs import input_specs, make_feeds
 from ._isolate import shared_worker
 from ._optimize import LEVELS, check_level, open_optimized, optimized, save_optimized_graph, session_options
-from ._providers import ALIASES, CPU, REFERENCE, resolve
+from ._providers import ALIASES, COMPILING, CPU, REFERENCE, resolve
 from ._session import check_runnable, onnx_dtype
 from ._values import (
     SPECIAL,
@@ -29,8 +29,8 @@ from ._values import (
 )
 
 __all__ = [
-    "ALIASES", "CPU", "LEVELS", "REFERENCE", "SPECIAL", "Value", "as_value", "check_level", "check_runnable",
-    "describe", "from_reference", "input_specs", "is_special", "load", "make_feeds", "numeric", "onnx_dtype",
-    "open_optimized", "optimized", "output_types", "resolve", "run_session", "same_structure", "save",
+    "ALIASES", "COMPILING", "CPU", "LEVELS", "REFERENCE", "SPECIAL", "Value", "as_value", "check_level",
+    "check_runnable", "describe", "from_reference", "input_specs", "is_special", "load", "make_feeds", "numeric",
+    "onnx_dtype", "open_optimized", "optimized", "output_types", "resolve", "run_session", "same_structure", "save",
     "save_optimized_graph", "session_error", "session_options", "shared_worker", "tensors",
 ]

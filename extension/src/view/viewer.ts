@@ -320,14 +320,12 @@ export class GraphViewer {
 
   /** Lays the drawing out top to bottom (`TB`) or left to right (`LR`), and shows it anew. */
   setDirection(direction: LayoutDirection): Promise<void> {
-    if (direction === this.scene.direction) {
-      return this.scene.settled;
-    }
-    this.scene.direction = direction;
-    this.host.dataset.direction = direction;
-    this.toolbar.setDirection(direction);
-    this.scene.resetView(false);
-    return this.scene.request();
+    return this.redrawIf(direction !== this.scene.direction, () => {
+      this.scene.direction = direction;
+      this.host.dataset.direction = direction;
+      this.toolbar.setDirection(direction);
+      this.scene.resetView(false);
+    });
   }
 
   /** Whether node boxes show their names under their op types. */
@@ -337,12 +335,20 @@ export class GraphViewer {
 
   /** Shows (or hides) each node's name on its box, as Netron's "show names" does. */
   setNames(on: boolean): Promise<void> {
-    if (on === this.scene.names) {
+    return this.redrawIf(on !== this.scene.names, () => {
+      this.scene.names = on;
+      this.host.dataset.names = String(on);
+      this.toolbar.setNames(on);
+    });
+  }
+
+  /** Applies a drawing option that changed (the scene, the host's data, the toolbar) and draws
+   * anew; one that did not change waits for the drawing under way. */
+  private redrawIf(changed: boolean, apply: () => void): Promise<void> {
+    if (!changed) {
       return this.scene.settled;
     }
-    this.scene.names = on;
-    this.host.dataset.names = String(on);
-    this.toolbar.setNames(on);
+    apply();
     return this.scene.request();
   }
 

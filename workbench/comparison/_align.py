@@ -111,19 +111,14 @@ def adopt_scopes(candidate: Model, reference: Model, alignment: Alignment) -> Mo
     ref_scopes = reference.node_scopes
     if any(s.path for s in candidate.node_scopes.values()) or not any(s.path for s in ref_scopes.values()):
         return candidate
-    producer: dict[str, str] = {}
-    reader: dict[str, str] = {}
-    for record in reference.records:
-        for name in record.node.output:
-            producer.setdefault(name, record.id)
-        for name in record.node.input:
-            reader.setdefault(name, record.id)
+    producer = {o: r.id for r in reference.records for o in r.node.output if o}
+    readers = reference.consumers
     given: dict[str, NodeScope] = {}
     names = alignment.names
     for record in candidate.records:
         source = record.id if record.id in alignment.twins else (
             next((producer[names[o]] for o in record.node.output if names.get(o) in producer), None)
-            or next((reader[names[i]] for i in record.node.input if names.get(i) in reader), None))
+            or next((readers[names[i]][0] for i in record.node.input if names.get(i) in readers), None))
         if source is not None:
             scope = ref_scopes[source]
             given[record.id] = NodeScope(scope.path, "reference", scope.classes)

@@ -305,15 +305,12 @@ def _ranking(fp32: Model, report: Report) -> pd.DataFrame:
     reference's inputs) and the lowest SQNR they have in the run (``sqnr``): first those that are
     a cause (past their format: an overflow), then by local SQNR, lowest first."""
     producer = {o: r.id for r in fp32.records for o in r.node.output if o}
-    reader: dict[str, str] = {}
-    for record in fp32.records:
-        for name in record.node.input:
-            reader.setdefault(name, record.id)
+    readers = fp32.consumers
     rows: dict[str, dict[str, Any]] = {}
     precision = report.precision
     for reference, local, run, status in zip(precision.reference, precision.local_sqnr, precision.sqnr,
                                              precision.status):
-        node_id = producer.get(reference) or reader.get(reference)
+        node_id = producer.get(reference) or next(iter(readers.get(reference, ())), None)
         if node_id is None or not fp32.node(node_id).name:
             continue
         row = rows.setdefault(node_id, {"node": node_id, "op_type": fp32.node(node_id).op_type,

@@ -70,6 +70,37 @@ def test_unscoped_constants_join_their_consumers_scope() -> None:
     assert m.scopes.find("enc").nodes == ["Constant_0"]
 
 
+def test_generated_nodes_join_the_scope_feeding_them() -> None:
+    """tf2onnx's own nodes (``Transpose__5``) have no scope: a chain of them read from one scope
+    belongs to it, not to the Add that reads its end; one fed from two layers, to the model; one fed
+    from no scope, to its readers."""
+    def node(op: str, inputs: list[str], name: str) -> onnx.NodeProto:
+        return helper.make_node(op, inputs, [name + ":0"], name=name)
+
+    graph = helper.make_graph(
+        [
+            node("MatMul", ["x", "w"], "tr/mha/query/MatMul"),
+            node("MatMul", ["x", "w"], "tr/mha/key/MatMul"),
+            node("Transpose", ["tr/mha/key/MatMul:0"], "Transpose__5"),
+            node("MatMul", ["tr/mha/query/MatMul:0", "Transpose__5:0"], "MatMul__7"),  # query and key: in mha
+            node("Relu", ["MatMul__7:0"], "Relu__8"),
+            node("Add", ["x", "Relu__8:0"], "tr/res1/Add"),
+            node("Mul", ["tr/res1/Add:0", "MatMul__7:0"], "Mul__9"),  # res1 and mha: the model
+            node("Neg", ["x"], "Neg__10"),  # fed by no node: its reader's
+            node("Sum", ["Mul__9:0", "Neg__10:0"], "tr/ln1/Sum"),
+        ],
+        "tf",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [4, 4])],
+        [helper.make_tensor_value_info("tr/ln1/Sum:0", onnx.TensorProto.FLOAT, [4, 4])],
+        [onnx.numpy_helper.from_array(np.eye(4, dtype=np.float32), "w")],
+    )
+    m = wb.open(helper.make_model(graph))
+    assert [m.scope_path(n) for n in ("Transpose__5", "MatMul__7", "Relu__8")] == ["tr/mha/key", "tr/mha", "tr/mha"]
+    assert m.node_scopes["MatMul__7"].source == "producers"
+    assert m.scope_path("Mul__9") == "tr"
+    assert m.scope_path("Neg__10") == "tr/ln1" and m.node_scopes["Neg__10"].source == "consumers"
+
+
 def test_find_names_near_misses() -> None:
     tree = wb.samples.open("tiny_bert").scopes
     try:

@@ -8,8 +8,10 @@ Where a node's scope comes from, in order of preference:
    (TorchScript), ``model/dense_1/MatMul`` → ``model/dense_1`` (TensorFlow via tf2onnx);
 3. nothing: the model is flat.
 
-Nodes with no scope of their own in a scoped model (mostly Constants) are attached to
-the deepest scope shared by their consumers, so they sit next to what uses them. A node
+Nodes with no scope of their own in a scoped model are attached where they belong: a node an
+exporter generated (tf2onnx's ``MatMul__468``, writing out an Einsum or a layout) joins the
+deepest scope the nodes feeding it all sit in, if any; others (mostly Constants) the deepest
+scope shared by their consumers, so they sit next to what uses them. A node
 that an exporter wrote once in the first of several repeated blocks and shares with the
 others (BERT's attention-mask ``Where``, read by every layer) belongs to their common
 parent, with the nodes that only feed it.
@@ -53,7 +55,8 @@ class NodeScope:
     """Where one node sits: its scope path, where that came from, and module classes."""
 
     path: ScopePath | None  # None: the node carries no scope information
-    source: str  # "metadata", "name", "consumers", "reference" (another model's: see Model.with_scopes) or "none"
+    #: "metadata", "name", "producers", "consumers", "reference" (another model's: see Model.with_scopes) or "none"
+    source: str
     classes: tuple[str, ...] = ()  # module class per path segment (metadata only)
 
 
@@ -108,8 +111,11 @@ def scope_of(node: onnx.NodeProto) -> NodeScope:
     return NodeScope(None, "none")
 
 
-#: How exporters name nodes: ``node_MatMul_77`` (torch dynamo), ``MatMul_3`` (TorchScript's last segment).
-_NODE_NAME = re.compile(r"^(?:node_)?([A-Z][A-Za-z0-9]*)_\d+$")
+#: How exporters name nodes: ``node_MatMul_77`` (torch dynamo), ``MatMul_3`` (TorchScript's last segment),
+#: ``MatMul__468`` (tf2onnx).
+_NODE_NAME = re.compile(r"^(?:node_)?([A-Z][A-Za-z0-9]*)__?\d+$")
+#: A node a converter generated with no scope: tf2onnx's ``Transpose__20`` or ``const_fold_opt__15``.
+_GENERATED = re.compile(r"^[A-Za-z][A-Za-z0-9_]*__\d+$")
 
 
 def _is_node_name(segment: str) -> bool:
@@ -132,6 +138,7 @@ def assign_scopes(records: Sequence[NodeRecord], given: Mapping[str, NodeScope] 
         for name in r.node.input:
             if name:
                 consumers.setdefault(name, []).append(r.id)
+    _join_producers(records, scopes)
     # Reverse order: a Constant feeding a Constant-fed node resolves after its consumer.
     for r in reversed(records):
         scope = scopes[r.id]
@@ -141,6 +148,24 @@ def assign_scopes(records: Sequence[NodeRecord], given: Mapping[str, NodeScope] 
         scopes[r.id] = NodeScope(_common_prefix(paths) if paths else (), "consumers")
     _lift_shared(records, scopes, consumers)
     return scopes
+
+
+def _join_producers(records: Sequence[NodeRecord], scopes: dict[str, NodeScope]) -> None:
+    """Puts each unscoped generated node in the scope of the nodes feeding it, the deepest they
+    all sit in, if any (in graph order, so a chain of them follows its head): the 49
+    nodes tf2onnx writes for an attention's Einsums belong to the attention, not to the residual
+    Add that reads its end."""
+    producer = {o: r.id for r in records for o in r.node.output if o}
+    for r in records:
+        if scopes[r.id].path is not None or not _GENERATED.match(r.node.name):
+            continue
+        # the scoped ones: a Constant feeding it has none of its own yet (it goes to its consumers)
+        paths = [p for name in r.node.input if name in producer and (p := scopes[producer[name]].path) is not None]
+        if not paths:
+            continue
+        common = _common_prefix(paths)
+        if common:  # they agree: all in one scope, or in scopes inside one (an attention's query and key)
+            scopes[r.id] = NodeScope(common, "producers")
 
 
 def _lift_shared(records: Sequence[NodeRecord], scopes: dict[str, NodeScope],

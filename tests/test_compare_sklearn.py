@@ -91,7 +91,8 @@ def test_converted_here_when_no_model_is_given(data) -> None:
     X, y = data
     forest = RandomForestClassifier(5, max_depth=4, random_state=0).fit(X, y)
     report = wb.compare(forest, X)
-    assert list(report.table["value"]) == ["label", "probabilities"] and report.root_cause is None
+    # the Cast after the ensemble passes its label on unchanged: the model's output label is compared too
+    assert list(report.table["value"]) == ["label", "probabilities", "output_label"] and report.root_cause is None
 
 
 def test_what_is_missing_is_named(pipeline, data, monkeypatch) -> None:

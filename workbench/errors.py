@@ -29,6 +29,7 @@ __all__ = [
     "AnalysisError",
     "NotFoundError",
     "UsageError",
+    "MissingExtraError",
 ]
 
 
@@ -124,3 +125,8 @@ class NotFoundError(WorkbenchError, KeyError):
 class UsageError(WorkbenchError, ValueError):
     """A call that cannot be done as asked: an argument outside its allowed values, or without
     what it needs (``compare(module, inputs)`` without ``onnx=``); the message says what to pass."""
+
+
+class MissingExtraError(WorkbenchError, ImportError):
+    """A package an optional feature needs is not installed (onnxmltools to convert XGBoost or
+    LightGBM models, skl2onnx for scikit-learn ones); the message names the extra to install."""

@@ -288,6 +288,9 @@ def model_cases() -> list[dict]:
         _model([helper.make_node("MatMul", ["x", "w"], ["y"], name="node_MatMul_8")], [_vi("x", (2, 4))],
                [_vi("y", (2, 3), TensorProto.FLOAT16)], [numpy_helper.from_array(np.ones((4, 3), np.float16), "w")]),
         **runs_fail(), fix="node_block_list")
+    add("tf2onnx_erfc.onnx", "an Erfc copied from TensorFlow by tf2onnx (Keras's exact gelu): no ONNX op of that name",
+        _model([helper.make_node("Erfc", ["x"], ["y"], name="functional_1/dense_1/Gelu/Erfc")], [_vi("x")],
+               [_vi("y")]), **runs_fail(), fix="gelu(approximate=True)")
     add("untyped_input.onnx", "the graph input 'x' has no type", _model(
         [helper.make_node("Relu", ["x"], ["y"], name="relu")], [onnx.ValueInfoProto(name="x")], [_vi("y")]),
         **runs_fail(), fix="give every graph input a type")

@@ -34,6 +34,7 @@ from ._metrics import COLUMNS as METRICS
 from ._metrics import value_metrics, within
 from ._rounding import Rounding, rounding, sqnr_db, stored_within
 from ._sources import Finer, Request, Run, model_label, source_kind
+from ._trees import SPLIT_COLUMNS, crossing_text, threshold_crossings
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -62,7 +63,10 @@ class Report:
     rounds — a dequantization, an int8 op, a float16 op — off by no more than its format allows
     on the reference's inputs: see :attr:`precision`) or ``random`` (an output of a random op —
     Bernoulli, RandomNormal, Dropout in training mode…: its values differ from run to run, so
-    they are not compared, and it is never a cause).
+    they are not compared, and it is never a cause) or ``threshold`` (a tree ensemble off, but
+    right on the reference's inputs, whose input agrees with the reference's within tolerance
+    yet crosses split thresholds: a rounding too small to matter elsewhere takes the other
+    branch; never a cause: see :attr:`splits`).
 
     Against a quantized, float16 or fused rewrite of the reference, values are aligned by what
     they stand for, not by name: the output of a Q/DQ pair with the fp32 value it quantizes, a
@@ -94,6 +98,14 @@ class Report:
     #: has in the run (``sqnr``), the share of elements past what the format allows
     #: (``beyond_rounding``: clipped, for a dequantization) and the row's ``status``.
     precision: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PRECISION_COLUMNS))
+    #: Where a tree ensemble's input rows, the reference's and the candidate's, go different ways
+    #: (rows of status ``threshold``): per sample off and tree, the first split where they part —
+    #: the ensemble ``node``, the ``sample`` (row of the input), the ``tree`` and its
+    #: ``tree_node`` (ids as the ONNX node numbers them), the ``feature`` index, the split's
+    #: ``threshold`` and ``mode`` (``BRANCH_LT``: true below it…), and the ``reference``'s and
+    #: ``candidate``'s values of that feature, as the node compares them (in its input's type),
+    #: in order of sample and tree. Empty when no input crosses a threshold.
+    splits: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SPLIT_COLUMNS))
     # node id → (the inputs it ran on alone, the reference's outputs): for repro()
     # node id → (what it ran on, the reference's outputs, the nodes to replay: the node alone, or,
     # for a node found inside a decomposition, it and the rest of its chain): for repro()
@@ -109,7 +121,7 @@ class Report:
         """The first value over tolerance (None when every value agrees). A node found inside a
         decomposition is not a value measured against the reference: its op's row is."""
         measured = self.table[~self.table.note.astype(str).str.startswith(_INSIDE)]
-        rows = measured[measured.status.isin(("carried", "cause", "rounding"))]
+        rows = measured[measured.status.isin(("carried", "cause", "rounding", "threshold"))]
         return None if rows.empty else rows.iloc[0]
 
     @property
@@ -213,7 +225,7 @@ class Report:
                          f"{list(cause.suspects)})")
         if self.cause_module is not None and (cause is None or self.cause_module != cause.scope):
             text += f"; the smallest module whose inputs agree and whose output does not: {self.cause_module}"
-        return text + self._rounding_text() + self._random_text() + "."
+        return text + crossing_text(self.splits) + self._rounding_text() + self._random_text() + "."
 
     @property
     def worst_rounding(self) -> pd.Series | None:
@@ -286,7 +298,10 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
       onnxruntime optimizes and runs, against the graph as authored;
     - ``compare(saved_arrays, inputs, onnx=model)``: arrays saved by any framework, by name;
     - ``compare(estimator, X, onnx=model)``: a fitted scikit-learn estimator or pipeline vs its
-      skl2onnx conversion (made here when ``onnx`` is left out), step by step.
+      skl2onnx conversion (made here when ``onnx`` is left out), step by step — XGBoost and
+      LightGBM models and pipelines ending in them too (onnxmltools' converters, registered here);
+    - ``compare(booster, X, onnx=model)``: a raw ``xgboost.Booster`` or ``lightgbm.Booster`` vs
+      its onnxmltools conversion (made here when ``onnx`` is left out), by its predictions.
 
     ``rtol``/``atol`` apply as in ``numpy.allclose``; ``tolerances`` overrides them per op
     type, e.g. ``{"Softmax": (1e-3, 1e-5)}``. ``inputs`` default to ``wb.random_inputs``.
@@ -297,7 +312,8 @@ def compare(source: Any, inputs: Mapping[str, Any] | None = None, *, onnx: Any =
         raise UsageError("reference= picks the reference side of an ONNX-vs-ONNX comparison; here the "
                          "reference is the source itself. Use provider= for the ONNX side.")
     cand, ref = kind.capture(source, Request(inputs, onnx, provider, dims, reference, candidate))
-    report = _report(cand, ref.values, ref.label, rtol, atol, dict(tolerances or {}), ref.finer, ref.alignment)
+    report = _report(cand, ref.values, ref.label, rtol, atol, dict(tolerances or {}), ref.finer, ref.alignment,
+                     ref.notes)
     if ref.by_module and report.root_cause is not None:
         report.cause_module = _cause_module(cand, report, ref.values)
     return report
@@ -401,8 +417,9 @@ def _is_random(run: Debugger, node: "onnx.NodeProto") -> bool:
 
 def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rtol: float, atol: float,
             tolerances: Mapping[str, Tolerance], finer: Finer | None = None,
-            alignment: Alignment | None = None) -> Report:
+            alignment: Alignment | None = None, notes: Mapping[str, str] | None = None) -> Report:
     model = cand.model
+    notes = notes or {}
     rows, unaligned = [], []
     checked: set[str] = set()  # weights compared so far: each once, at its first reader
     stands_for = alignment.names if alignment is not None else {}
@@ -423,6 +440,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
                 label, note = metrics.pop("value"), metrics.pop("note")
                 if stands_for.get(name, name) != name:
                     note = "; ".join(filter(None, [f"stands for the reference's {stands_for[name]!r}", note]))
+                note = "; ".join(filter(None, [notes.get(name), note]))
                 rows.append({"node": node_id, "op_type": node.op_type, "scope": model.scope_path(node_id),
                              "value": label, "reference": stands_for.get(name, name), **metrics,
                              "local_ok": True, "local_max_abs": math.nan, "local_rel_l2": math.nan, "suspects": (),
@@ -439,6 +457,9 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
     table["status"] = ["random" if random else "ok" if ok else
                        ("rounding" if index in rounded and local else "carried" if local else "cause")
                        for index, ok, local, random in zip(table.index, table.ok, table.local_ok, table.random)]
+    splits, verdicts = threshold_crossings(cand, table, driven, rtol, atol, tolerances)
+    for index, (status, note) in verdicts.items():
+        table.at[index, "status"], table.at[index, "note"] = status, note
     precision = _precision_table(table, rounded)
     replays = {node_id: (feeds, {n: ref_values[n] for n in model.node(node_id).output if n in ref_values}, [node_id])
                for node_id, feeds in cases.items()}
@@ -454,7 +475,7 @@ def _report(cand: Debugger, ref_values: Mapping[str, Value], ref_label: str, rto
         table = _refine(cand, table, ref_values, driven, finer, rtol, atol, replays)
     table = table.drop(columns=["random", "weight", "output"]).reset_index(drop=True)
     report = Report(table, ref_label, f"{model_label(model)} on {cand.provider}", rtol, atol, unaligned, model,
-                    precision=precision)
+                    precision=precision, splits=splits)
     report._cases = replays
     return report
 

@@ -12,12 +12,14 @@ defaults may name its values otherwise: what does not align is listed, not guess
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import MissingExtraError, UsageError
 from ..model import Model
+from ._trees import conversion_opsets, declared_opsets, register_converters
 
 #: ONNX element type → the skl2onnx tensor type of that name.
 _TYPES = {1: "FloatTensorType", 11: "DoubleTensorType", 7: "Int64TensorType", 6: "Int32TensorType",
@@ -33,21 +35,40 @@ def _skl2onnx() -> Any:
     try:
         import skl2onnx
     except ImportError:
-        raise ImportError("Comparing a scikit-learn model needs skl2onnx: pip install 'onnx-workbench[sklearn]' "
-                          "(or pip install skl2onnx).") from None
+        raise MissingExtraError("Comparing a scikit-learn model needs skl2onnx: pip install 'onnx-workbench[sklearn]' "
+                                "(or pip install skl2onnx).") from None
     return skl2onnx
+
+
+@contextmanager
+def _converting(estimator: Any, fix: str) -> Iterator[None]:
+    """skl2onnx's failures (an estimator without a converter, a converter that refuses the
+    opsets) as the workbench's, in their first line (skl2onnx adds a paragraph of advice),
+    saying what to do instead (``fix``)."""
+    try:
+        yield
+    except (MissingExtraError, UsageError):
+        raise
+    except Exception as error:  # noqa: BLE001 - skl2onnx and the converters it calls raise many kinds
+        first = next(iter(str(error).splitlines()), "")
+        raise UsageError(f"skl2onnx could not convert {type(estimator).__name__} ({type(error).__name__}: "
+                         f"{first}). {fix}") from error
 
 
 def convert(estimator: Any, X: Any) -> tuple[Model, Any]:
     """``estimator`` converted by skl2onnx (default options), with ``X``'s type and width, and
     the conversion's topology (which names each step's output)."""
+    skl2onnx = _skl2onnx()
     from skl2onnx.algebra.type_helper import guess_initial_types
 
     from ..model import open as open_model
 
-    skl2onnx = _skl2onnx()
-    proto, topology = skl2onnx.convert_sklearn(estimator, initial_types=guess_initial_types(X[:1]),
-                                               intermediate=True)
+    register_converters(estimator)
+    with _converting(estimator, "Convert it yourself and pass the model: compare(estimator, X, onnx=model) (a "
+                                "model skl2onnx has no converter for needs one registered with "
+                                "skl2onnx.update_registered_converter)."):
+        proto, topology = skl2onnx.convert_sklearn(estimator, initial_types=guess_initial_types(X[:1]),
+                                                   intermediate=True, target_opset=conversion_opsets(estimator))
     return open_model(proto), topology
 
 
@@ -103,9 +124,11 @@ def _topology(estimator: Any, model: Model) -> Any:
                              "compare(arrays, inputs, onnx=model).")
         types.append((value.name, getattr(data_types, kind)([None, *[d.dim_value or None
                                                                       for d in tensor.shape.dim[1:]]])))
-    opsets = {o.domain: o.version for o in model.proto.opset_import if o.domain in ("", "ai.onnx.ml")}
-    _, topology = skl2onnx.convert_sklearn(estimator, initial_types=types, intermediate=True,
-                                           target_opset=opsets or None)
+    register_converters(estimator)
+    with _converting(estimator, "Its steps' values are found through skl2onnx's conversion; compare saved arrays "
+                                "instead: compare(arrays, X, onnx=model)."):
+        _, topology = skl2onnx.convert_sklearn(estimator, initial_types=types, intermediate=True,
+                                               target_opset=declared_opsets(model))
     return topology
 
 

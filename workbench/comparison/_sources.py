@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Callable, ClassVar, Mapping, Sequence, cast
 
@@ -23,9 +23,12 @@ from ..model.internal import is_onnx_program
 from ..runtime import Debugger, debug
 from ..runtime.internal import Value, as_value, check_level, make_feeds, optimized
 from ._align import Alignment, adopt_scopes, align, reference_values
+from ._keras import as_arrays, is_keras, layer_outputs, layer_values
+from ._keras import convert as keras_convert
 from ._sklearn import convert, is_sklearn, sklearn_values
 from ._sklearn import feeds as sklearn_feeds
 from ._torch import finer_values, is_torch_module, module_values, module_weights, program_weights, torch_values
+from ._trees import booster_values, convert_booster, is_booster, library, tree_values
 
 #: The values torch computes inside one of its ops, by the ONNX value of the op's output.
 Finer = Callable[[str], list[np.ndarray]]
@@ -82,6 +85,9 @@ class Reference:
     #: which reference value each candidate value stands for, where the candidate is a rewrite of
     #: the reference (quantized, float16, fused): the values above are keyed by the candidate's names
     alignment: Alignment | None = None
+    #: what a row of a value should say beside its metrics (a layout the reference's value was
+    #: brought into before comparing), by ONNX value name
+    notes: Mapping[str, str] = field(default_factory=dict)
 
 
 class Source(ABC):
@@ -119,6 +125,31 @@ class TorchProgram(Source):
         return debug(model, feeds, provider=request.provider), reference
 
 
+class Keras(Source):
+    """A Keras model, Keras 3 or tf_keras, vs its ONNX conversion (made here when ``onnx=`` is left
+    out: Keras 3's own export, or tf2onnx's ``from_keras`` for tf_keras), layer by layer: each
+    layer's output against the value its scope hands on, in the graph's layout."""
+
+    matches = staticmethod(is_keras)
+
+    @staticmethod
+    def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
+        arrays = as_arrays(source, request.inputs)
+        if request.onnx is None:
+            model, route = keras_convert(source, arrays)
+            label = f"keras (layer outputs; converted by {route})"
+        else:
+            model, label = as_model(request.onnx), "keras (layer outputs)"
+        names = [i.name for i in model.proto.graph.input if i.name not in model.initializers]
+        if len(names) != len(arrays):
+            raise UsageError(f"The ONNX model has {len(names)} input(s) {names}, the Keras inputs given are "
+                             f"{len(arrays)}: pass one array per input, in order.")
+        feeds = make_feeds(model, dict(zip(names, arrays)), dims=request.dims)
+        cand = debug(model, feeds, provider=request.provider)
+        values, notes = layer_values(source, model, layer_outputs(source, arrays), partial(_value, cand))
+        return cand, Reference(values, label, notes=notes)
+
+
 class TorchModule(Source):
     """A ``torch.nn.Module`` and its export made any way (TorchScript too): its submodules'
     outputs, caught by forward hooks, aligned by the graph's scopes."""
@@ -139,20 +170,36 @@ class TorchModule(Source):
 
 class Sklearn(Source):
     """A fitted scikit-learn estimator or pipeline vs its skl2onnx conversion (made here when
-    ``onnx=`` is left out), step by step."""
+    ``onnx=`` is left out), step by step; XGBoost's and LightGBM's scikit-learn API too, their
+    onnxmltools converters registered with skl2onnx."""
 
     matches = staticmethod(is_sklearn)
 
     @staticmethod
     def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
         inputs = request.inputs
-        if inputs is None:
-            raise UsageError("Comparing a scikit-learn model needs its input data: compare(estimator, X, onnx=model).")
-        data = next(iter(inputs.values())) if isinstance(inputs, Mapping) and len(inputs) == 1 else inputs
+        data = _data(request, "a scikit-learn model", "compare(estimator, X, onnx=model)")
         model, topology = convert(source, data) if request.onnx is None else (as_model(request.onnx), None)
         feeds = make_feeds(model, sklearn_feeds(model, inputs), dims=request.dims)
         cand = debug(model, feeds, provider=request.provider)
-        return cand, Reference(sklearn_values(source, data, model, partial(_shape, cand), topology), "scikit-learn")
+        values = sklearn_values(source, data, model, partial(_shape, cand), topology)
+        return cand, Reference(tree_values(cand, values, source), "scikit-learn")
+
+
+class Booster(Source):
+    """A raw ``xgboost.Booster`` or ``lightgbm.Booster`` vs its onnxmltools conversion (made here
+    when ``onnx=`` is left out): its predictions, as the values of the model's tree ensemble.
+    Both sides get the rows as float32, the one input type onnxmltools' converters give."""
+
+    matches = staticmethod(is_booster)
+
+    @staticmethod
+    def capture(source: Any, request: Request) -> tuple[Debugger, Reference]:
+        X = np.asarray(_data(request, "a Booster", "compare(booster, X, onnx=model)"), dtype=np.float32)
+        model = convert_booster(source, X) if request.onnx is None else as_model(request.onnx)
+        feeds = make_feeds(model, sklearn_feeds(model, X), dims=request.dims)
+        cand = debug(model, feeds, provider=request.provider)
+        return cand, Reference(tree_values(cand, booster_values(source, X, model), source), str(library(source)))
 
 
 class SavedArrays(Source):
@@ -213,7 +260,7 @@ class OnnxRuns(Source):
 
 
 #: The kinds of reference, in the order they are tried.
-SOURCES: list[type[Source]] = [TorchProgram, TorchModule, Sklearn, SavedArrays, OnnxRuns]
+SOURCES: list[type[Source]] = [TorchProgram, Keras, TorchModule, Sklearn, Booster, SavedArrays, OnnxRuns]
 
 
 def source_kind(source: Any) -> type[Source]:
@@ -232,6 +279,14 @@ def run_values(run: Debugger) -> dict[str, Value]:
     return {name: run.tensor(name) for name in names}
 
 
+def _data(request: Request, what: str, usage: str) -> Any:
+    """The data set a model of a library is compared on: ``X``, or the array of ``{name: X}``."""
+    inputs = request.inputs
+    if inputs is None:
+        raise UsageError(f"Comparing {what} needs its input data: {usage}.")
+    return next(iter(inputs.values())) if isinstance(inputs, Mapping) and len(inputs) == 1 else inputs
+
+
 def _rewritten(model: Model, name: str, reference: Model, weight: str) -> bool:
     """Whether candidate value ``name`` stands for reference weight ``weight`` in another form: a
     node computes it (a dequantization), or it is a weight of another type (float16)."""
@@ -239,12 +294,18 @@ def _rewritten(model: Model, name: str, reference: Model, weight: str) -> bool:
     return mine is None or mine.data_type != reference.initializers[weight].data_type
 
 
-def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:
-    """The shape of value ``name`` in ``run``; None where the run has no such value."""
+def _value(run: Debugger, name: str) -> Value | None:
+    """Value ``name`` in ``run``; None where the run has no such value."""
     try:
-        return np.shape(cast(Any, run.tensor(name)))  # a sequence's too: the number of its items
+        return run.tensor(name)
     except DebuggerError:
         return None
+
+
+def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:
+    """The shape of value ``name`` in ``run``; None where the run has no such value."""
+    value = _value(run, name)
+    return None if value is None else np.shape(cast(Any, value))  # a sequence's too: the number of its items
 
 
 def _names_a_file(candidate: Any) -> bool:

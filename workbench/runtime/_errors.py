@@ -33,6 +33,10 @@ _FIXES = [
      "give every graph input a type and shape (onnx.helper.make_tensor_value_info(name, elem_type, shape))"),
     (r"Deserialize tensor|buffer size mismatch|raw_data size|cannot reshape array of size",
      "a weight's stored data does not fill its declared shape and type: the file is corrupted, export it again"),
+    (r"No Op registered for (?:Erfc|Erfinv|Lgamma)\b",
+     "tf2onnx (which Keras 3's model.export(format='onnx') uses too) copies a TensorFlow op that ONNX has no op for "
+     "into the graph (Keras's exact gelu becomes Erfc, in Keras 3 and tf_keras alike): use "
+     "gelu(approximate=True) in the model, or write the exact gelu as 0.5 * x * (1 + erf(x / sqrt(2)))"),
     (r"No Op registered|No registered schema|No registered implementation|is unknown, known functions"
      r"|not a registered function|Fatal error",
      "the runtime has no implementation of an op the model uses: check its op type and domain "

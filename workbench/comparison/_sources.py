@@ -17,7 +17,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence, cast
 
 import numpy as np
 
-from ..errors import DebuggerError, UsageError
+from ..errors import UsageError
 from ..model import Model, as_model
 from ..model.internal import is_onnx_program
 from ..runtime import Debugger, debug
@@ -146,7 +146,7 @@ class Keras(Source):
                              f"{len(arrays)}: pass one array per input, in order.")
         feeds = make_feeds(model, dict(zip(names, arrays)), dims=request.dims)
         cand = debug(model, feeds, provider=request.provider)
-        values, notes = layer_values(source, model, layer_outputs(source, arrays), partial(_value, cand))
+        values, notes = layer_values(source, model, layer_outputs(source, arrays), cand.get)
         return cand, Reference(values, label, notes=notes)
 
 
@@ -294,17 +294,9 @@ def _rewritten(model: Model, name: str, reference: Model, weight: str) -> bool:
     return mine is None or mine.data_type != reference.initializers[weight].data_type
 
 
-def _value(run: Debugger, name: str) -> Value | None:
-    """Value ``name`` in ``run``; None where the run has no such value."""
-    try:
-        return run.tensor(name)
-    except DebuggerError:
-        return None
-
-
 def _shape(run: Debugger, name: str) -> tuple[int, ...] | None:
     """The shape of value ``name`` in ``run``; None where the run has no such value."""
-    value = _value(run, name)
+    value = run.get(name)
     return None if value is None else np.shape(cast(Any, value))  # a sequence's too: the number of its items
 
 

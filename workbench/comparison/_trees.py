@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 import pandas as pd
 
-from ..errors import DebuggerError, MissingExtraError, UsageError
+from ..errors import MissingExtraError, UsageError
 from ..model import Model
 from ..runtime import Debugger
 from ..runtime.internal import Value
@@ -200,8 +200,12 @@ def _is_ensemble(node: onnx.NodeProto) -> bool:
     return node.domain == "ai.onnx.ml" and node.op_type in ENSEMBLE_OPS
 
 
+def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
 def _class_labels(node: onnx.NodeProto) -> np.ndarray:
-    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    attributes = _attributes(node)
     if "classlabels_int64s" in attributes:
         return np.asarray(attributes["classlabels_int64s"], dtype=np.int64)
     return np.asarray([label.decode() for label in attributes["classlabels_strings"]])
@@ -232,7 +236,7 @@ def tree_values(run: Debugger, values: Mapping[str, Value], source: Any) -> dict
             shared[node.input[0]] = shared.pop(node.output[0])
     if _libraries(source) == {"xgboost"}:
         for node in ensembles:
-            read = _captured(run, node.input[0])
+            read = run.get(node.input[0])
             if node.input[0] not in shared and isinstance(read, np.ndarray) and read.dtype == np.float64:
                 shared[node.input[0]] = read.astype(np.float32).astype(np.float64)
     for node in ensembles:
@@ -264,7 +268,7 @@ def _passes_on(run: Debugger, node_id: str, name: str) -> bool:
         return True
     if node.op_type not in ("Cast", "Mul"):
         return False
-    value, output = _captured(run, name), _captured(run, node.output[0])
+    value, output = run.get(name), run.get(node.output[0])
     if not isinstance(value, np.ndarray) or not isinstance(output, np.ndarray):
         return False
     if node.op_type == "Cast":
@@ -272,14 +276,6 @@ def _passes_on(run: Debugger, node_id: str, name: str) -> bool:
     other = [n for n in node.input if n != name]
     return (len(other) == 1 and other[0] in run.model.initializers and value.shape == output.shape
             and bool(np.all(run.model.weight(other[0]) == 1)))
-
-
-def _captured(run: Debugger, name: str) -> Value | None:
-    """Value ``name`` of ``run``; None where a compiling provider does not give it."""
-    try:
-        return run.tensor(name)
-    except DebuggerError:
-        return None
 
 
 #: The split tests of ai.onnx.ml's tree ensembles, in the order ml opset 5 numbers them.
@@ -304,7 +300,7 @@ class _Forest:
 
 def _forest(node: onnx.NodeProto) -> _Forest | None:
     """The node's trees; None for what the walk does not take (set membership tests)."""
-    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    attributes = _attributes(node)
     return _forest_v5(attributes) if node.op_type == "TreeEnsemble" else _forest_v3(attributes)
 
 
@@ -429,7 +425,7 @@ def threshold_crossings(run: Debugger, table: pd.DataFrame, reference: Mapping[s
 def _crossings(run: Debugger, node: onnx.NodeProto, outputs: set[str], reference: Mapping[str, Value],
                rtol: float, atol: float) -> pd.DataFrame | None:
     """The first parting split of each tree, per sample off (None where that explains nothing)."""
-    mine = _captured(run, node.input[0])
+    mine = run.get(node.input[0])
     theirs = np.asarray(reference.get(node.input[0], mine))
     forest = _forest(node)
     if (forest is None or not isinstance(mine, np.ndarray) or theirs.shape != mine.shape

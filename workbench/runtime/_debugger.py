@@ -267,6 +267,13 @@ class Debugger:
         raise DebuggerError(f"No value named {name!r} in this run; values are the graph's inputs, weights and "
                             "node outputs (see Model.nodes.outputs).")
 
+    def get(self, name: str, default: Any = None) -> Value | Any:
+        """Value ``name`` as :meth:`tensor` gives it, or ``default`` where this run has none (no
+        such value, or one the provider does not give)."""
+        if name in self._store:
+            return self._store[name]
+        return self._weight(name) if name in self._initializers else default
+
     def step_at(self, index: int) -> Step:
         """The step at ``index`` of :attr:`steps`, as captured, wherever the cursor is."""
         record = self._records[index]

@@ -111,8 +111,7 @@ def adopt_scopes(candidate: Model, reference: Model, alignment: Alignment) -> Mo
     ref_scopes = reference.node_scopes
     if any(s.path for s in candidate.node_scopes.values()) or not any(s.path for s in ref_scopes.values()):
         return candidate
-    producer = {o: r.id for r in reference.records for o in r.node.output if o}
-    readers = reference.consumers
+    producer, readers = reference.producers, reference.consumers
     given: dict[str, NodeScope] = {}
     names = alignment.names
     for record in candidate.records:

@@ -35,11 +35,6 @@ def is_keras(source: Any) -> bool:
         c.__module__.split(".")[0] in ("keras", "tf_keras") for c in type(source).__mro__)
 
 
-def is_torch_backend(source: Any) -> bool:
-    """Whether ``source`` is a Keras 3 model on the torch backend (a ``torch.nn.Module`` too)."""
-    return is_keras(source) and any(c.__module__.startswith("torch.") for c in type(source).__mro__)
-
-
 def as_arrays(model: Any, inputs: Any) -> list[np.ndarray]:
     """The model's inputs as a list of arrays, in the order of ``model.inputs``: one array, a
     list of them, or a dict by input name."""
@@ -66,7 +61,7 @@ def convert(model: Any, inputs: Sequence[np.ndarray]) -> tuple[Model, str]:
     """The ONNX conversion of ``model`` and the route taken: Keras 3's own export (the model is
     called once first: Keras 3 exports only a model that has been), else tf2onnx's ``from_keras``
     for tf_keras. Keras 3 with the torch backend exports through torch.onnx."""
-    if type(model).__module__.startswith("tf_keras"):
+    if _is_tf_keras(model):
         return _from_keras(model, inputs), "tf2onnx.convert.from_keras"
     model(_call_arguments(inputs))
     with tempfile.TemporaryDirectory() as folder:
@@ -102,10 +97,12 @@ def _call_arguments(inputs: Sequence[np.ndarray]) -> Any:
 
 
 def layer_outputs(model: Any, inputs: Sequence[np.ndarray]) -> dict[str, list[np.ndarray]]:
-    """Every top-level layer's output(s) for ``inputs``, by layer name, in one run of a model
-    made of the layers' outputs (a subclassed model has none), and the model's own outputs,
-    under the model's name, last."""
+    """Every top-level layer's output(s) for ``inputs``, by layer name, and the model's own
+    outputs, under the model's name, last: one run of a model made of all of them (a subclassed
+    model has no layer outputs: it runs as it is)."""
     keras = _keras_module(model)
+    # Keras 3's converts any backend's tensors (a torch tensor needs detaching); tf_keras's are numpy-like
+    numpy = getattr(getattr(keras, "ops", None), "convert_to_numpy", np.asarray)
     layers, outputs = [], []
     for layer in model.layers:
         try:
@@ -115,19 +112,21 @@ def layer_outputs(model: Any, inputs: Sequence[np.ndarray]) -> dict[str, list[np
         if type(layer).__name__ != "InputLayer":
             layers.append(layer.name)
             outputs.append(output)
-    # Keras 3's converts any backend's tensors (a torch tensor needs detaching); tf_keras's are numpy-like
-    numpy = getattr(getattr(keras, "ops", None), "convert_to_numpy", np.asarray)
-    own = {model.name: [numpy(v) for v in _flat(model(_call_arguments(inputs), training=False))]}
     if not outputs:
-        return own
-    probe = keras.Model(model.inputs if len(model.inputs) > 1 else model.inputs[0], outputs)
-    values = probe(_call_arguments(inputs), training=False)
-    values = values if len(outputs) > 1 else [values]
-    return {**{name: [numpy(v) for v in _flat(value)] for name, value in zip(layers, values)}, **own}
+        return {model.name: [numpy(v) for v in _flat(model(_call_arguments(inputs), training=False))]}
+    own = _flat(model.outputs)
+    probe = keras.Model(model.inputs if len(model.inputs) > 1 else model.inputs[0], [*outputs, *own])
+    values = probe(_call_arguments(inputs), training=False)  # a list: there are two outputs at least
+    found = {name: [numpy(v) for v in _flat(value)] for name, value in zip(layers, values)}
+    return {**found, model.name: [numpy(v) for v in values[len(outputs):]]}
+
+
+def _is_tf_keras(model: Any) -> bool:
+    return type(model).__module__.startswith("tf_keras")
 
 
 def _keras_module(model: Any) -> Any:
-    if type(model).__module__.startswith("tf_keras"):
+    if _is_tf_keras(model):
         import tf_keras
 
         return tf_keras
@@ -177,22 +176,19 @@ def layer_values(keras_model: Any, model: Model, outputs: Mapping[str, list[np.n
 
 def _layer_exits(model: Model, model_name: str, layers: Sequence[str]) -> dict[str, list[str]]:
     """Per Keras layer, the values its scope hands to the rest of the graph, in graph order."""
-    records = [r for r in model.records if not r.graph]  # the top graph's nodes
     layer_of: dict[str, str] = {}
-    for r in records:
+    for r in model.records:
         path = [s for s in (model.node_scopes[r.id].path or ()) if not _CALL.match(s)]
-        layer = _layer(path, model_name, layers)
+        layer = _layer(path, model_name, layers) if not r.graph else None  # the top graph's nodes
         if layer is not None:
             layer_of[r.id] = layer
-    producer = {o: r.id for r in records for o in r.node.output if o}
     graph_outputs = {o.name for o in model.proto.graph.output}
-    read_outside = {name for r in records for name in r.node.input
-                    if name in producer and layer_of.get(producer[name]) != layer_of.get(r.id)}
     exits: dict[str, list[str]] = {}
-    for r in records:
-        for name in r.node.output if r.id in layer_of else ():
-            if name and (name in read_outside or name in graph_outputs):
-                exits.setdefault(layer_of[r.id], []).append(name)
+    for name, node_id in model.producers.items():  # in graph order
+        layer = layer_of.get(node_id)
+        if layer is not None and (name in graph_outputs or any(
+                layer_of.get(reader) != layer for reader in model.consumers.get(name, ()))):
+            exits.setdefault(layer, []).append(name)
     return exits
 
 

@@ -225,6 +225,11 @@ class Model:
         return total
 
     @cached_property
+    def producers(self) -> dict[str, str]:
+        """The id of the node that writes each value (graph inputs and weights have none)."""
+        return {name: r.id for r in self.records for name in r.node.output if name}
+
+    @cached_property
     def consumers(self) -> dict[str, list[str]]:
         """The ids of the nodes that read each value, in graph order."""
         consumers: dict[str, list[str]] = {}

@@ -304,8 +304,7 @@ def _ranking(fp32: Model, report: Report) -> pd.DataFrame:
     local SQNR among their roundings (``local_sqnr``: what the rounding alone leaves, on the
     reference's inputs) and the lowest SQNR they have in the run (``sqnr``): first those that are
     a cause (past their format: an overflow), then by local SQNR, lowest first."""
-    producer = {o: r.id for r in fp32.records for o in r.node.output if o}
-    readers = fp32.consumers
+    producer, readers = fp32.producers, fp32.consumers
     rows: dict[str, dict[str, Any]] = {}
     precision = report.precision
     for reference, local, run, status in zip(precision.reference, precision.local_sqnr, precision.sqnr,

@@ -24,11 +24,15 @@ def view_index(model: Model) -> ViewIndex:
     return build_view(model)
 
 
-def graph_view(model: Model, height: int) -> GraphView:
-    """``Model.view()``: the interactive graph view widget."""
+def graph_view(source: Model | ViewIndex, height: int) -> GraphView:
+    """``Model.view()`` and ``Diff.view()``: the interactive graph view widget of a model, or of
+    a view index built otherwise (a diff's union), with the overlay its payload carries."""
     from .widgets import GraphView
 
-    return GraphView(model, height=height)
+    view = GraphView(source, height=height)
+    if view.payload.get("overlay"):
+        view.overlay = view.payload["overlay"]
+    return view
 
 
 def model_bundle(model: Model) -> dict[str, Any]:

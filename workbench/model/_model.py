@@ -487,6 +487,12 @@ def open(source: ModelSource, *, strict: bool = False, dims: Mapping[str, int] |
     return model
 
 
+def open_unchecked(proto: onnx.ModelProto, path: Path | None) -> Model:
+    """A model made here out of parts of opened ones (a diff's union of two graphs), as given:
+    ``path`` is the file its external weights are relative to; nothing is checked again."""
+    return Model(Loaded(proto, path, None, 0), [])
+
+
 def as_model(source: Any) -> Model:
     """``source`` if it is a :class:`Model` already, else :func:`open` of it."""
     return source if isinstance(source, Model) else open(source)

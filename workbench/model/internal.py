@@ -8,7 +8,7 @@ list, and everything else in ``model/`` can move freely.
 
 from ._cost import attribute_values, node_cost
 from ._load import PROTOBUF_LIMIT, external_info, external_tensors, is_onnx_program, resolve_external
-from ._model import format_attribute
+from ._model import format_attribute, open_unchecked
 from ._scopes import NodeScope, Scope, assign_scopes, build_tree
 from ._summary import card_html, format_bytes, summary_text
 from ._tensors import SUB_BYTE_BITS, tensor_dtype, tensor_stats, type_name
@@ -17,6 +17,6 @@ from ._walk import NodeRecord, add_bare, iter_graphs, may_hold_graphs, node_meta
 __all__ = [
     "PROTOBUF_LIMIT", "SUB_BYTE_BITS", "NodeRecord", "NodeScope", "Scope", "add_bare", "assign_scopes",
     "attribute_values", "build_tree", "card_html", "external_info", "external_tensors", "format_attribute",
-    "format_bytes", "is_onnx_program", "iter_graphs", "may_hold_graphs", "node_cost", "node_metadata",
+    "format_bytes", "is_onnx_program", "open_unchecked", "iter_graphs", "may_hold_graphs", "node_cost", "node_metadata",
     "resolve_external", "subgraphs", "summary_text", "tensor_dtype", "tensor_stats", "type_name", "walk_nodes",
 ]

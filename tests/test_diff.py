@@ -271,9 +271,9 @@ def test_numeric_names_the_structural_change_that_moved_the_numbers() -> None:
     report = d.numeric({"x": _RNG.normal(size=(2, 8)).astype(np.float32)})
     cause = report.root_cause
     assert cause is not None and cause.node == "Gemm_2"
-    assert cause["diff"] == "changed" and "W2" in cause["diff_details"]
+    assert cause.diff_status == "changed" and "W2" in cause["diff_details"]
     same = report.table[report.table.node == "LeakyRelu_1"].iloc[0]
-    assert same.ok and same["diff"] == "same"
+    assert same.ok and same.diff_status == "same"
 
 
 def test_numeric_refuses_inputs_that_name_nothing_the_models_read() -> None:

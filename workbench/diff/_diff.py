@@ -253,7 +253,7 @@ class Diff:
         weights = self.weights[self.weights.status != "same"]
         fields = self.metadata[~self.metadata.same]
         rows = [*({"kind": "node", "a": r.a_id, "b": r.b_id, "status": r.status,
-                   "what": r.details or (r.op_b or r.op_a)} for r in nodes.itertuples()),
+                   "what": r.details or (r.op_b if pd.notna(r.op_b) else r.op_a)} for r in nodes.itertuples()),
                 *({"kind": "weight", "a": r.a_name, "b": r.b_name, "status": r.status,
                    "what": _weight_what(r)} for r in weights.itertuples()),
                 *({"kind": "metadata", "a": _text(r.a), "b": _text(r.b), "status": "changed", "what": r.field}
@@ -331,7 +331,7 @@ class Diff:
                 provider: str = "cpu") -> "Report":
         """Runs both models on ``inputs`` (default: random inputs that fit ``b``) and compares b's
         values with a's through the matched nodes (``wb.compare``'s report, ``b`` the candidate).
-        Its table gains ``diff`` (the b node's status here) and ``diff_details``: the root cause's
+        Its table gains ``diff_status`` (the b node's status here) and ``diff_details``: the root cause's
         row says whether the numbers moved at a structural change (``changed``, ``fused``…) or at
         a node that is the same in both (then upstream changes carried it there)."""
         b_inputs = self.matching.b.inputs
@@ -344,15 +344,18 @@ class Diff:
             a_feeds[name] = feeds[mate]
         run_a = debug(self.a, a_feeds, provider=provider)
         values = {}
+        fixed = self.matching.a.fixed
         for b_name, a_name in self.value_map().items():
             value = run_a.get(a_name)
+            if a_name in fixed:
+                value = self.matching.a.weight_array(a_name) if value is None else value
+                if np.asarray(value).dtype.kind not in "fc" or not np.size(value):
+                    continue  # axes, shapes, indices: written another way is not wrong (3 and -2 on rank 5)
             if value is not None:
                 values[b_name] = value
-            elif a_name in self.a.initializers:
-                values[b_name] = self.a.weight(a_name)
         report = compare(values, feeds, onnx=self.b, provider=provider, rtol=rtol, atol=atol)
         by_b = self.nodes.dropna(subset=["b_id"]).drop_duplicates("b_id").set_index("b_id")
-        report.table["diff"] = report.table.node.map(by_b.status).fillna("added")
+        report.table["diff_status"] = report.table.node.map(by_b.status).fillna("added")
         report.table["diff_details"] = report.table.node.map(by_b.details).fillna("")
         return report
 

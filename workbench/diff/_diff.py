@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..model import Model, as_model
 from ..model.internal import attribute_values, external_info, format_attribute
 from ..runtime import debug, random_inputs
-from ._match import Matching, Side, attribute_key, match, with_defaults
+from ._match import Matching, Side, match, with_defaults
 
 if TYPE_CHECKING:
     from ..comparison import Report
@@ -113,7 +113,7 @@ class Diff:
         found, a, b = self.matching, self.matching.a, self.matching.b
         nx, ny = a.nodes[x], b.nodes[y]
         out: list[tuple[str, str]] = []
-        if attribute_key(nx, a.opsets) != attribute_key(ny, b.opsets):
+        if a.attributes(x) != b.attributes(y):
             va, vb = _attributes(nx, a.opsets), _attributes(ny, b.opsets)
             for name in sorted(set(va) | set(vb)):
                 if va.get(name) != vb.get(name):
@@ -170,8 +170,8 @@ class Diff:
                 pairs.add((wa, wb))
                 seen_a.add(wa)
                 seen_b.add(wb)
-                arr_a, arr_b = a.dequantized(va), b.dequantized(vb)
                 same = a.weight_key(wa) == b.weight_key(wb)
+                arr_a, arr_b = (None, None) if same else (a.dequantized(va), b.dequantized(vb))
                 rows.append(self._weight_row(wa, wb, "same" if same else "changed", y, arr_a, arr_b))
         for side, seen, status in ((b, seen_b, "added"), (a, seen_a, "removed")):
             for node_id in side.order:
@@ -186,17 +186,13 @@ class Diff:
     def _weight_row(self, wa: str | None, wb: str | None, status: str, reader: str,
                     arr_a: np.ndarray | None, arr_b: np.ndarray | None) -> dict:
         a, b = self.matching.a, self.matching.b
-        stored_a = a.weight_array(wa) if wa is not None else None
-        stored_b = b.weight_array(wb) if wb is not None else None
-        diff = np.nan
+        type_a = a.weight_type(wa) if wa is not None else (None, None)
+        type_b = b.weight_type(wb) if wb is not None else (None, None)
+        diff = 0.0 if status == "same" else np.nan
         if arr_a is not None and arr_b is not None and arr_a.size and arr_a.shape == arr_b.shape:
-            diff = 0.0 if status == "same" else _max_abs(arr_a, arr_b)
-        return {"a_name": wa, "b_name": wb, "status": status,
-                "a_dtype": None if stored_a is None else str(stored_a.dtype),
-                "b_dtype": None if stored_b is None else str(stored_b.dtype),
-                "a_shape": None if stored_a is None else tuple(stored_a.shape),
-                "b_shape": None if stored_b is None else tuple(stored_b.shape),
-                "max_abs_diff": diff, "reader": reader}
+            diff = _max_abs(arr_a, arr_b)
+        return {"a_name": wa, "b_name": wb, "status": status, "a_dtype": type_a[0], "b_dtype": type_b[0],
+                "a_shape": type_a[1], "b_shape": type_b[1], "max_abs_diff": diff, "reader": reader}
 
     # ---- the model's own fields ---------------------------------------------------------------
     @cached_property

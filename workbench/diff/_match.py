@@ -133,6 +133,8 @@ class Side:
                     self.readers[name].append((record.id, slot))
         self.by_name = {node.name: node_id for node_id, node in self.nodes.items() if node.name}
         self._weight_keys: dict[str, object] = {}
+        self._attribute_keys: dict[str, tuple] = {}
+        self._sources: dict[str, Source] = {}
 
     # ---- where values come from and go --------------------------------------------------
     def through(self, value: str) -> str:
@@ -143,17 +145,22 @@ class Side:
         return value
 
     def source(self, value: str) -> Source:
-        """Where ``value`` comes from, through looked-through Q/DQ pairs."""
-        value = self.through(value)
-        if not value:
-            return ("none", "")
-        if value in self.producer:
-            return ("node", self.producer[value])
-        if value in self.inputs:
-            return ("input", self.inputs[value])
-        if value in self.fixed:
-            return ("weight", self.weight_key(value))
-        return ("outer", value)
+        """Where ``value`` comes from, through looked-through Q/DQ pairs (found once per value)."""
+        found = self._sources.get(value)
+        if found is None:
+            behind = self.through(value)
+            if not behind:
+                found = ("none", "")
+            elif behind in self.producer:
+                found = ("node", self.producer[behind])
+            elif behind in self.inputs:
+                found = ("input", self.inputs[behind])
+            elif behind in self.fixed:
+                found = ("weight", self.weight_key(behind))
+            else:
+                found = ("outer", behind)
+            self._sources[value] = found
+        return found
 
     def readers_of(self, value: str) -> list[tuple[str, int]]:
         """The nodes reading ``value`` and at which input, through looked-through Q/DQ pairs."""
@@ -186,6 +193,13 @@ class Side:
                        tuple(self.weight_key(i) if i else "" for i in maker.input))
             self._weight_keys[value] = key
         return self._weight_keys[value]
+
+    def weight_type(self, value: str) -> tuple[str | None, tuple | None]:
+        """A weight's stored dtype and shape (None for one computed from other weights)."""
+        key = self.weight_key(value)
+        if isinstance(key, tuple) and key[0] == "array":
+            return key[1], key[2]
+        return None, None
 
     def weight_array(self, value: str) -> np.ndarray:
         """An initializer's or a Constant's values; an empty array for a value computed otherwise."""
@@ -224,6 +238,13 @@ class Side:
         return (quantized - zero) * scale
 
     # ---- per-node keys ---------------------------------------------------------------------
+    def attributes(self, node_id: str) -> tuple:
+        """The node's :func:`attribute_key`, made once."""
+        key = self._attribute_keys.get(node_id)
+        if key is None:
+            key = self._attribute_keys[node_id] = attribute_key(self.nodes[node_id], self.opsets)
+        return key
+
     @cached_property
     def cones(self) -> dict[str, int]:
         """Each matchable node's cone hash (see the module's doc), in one pass in graph order."""
@@ -240,7 +261,7 @@ class Side:
                     tokens.append((kind, where))
             if _swappable(node):
                 tokens.sort(key=repr)
-            found[node_id] = hash((op_key(node), attribute_key(node, self.opsets), tuple(tokens)))
+            found[node_id] = hash((op_key(node), self.attributes(node_id), tuple(tokens)))
         return found
 
     def signature(self, node_id: str) -> tuple:
@@ -248,7 +269,7 @@ class Side:
         node = self.nodes[node_id]
         weights = tuple(self.weight_key(self.through(n)) if self.through(n) in self.fixed else None
                         for n in node.input)
-        return op_key(node), attribute_key(node, self.opsets), tuple(sorted(weights, key=repr)) if _swappable(node) \
+        return op_key(node), self.attributes(node_id), tuple(sorted(weights, key=repr)) if _swappable(node) \
             else weights
 
 

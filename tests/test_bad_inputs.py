@@ -44,6 +44,7 @@ CASES = {case["file"]: case for case in MANIFEST["cases"]}
 ENTRY_POINTS: dict[str, Callable[[Path], Any]] = {
     "open": lambda path: wb.open(path),
     "view": lambda path: json.dumps(wb.open(path).view_index.payload()),
+    "diff": lambda path: json.dumps(wb.diff(path, path).view_index.payload()),
     "debug": lambda path: wb.debug(path),
     "reference": lambda path: wb.debug(path, provider="reference"),
     "compare": lambda path: wb.compare(path, None, candidate="reference"),
@@ -74,7 +75,8 @@ def test_the_corpus_is_complete() -> None:
     models = [c for c in CASES.values() if c["kind"] == "model"]
     profiles = [c for c in CASES.values() if c["kind"] == "profile"]
     assert len(models) >= 30 and len(profiles) >= 4
-    assert all(set(c["expected"]) == {"open", "view", "debug", "reference", "compare", "profile"} for c in models)
+    entries = {"open", "view", "diff", "debug", "reference", "compare", "profile"}
+    assert all(set(c["expected"]) == entries for c in models)
     for file in CASES:
         assert os.path.lexists(BAD / file), f"{file} is missing: run python tests/data/make_bad.py"
     total = sum(p.lstat().st_size for p in BAD.iterdir())

@@ -108,6 +108,9 @@ def test_removed_nodes_of_a_are_drawn_in_the_union_and_statuses_colour_every_nod
     removed = payload["details"]["a:Tanh_3"]
     assert removed["diff"]["sides"]["b"] is None and removed["inputs"][0]["name"] == "gemm_2"
     assert payload["title"] == "a ↔ b"
+    moved = wb.diff(_mlp(), _mlp(perturb=1.0)).view_index  # each side's weights, from its own model
+    assert moved.tensor("a:W2", "3, 5")["text"] != moved.tensor("W2", "3, 5")["text"]
+    assert moved.tensor("a:W2", "3, 5")["text"] == wb.open(_mlp()).view_index.tensor("W2", "3, 5")["text"]
 
 
 def test_folded_groups_count_the_changes_inside_them() -> None:

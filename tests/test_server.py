@@ -1,8 +1,9 @@
 """The server route behind the ``.onnx`` file viewer, on a real Jupyter server.
 
 The server runs with a token and a base URL, rooted at a temporary folder holding a sample
-model, a file that is not ONNX, a hidden model and a symlink to a model outside the root. The
-tests of large models and of stopping the server start servers of their own.
+model, a copy of it with one weight changed (to diff them), a file that is not ONNX, a hidden
+model and a symlink to a model outside the root. The tests of large models and of stopping the
+server start servers of their own.
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from helpers import free_port, wait_until_up
+from onnx import numpy_helper
 
 import workbench as wb
 from workbench import errors
 from workbench._server import OUTSIDE_ROOT, relative_message
 from workbench._server_worker import IndexCache
+from workbench.diffing import DiffIndex, open_diff
 from workbench.graph import ViewIndex, build_view
 
 BASE_URL = "/jupyter/"
@@ -153,12 +157,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     work = tmp_path_factory.mktemp("server")
     root, outside = work / "root", work / "outside"
     wb.samples.save("tiny_cnn", root)
+    _changed_copy(root / "tiny_cnn.onnx", root / "tiny_cnn_b.onnx", shift=0.5)
     wb.samples.save("tiny_bert", outside)
     shutil.copy(root / "tiny_cnn.onnx", root / ".hidden.onnx")
     (root / "notes.onnx").write_text("these are notes, not a model\n")
     (root / "link.onnx").symlink_to(outside / "tiny_bert.onnx")
     with _running_server(work, f"{{'onnx_workbench_max_bytes': {SIZE_LIMIT}}}") as running:
         yield running
+
+
+def _changed_copy(model: Path, copy: Path, shift: float) -> None:
+    """Writes ``model`` to ``copy`` with ``shift`` added to the first value of its first weight."""
+    proto = onnx.load(model)
+    weight = proto.graph.initializer[0]
+    values = numpy_helper.to_array(weight).copy()
+    values.flat[0] += np.float32(shift)
+    weight.CopyFrom(numpy_helper.from_array(values, weight.name))
+    onnx.save(proto, copy)
 
 
 @pytest.fixture(scope="module")
@@ -456,3 +471,93 @@ def test_stopping_the_server_stops_its_workers(tmp_path: Path) -> None:
                 opening.result()
     finally:
         (root / "large.onnx").unlink()
+
+
+# ---- the diff of two files: ?path=<a>&diff=<b> -------------------------------------------------
+
+DIFF = {"path": "tiny_cnn.onnx", "diff": "tiny_cnn_b.onnx"}
+
+
+@pytest.fixture(scope="module")
+def diff_index(server: Server) -> DiffIndex:
+    """The view of the served pair's diff, built in this process for comparison."""
+    return open_diff(str(server.root / DIFF["path"]), str(server.root / DIFF["diff"]))
+
+
+def test_diff_payload_is_the_diffs_view(server: Server, diff_index: DiffIndex) -> None:
+    status, body = server.get(**DIFF)
+    assert status == 200
+    assert body == _json(diff_index.payload(budget=wb.graph.LAZY_PAYLOAD_BYTES))
+    assert body["title"] == "tiny_cnn.onnx ↔ tiny_cnn_b.onnx"
+    overlay = body["overlay"]
+    assert overlay["kind"] == "diff" and overlay["values"]["/stem/conv/Conv_1"] == "changed"
+    assert overlay["counts"]["g:stem"] == {"changed": 1}
+
+
+def test_diff_group_details_search_and_tensor(server: Server, diff_index: DiffIndex) -> None:
+    """Every request of the file viewer works on a diff too, answered from the diff's view."""
+    group_id = "g:stem"
+    node_id = "/stem/conv/Conv_1"
+    assert server.get(**DIFF, group=group_id) == (200, _json(diff_index.group(group_id)))
+    status, details = server.get(**DIFF, details=node_id)
+    assert (status, details) == (200, _json(diff_index.details(node_id)))
+    assert details["diff"]["status"] == "changed" and details["diff"]["sides"]["a"]["op"] == "Conv"
+    assert server.get(**DIFF, search="conv") == (200, _json(diff_index.search("conv")))
+    status, tensor = server.get(**DIFF, tensor="stem.conv.weight", index="0, 0")
+    assert (status, tensor) == (200, _json(diff_index.tensor("stem.conv.weight", "0, 0")))
+    status, body = server.get(**DIFF, details="/no/such/node")
+    assert status == 404 and body["message"] == "The diff has no node '/no/such/node'."
+
+
+@pytest.mark.parametrize("where", ["dotdot", "absolute", "symlink", "hidden", "missing", "empty"])
+def test_a_bad_second_path_is_refused_as_a_first_one_is(server: Server, where: str) -> None:
+    """``diff=`` is confined, hidden-checked and looked up exactly as ``path=`` is, and the
+    message names it as the user did."""
+    diff, expected = {
+        "dotdot": ("../outside/tiny_bert.onnx", 403),
+        "absolute": (str(server.outside / "tiny_bert.onnx"), 403),
+        "symlink": ("link.onnx", 403),
+        "hidden": (".hidden.onnx", 403),
+        "missing": ("nope.onnx", 404),
+        "empty": ("", 400),
+    }[where]
+    assert server.get(path=diff)[0] == expected
+    status, body = server.get(path="tiny_cnn.onnx", diff=diff)
+    assert status == expected, body
+    assert (diff or "diff=") in body["message"] and "groups" not in body
+    assert os.path.realpath(server.root) not in body["message"]
+
+
+def test_a_second_file_over_the_size_limit_is_refused_unread(server: Server) -> None:
+    (server.root / "big_b.onnx").write_bytes(b"\0" * (SIZE_LIMIT + 1))
+    status, body = server.get(path="tiny_cnn.onnx", diff="big_b.onnx")
+    assert status == 413
+    assert "'big_b.onnx' is 2.0 MB, over this server's limit" in body["message"]
+    assert "wb.diff(a, b).view()" in body["message"]
+
+
+def test_a_second_file_that_is_not_onnx_is_named_as_the_user_does(server: Server) -> None:
+    status, body = server.get(path="tiny_cnn.onnx", diff="notes.onnx")
+    assert status == 400
+    assert "'notes.onnx' is not an ONNX model" in body["message"], body
+    assert str(server.root) not in body["message"] and os.path.realpath(server.root) not in body["message"]
+
+
+def test_the_diff_is_keyed_by_both_files(server: Server) -> None:
+    """The view of a diff is rebuilt when either file is written over, and a model's own view and
+    its diff's are kept apart."""
+    for name in ("pair_a.onnx", "pair_b.onnx"):
+        shutil.copy(server.root / "tiny_cnn.onnx", server.root / name)
+    pair = {"path": "pair_a.onnx", "diff": "pair_b.onnx"}
+
+    def changed() -> dict:
+        status, body = server.get(**pair)
+        assert status == 200, body
+        return {node: s for node, s in body["overlay"]["values"].items() if s != "same"}
+
+    assert changed() == {}
+    assert server.get(path="pair_a.onnx")[1]["overlay"] is None
+    _changed_copy(server.root / "tiny_cnn.onnx", server.root / "pair_b.onnx", shift=1.0)
+    assert changed() == {"/stem/conv/Conv_1": "changed"}
+    _changed_copy(server.root / "tiny_cnn.onnx", server.root / "pair_a.onnx", shift=1.0)
+    assert changed() == {}

@@ -25,17 +25,17 @@ _PUBLIC = {
     "Report": ".comparison", "Run": ".comparison", "compare": ".comparison",
     "Profile": ".profiling", "measure_roofs": ".profiling", "profile": ".profiling", "profile_compare": ".profiling",
     "read_profile": ".profiling",
-    "Diff": ".diff", "diff": ".diff",
+    "Diff": ".diffing", "diff": ".diffing",
     "Analysis": ".analysis", "load_analysis": ".analysis", "save_analysis": ".analysis", "verify_analysis": ".analysis",
-    "analysis": None, "comparison": None, "errors": None, "graph": None, "model": None, "precision": None,
-    "profiling": None, "runtime": None, "samples": None,
+    "analysis": None, "comparison": None, "diffing": None, "errors": None, "graph": None, "model": None,
+    "precision": None, "profiling": None, "runtime": None, "samples": None,
 }  # fmt: skip
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time these come from __getattr__
-    from . import analysis, comparison, errors, graph, model, precision, profiling, runtime, samples
+    from . import analysis, comparison, diffing, errors, graph, model, precision, profiling, runtime, samples
     from .analysis import Analysis, load_analysis, save_analysis, verify_analysis
     from .comparison import Report, Run, compare
-    from .diff import Diff, diff
+    from .diffing import Diff, diff
     from .model import Model, Scope, ScopeTree, open  # noqa: A004 - wb.open, as io.open
     from .profiling import Profile, measure_roofs, profile, profile_compare, read_profile
     from .runtime import Debugger, conditions, debug, providers, random_inputs

@@ -26,13 +26,10 @@ def view_index(model: Model) -> ViewIndex:
 
 def graph_view(source: Model | ViewIndex, height: int) -> GraphView:
     """``Model.view()`` and ``Diff.view()``: the interactive graph view widget of a model, or of
-    a view index built otherwise (a diff's union), with the overlay its payload carries."""
+    a view index built otherwise (a diff's union)."""
     from .widgets import GraphView
 
-    view = GraphView(source, height=height)
-    if view.payload.get("overlay"):
-        view.overlay = view.payload["overlay"]
-    return view
+    return GraphView(source, height=height)
 
 
 def model_bundle(model: Model) -> dict[str, Any]:

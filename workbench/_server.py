@@ -4,10 +4,11 @@
 graph view payload (docs/view-schema.md); ``&group=<group id>`` one group,
 ``&details=<node id>`` one node's details, ``&search=<query>`` the hits of a search over
 the whole model and ``&tensor=<weight>[&index=<slice>][&npy=1]`` a weight's values, which the
-viewer fetches as the user expands groups, selects nodes, searches and opens a weight. Only
-files under the contents manager's root are served, to users allowed to read contents, and
-files over ``MAX_MODEL_BYTES`` (2 GiB, protobuf's own limit; configurable) are refused before
-they are read.
+viewer fetches as the user expands groups, selects nodes, searches and opens a weight. With
+``&diff=<second path>`` all of these are about the diff of the two files (``path`` is ``a``,
+``diff`` is ``b``; ``workbench.diffing.open_diff``). Only files under the contents manager's root
+are served, to users allowed to read contents, and files over ``MAX_MODEL_BYTES`` (2 GiB,
+protobuf's own limit; configurable) are refused before they are read.
 
 Models are opened and indexed in worker processes (``workbench._server_worker``), never in the
 server: parsing a large model holds the GIL for seconds, and its index holds about the file's
@@ -163,7 +164,7 @@ class WorkerPool:
 
     async def ask(self, request: dict[str, Any]) -> tuple[str, bytes]:
         """The status and JSON body for ``request`` (see ``workbench._server_worker``)."""
-        key: CacheKey = (request["path"], request["mtime_ns"], request["size"])
+        key = worker.cache_key(request)
         chosen = next((w for w in self._workers if key in w.held or key in w.wanted), None)
         if chosen is None:
             chosen = min(self._workers, key=lambda w: (len(w.wanted), not w.running, len(w.held)))
@@ -254,8 +255,8 @@ def relative_message(message: str, root_dir: str, names: Mapping[str, str]) -> s
 
 
 class ViewHandler(APIHandler):
-    """``GET onnx-workbench/view``: a model file's view payload, one group, one node's details or the
-    hits of a search over the whole model."""
+    """``GET onnx-workbench/view``: a model file's view payload (or two files' diff's), one group, one
+    node's details or the hits of a search over the whole model."""
 
     auth_resource = "contents"
 
@@ -279,6 +280,53 @@ class ViewHandler(APIHandler):
 
     async def _reply(self) -> bytes:
         path = self.get_query_argument("path", "")
+        diff = self.get_query_argument("diff", None)
+        root_dir = self.contents_manager.root_dir
+        # What the messages call the view, and what they suggest in its place.
+        if diff is None:
+            subject, instead = repr(path), "wb.open(path)"
+        else:
+            subject, instead = f"the diff of {path!r} and {diff!r}", "wb.diff(a, b).view()"
+        full, stat = await self._model_file(path, instead)
+        names = {full: path}
+        second = None
+        if diff is not None:
+            if not diff:
+                raise RouteError(400, "The request's diff= names no model: give the file to diff with, relative "
+                                      "to the server root.")
+            full_b, stat_b = await self._model_file(diff, instead)
+            second = {"path": full_b, "mtime_ns": stat_b.st_mtime_ns, "size": stat_b.st_size}
+            names[full_b] = diff
+        group = self.get_query_argument("group", None)
+        details = self.get_query_argument("details", None) if group is None else None
+        search = self.get_query_argument("search", None) if group is None and details is None else None
+        tensor = self.get_query_argument("tensor", None)
+        request = {"path": full, "mtime_ns": stat.st_mtime_ns, "size": stat.st_size, "diff": second,
+                   "group": group, "details": details, "search": search, "tensor": tensor,
+                   "index": self.get_query_argument("index", ""), "npy": self.get_query_argument("npy", "") == "1"}
+        try:
+            status, body = await self.workers.ask(request)
+        except WorkerStopped:
+            raise RouteError(500, f"The .onnx viewer's worker process stopped while opening {subject}, most likely "
+                                  f"out of memory. Open it in a notebook with {instead}, or give the server "
+                                  "more memory.") from None
+        if status == worker.OK:
+            return body
+        if status == worker.MISSING:
+            what = "model" if diff is None else "diff"
+            raise RouteError(404, f"The {what} has no group {group!r}." if group is not None
+                                  else f"The {what} has no node {details!r}.")
+        # The message names files as the user does, never by their place on the server.
+        message = relative_message(json.loads(body), root_dir, names)
+        if status == worker.ERROR:
+            raise RouteError(400, message)
+        raise RouteError(500, f"Opening {subject} failed unexpectedly ({message}). This is a bug in ONNX "
+                              "Workbench: please report it with the server's log.")
+
+    async def _model_file(self, path: str, instead: str) -> tuple[str, os.stat_result]:
+        """The real path and the stat of the model file ``path`` names, or the ``RouteError`` that
+        refuses it: outside the root, hidden, missing, unreadable or over the size limit (the
+        message suggests ``instead``, what to do in a notebook)."""
         root_dir = self.contents_manager.root_dir
         full = confine(root_dir, path)
         # Hidden is judged on the name asked for and on the file it resolves to, as the
@@ -300,31 +348,8 @@ class ViewHandler(APIHandler):
         if stat.st_size > limit:
             raise RouteError(413, f"{path!r} is {stat.st_size / 1e6:,.1f} MB, over this server's limit of "
                                   f"{limit / 1e6:,.1f} MB for the .onnx viewer: open it in a notebook with "
-                                  "wb.open(path), or raise ServerApp.tornado_settings['onnx_workbench_max_bytes'].")
-        group = self.get_query_argument("group", None)
-        details = self.get_query_argument("details", None) if group is None else None
-        search = self.get_query_argument("search", None) if group is None and details is None else None
-        tensor = self.get_query_argument("tensor", None)
-        request = {"path": full, "mtime_ns": stat.st_mtime_ns, "size": stat.st_size, "group": group, "details": details,
-                   "search": search, "tensor": tensor, "index": self.get_query_argument("index", ""),
-                   "npy": self.get_query_argument("npy", "") == "1"}
-        try:
-            status, body = await self.workers.ask(request)
-        except WorkerStopped:
-            raise RouteError(500, f"The .onnx viewer's worker process stopped while opening {path!r}, most likely "
-                                  "out of memory. Open it in a notebook with wb.open(path), or give the server "
-                                  "more memory.") from None
-        if status == worker.OK:
-            return body
-        if status == worker.MISSING:
-            raise RouteError(404, f"The model has no group {group!r}." if group is not None
-                                  else f"The model has no node {details!r}.")
-        # The message names files as the user does, never by their place on the server.
-        message = relative_message(json.loads(body), root_dir, {full: path})
-        if status == worker.ERROR:
-            raise RouteError(400, message)
-        raise RouteError(500, f"Opening {path!r} failed unexpectedly ({message}). This is a bug in ONNX "
-                              "Workbench: please report it with the server's log.")
+                                  f"{instead}, or raise ServerApp.tornado_settings['onnx_workbench_max_bytes'].")
+        return full, stat
 
 
 def _setting(settings: Mapping[str, Any], name: str, default: int) -> int:

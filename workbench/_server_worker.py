@@ -3,9 +3,10 @@
 ``workbench._server`` runs a few of these (``python -m workbench._server_worker <bytes>``) so that
 opening a model, which holds the GIL for seconds on a large one, and the memory of its view index
 stay out of the Jupyter server. A worker answers one request at a time. A request is one JSON line
-on its stdin: ``{"path": <real path>, "mtime_ns": ..., "size": ..., "group": <id or null>,
-"details": <id or null>, "search": <query or null>, "tensor": <weight name or null>, "index":
-<slice text>, "npy": <bool>}``. The answer is two lines on its stdout: a
+on its stdin: ``{"path": <real path>, "mtime_ns": ..., "size": ..., "diff": <the file to diff it
+with, as {"path", "mtime_ns", "size"}, or null>, "group": <id or null>, "details": <id or null>,
+"search": <query or null>, "tensor": <weight name or null>, "index": <slice text>, "npy": <bool>}``.
+The answer is two lines on its stdout: a
 JSON header, ``{"status": OK | ERROR | MISSING | FAILED, "held": [<cache keys>]}``, then the body:
 the JSON the route answers (OK), the error message as a JSON string (ERROR, FAILED), or ``null``
 (MISSING: no such group or node).
@@ -26,8 +27,20 @@ from .errors import WorkbenchError
 from .graph import LAZY_PAYLOAD_BYTES, ViewIndex, build_view
 from .model import open as open_model
 
-#: A model file's identity on disk: its real path, modification time (ns) and size.
-CacheKey = tuple[str, int, int]
+#: What a view is built from: a model file's identity on disk (its real path, modification time
+#: in ns and size), or two files' identities one after the other for the view of their diff.
+CacheKey = tuple[Any, ...]
+
+
+def cache_key(request: dict[str, Any]) -> CacheKey:
+    """The key of the view a request asks about: its file's, followed by its ``diff`` file's."""
+    files = [request, *([request["diff"]] if request.get("diff") else [])]
+    return tuple(value for each in files for value in (each["path"], each["mtime_ns"], each["size"]))
+
+
+def _files_bytes(key: CacheKey) -> int:
+    """The size of the model files a key names."""
+    return sum(key[2::3])
 
 OK = "ok"  # the body is the view payload, the group or the node's details
 ERROR = "error"  # the model does not open: the body is workbench's message
@@ -57,19 +70,26 @@ class IndexCache:
         return list(self._entries)
 
     def get(self, key: CacheKey) -> ViewIndex:
-        """The index of the model file ``key`` names, built (and older versions of it dropped) if absent."""
+        """The index of the model file ``key`` names (of the diff of the two it names), built (and
+        older versions of it dropped) if absent."""
         index = self._entries.pop(key, None)
         if index is None:
-            for stale in [held for held in self._entries if held[0] == key[0]]:  # the file was replaced
+            paths = key[0::3]
+            for stale in [held for held in self._entries if held[0::3] == paths]:  # a file was replaced
                 del self._entries[stale]
-            self._shrink(keep=0, room=key[2])  # make room first: the build's peak comes on top
-            index = build_view(open_model(key[0]))
+            self._shrink(keep=0, room=_files_bytes(key))  # make room first: the build's peak comes on top
+            if len(paths) == 2:
+                from .diffing import open_diff  # a diff's imports are paid for by those who diff
+
+                index = open_diff(*paths)
+            else:
+                index = build_view(open_model(key[0]))
         self._entries[key] = index
         self._shrink(keep=1, room=0)
         return index
 
     def _held_bytes(self) -> int:
-        files = sum(size for _, _, size in self._entries)
+        files = sum(_files_bytes(key) for key in self._entries)
         resident = _resident_bytes()
         if resident is None or self._start is None:
             return files
@@ -96,7 +116,7 @@ def _resident_bytes() -> int | None:
 def answer(cache: IndexCache, request: dict[str, Any]) -> tuple[str, Any]:
     """The status and the body (a JSON-ready value) for one request."""
     try:
-        return _lookup(cache.get((request["path"], request["mtime_ns"], request["size"])), request)
+        return _lookup(cache.get(cache_key(request)), request)
     except WorkbenchError as error:
         # Only the message leaves this block: the exception and its traceback, whose frames
         # hold the file's bytes, are freed as the block ends.

@@ -2,6 +2,8 @@
  * The `.onnx` file viewer: double-clicking a model in the file browser opens its graph
  * view in a main-area tab. The browser never downloads the model: the document's model
  * factory asks for no content, and the view comes from the server route (source.ts).
+ * With two `.onnx` files selected, the file browser's context menu offers "Diff ONNX
+ * models", which opens the view of their diff (the route's `diff=`) in a tab of its own.
  *
  * The tab's toolbar has a "Properties" button that opens the model's summary card in a panel
  * above the graph, and the command palette has commands (category "ONNX Workbench") that act
@@ -9,13 +11,15 @@
  * properties and search.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
 import {
   ABCWidgetFactory,
   DocumentRegistry,
   DocumentWidget,
   TextModelFactory
 } from '@jupyterlab/docregistry';
+import { FileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon, ToolbarButton, infoIcon } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
@@ -40,7 +44,8 @@ export const CommandIds = {
   saveSvg: 'onnx-workbench:save-svg',
   savePng: 'onnx-workbench:save-png',
   properties: 'onnx-workbench:properties',
-  search: 'onnx-workbench:search'
+  search: 'onnx-workbench:search',
+  diff: 'onnx-workbench:diff'
 } as const;
 const PALETTE_CATEGORY = 'ONNX Workbench';
 
@@ -79,24 +84,31 @@ class NoContentModelFactory extends TextModelFactory {
  * The tab's content: "Opening model…", then the graph view or the server's error, under a
  * panel of the model's properties (its summary card) that opens and closes. The view takes
  * the keyboard when the tab opens or is activated: JupyterLab focuses this widget's node,
- * which hands the focus on to the view.
+ * which hands the focus on to the view. The same content shows a model file (in a document
+ * tab) and the diff of two (in a tab of its own); only its source differs.
  */
 export class OnnxViewerContent extends Widget {
   /** Called when the view is drawn and when the properties panel opens or closes. */
   changed: () => void = () => undefined;
 
-  constructor(context: DocumentRegistry.Context, settings: ServerConnection.ISettings) {
+  /**
+   * @param source - the server route, for one file or a diff of two.
+   * @param name - what the tab shows, as an error message names it ("Could not open …").
+   */
+  constructor(
+    private readonly _source: ServerViewSource,
+    private readonly _name: () => string
+  ) {
     super();
     this.addClass('jp-OnnxWorkbench-fileViewer');
     this.node.tabIndex = -1;
     this.node.addEventListener('focus', () => this._viewer?.focus());
-    this._source = new ServerViewSource(() => context.localPath, settings);
     this._properties = this._propertiesPanel();
     this._body = document.createElement('div');
     this._body.className = 'jp-OnnxWorkbench-fileBody';
     this.node.replaceChildren(this._properties, this._body);
     this._showStatus('Opening model…', false);
-    void this._open(context);
+    void this._open();
   }
 
   /** The graph view, once the model is open. */
@@ -133,7 +145,7 @@ export class OnnxViewerContent extends Widget {
     super.dispose();
   }
 
-  private async _open(context: DocumentRegistry.Context): Promise<void> {
+  private async _open(): Promise<void> {
     try {
       const payload = await this._source.payload();
       if (!this.isDisposed) {
@@ -154,7 +166,7 @@ export class OnnxViewerContent extends Widget {
     } catch (error) {
       if (!this.isDisposed) {
         const reason = error instanceof Error ? error.message : String(error);
-        this._showStatus(`Could not open ${context.localPath}: ${reason}`, true);
+        this._showStatus(`Could not open ${this._name()}: ${reason}`, true);
       }
     }
   }
@@ -211,7 +223,6 @@ export class OnnxViewerContent extends Widget {
     this._body.replaceChildren(status);
   }
 
-  private readonly _source: ServerViewSource;
   private readonly _properties: HTMLElement;
   private readonly _body: HTMLDivElement;
   private _viewer: GraphViewer | null = null;
@@ -228,32 +239,136 @@ class OnnxViewerFactory extends ABCWidgetFactory<DocumentWidget<OnnxViewerConten
   }
 
   protected createNewWidget(context: DocumentRegistry.Context): DocumentWidget<OnnxViewerContent> {
-    const content = new OnnxViewerContent(context, this._settings);
+    const source = new ServerViewSource(() => context.localPath, this._settings);
+    const content = new OnnxViewerContent(source, () => context.localPath);
     const widget = new DocumentWidget({ content, context });
-    widget.title.icon = onnxIcon;
-    const properties = new ToolbarButton({
-      icon: infoIcon,
-      label: 'Properties',
-      className: 'jp-OnnxWorkbench-propertiesButton',
-      tooltip: 'Show the model properties',
-      pressedTooltip: 'Hide the model properties',
-      onClick: () => content.toggleProperties()
-    });
-    widget.toolbar.addItem('onnx-workbench-properties', properties);
-    content.changed = () => {
-      properties.pressed = content.propertiesOpen;
-      this._changed();
-    };
+    addToolbar(widget, this._changed);
     return widget;
   }
 }
 
-/** The content of the `.onnx` tab in front, if that is what is in front. */
+/**
+ * Gives a viewer tab its icon and its toolbar's "Properties" button, which follows the
+ * panel's state; `changed` is called when the content changes (the commands' state follows).
+ */
+function addToolbar(widget: MainAreaWidget<OnnxViewerContent>, changed: () => void): void {
+  const content = widget.content;
+  widget.title.icon = onnxIcon;
+  const properties = new ToolbarButton({
+    icon: infoIcon,
+    label: 'Properties',
+    className: 'jp-OnnxWorkbench-propertiesButton',
+    tooltip: 'Show the model properties',
+    pressedTooltip: 'Hide the model properties',
+    onClick: () => content.toggleProperties()
+  });
+  widget.toolbar.addItem('onnx-workbench-properties', properties);
+  content.changed = () => {
+    properties.pressed = content.propertiesOpen;
+    changed();
+  };
+}
+
+/** The content of the `.onnx` tab (a model's or a diff's) in front, if that is what is in front. */
 function currentContent(app: JupyterFrontEnd): OnnxViewerContent | null {
   const widget = app.shell.currentWidget;
-  return widget instanceof DocumentWidget && widget.content instanceof OnnxViewerContent
+  return widget instanceof MainAreaWidget && widget.content instanceof OnnxViewerContent
     ? widget.content
     : null;
+}
+
+/**
+ * The paths of the files selected in each file browser, in the order they were selected:
+ * the first one selected is a diff's `a`. A browser tells that its selection changed but
+ * not in what order; this keeps it.
+ */
+class SelectionOrder {
+  constructor(factory: IFileBrowserFactory) {
+    const follow = (browser: FileBrowser) =>
+      browser.selectionChanged.connect(() => void this.paths(browser));
+    factory.tracker.forEach(follow);
+    factory.tracker.widgetAdded.connect((_, browser) => follow(browser));
+  }
+
+  /**
+   * The browser's selected paths, in selection order: those selected before in their order,
+   * then the newly selected in the listing's order (a shift-click's range, top to bottom).
+   */
+  paths(browser: FileBrowser): string[] {
+    const selected = Array.from(browser.selectedItems(), item => item.path);
+    const before = (this._order.get(browser) ?? []).filter(path => selected.includes(path));
+    const order = [...before, ...selected.filter(path => !before.includes(path))];
+    this._order.set(browser, order);
+    return order;
+  }
+
+  private readonly _order = new WeakMap<FileBrowser, string[]>();
+}
+
+/**
+ * Adds "Diff ONNX models": to the file browser's context menu (shown with exactly two `.onnx`
+ * files selected; the first selected is `a`) and to the command palette. With `a` and `b`
+ * arguments (paths relative to the server root) it diffs those. It opens the diff's view in
+ * a tab titled `a.onnx ↔ b.onnx`, or brings forward the tab already showing it.
+ */
+function addDiffCommand(
+  app: JupyterFrontEnd,
+  factory: IFileBrowserFactory,
+  palette: ICommandPalette | null
+): void {
+  const order = new SelectionOrder(factory);
+  const pair = (args: { [key: string]: unknown }): [string, string] | null => {
+    if (typeof args.a === 'string' && typeof args.b === 'string') {
+      return [args.a, args.b];
+    }
+    const browser = factory.tracker.currentWidget;
+    const paths = browser ? order.paths(browser) : [];
+    return paths.length === 2 && paths.every(path => path.toLowerCase().endsWith('.onnx'))
+      ? [paths[0], paths[1]]
+      : null;
+  };
+  app.commands.addCommand(CommandIds.diff, {
+    label: 'Diff ONNX models',
+    caption: 'Show how two selected .onnx models differ (the first selected is a)',
+    icon: onnxIcon,
+    isVisible: args => pair(args) !== null,
+    isEnabled: args => pair(args) !== null,
+    execute: args => {
+      const paths = pair(args);
+      if (!paths) {
+        return;
+      }
+      const [a, b] = paths;
+      const id = `onnx-workbench-diff:${encodeURIComponent(a)}:${encodeURIComponent(b)}`;
+      for (const open of app.shell.widgets('main')) {
+        if (open.id === id) {
+          app.shell.activateById(id);
+          return;
+        }
+      }
+      const settings = app.serviceManager.serverSettings;
+      const source = new ServerViewSource(
+        () => a,
+        settings,
+        () => b
+      );
+      const content = new OnnxViewerContent(source, () => `the diff of ${a} and ${b}`);
+      const widget = new MainAreaWidget({ content });
+      widget.id = id;
+      widget.title.label = `${PathExt.basename(a)} ↔ ${PathExt.basename(b)}`;
+      widget.title.caption = `${a} ↔ ${b}`;
+      widget.title.closable = true;
+      addToolbar(widget, () => app.commands.notifyCommandChanged());
+      app.shell.add(widget, 'main');
+      app.shell.activateById(id);
+    }
+  });
+  app.contextMenu.addItem({
+    command: CommandIds.diff,
+    selector: `.jp-DirListing-item[data-file-type="${FILE_TYPE}"]`,
+    rank: 3
+  });
+  palette?.addItem({ command: CommandIds.diff, category: PALETTE_CATEGORY });
 }
 
 /** Adds the commands on the `.onnx` tab in front, and puts them in the command palette. */
@@ -338,14 +453,18 @@ function addCommands(app: JupyterFrontEnd, palette: ICommandPalette | null): voi
 
 /**
  * Registers the `onnx` file type, makes the graph view its default viewer, and adds the
- * commands on it.
+ * commands on it and the file browser's "Diff ONNX models".
  */
 export const fileViewerPlugin: JupyterFrontEndPlugin<void> = {
   id: 'onnx-workbench:file-viewer',
-  description: 'Opens .onnx files in the ONNX Workbench graph view.',
+  description: 'Opens .onnx files in the ONNX Workbench graph view, and diffs two of them.',
   autoStart: true,
-  optional: [ICommandPalette],
-  activate: (app: JupyterFrontEnd, palette: ICommandPalette | null) => {
+  optional: [ICommandPalette, IFileBrowserFactory],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    browsers: IFileBrowserFactory | null
+  ) => {
     const registry = app.docRegistry;
     registry.addModelFactory(new NoContentModelFactory());
     registry.addFileType({
@@ -372,5 +491,8 @@ export const fileViewerPlugin: JupyterFrontEndPlugin<void> = {
       )
     );
     addCommands(app, palette);
+    if (browsers) {
+      addDiffCommand(app, browsers, palette);
+    }
   }
 };

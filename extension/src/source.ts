@@ -19,17 +19,20 @@ import {
 export const VIEW_ROUTE = 'onnx-workbench/view';
 
 /**
- * Reads a model file's view through `GET onnx-workbench/view?path=...`.
+ * Reads a model file's view through `GET onnx-workbench/view?path=...`, or the view of two
+ * model files' diff through `...?path=<a>&diff=<b>`.
  * Errors carry the server's message (not ONNX, outside the root, …).
  */
 export class ServerViewSource implements IViewSource {
   /**
    * @param path - the file's path relative to the server root, read at each request,
    *   so a renamed file keeps working.
+   * @param diff - the path of the model to diff it with (`b`; the file is `a`), if any.
    */
   constructor(
     private readonly _path: () => string,
-    private readonly _settings: ServerConnection.ISettings
+    private readonly _settings: ServerConnection.ISettings,
+    private readonly _diff: (() => string) | null = null
   ) {}
 
   /** The file's view payload. */
@@ -56,7 +59,11 @@ export class ServerViewSource implements IViewSource {
   private async _get<T>(query: { [key: string]: string }): Promise<T> {
     const url =
       URLExt.join(this._settings.baseUrl, VIEW_ROUTE) +
-      URLExt.objectToQueryString({ path: this._path(), ...query });
+      URLExt.objectToQueryString({
+        path: this._path(),
+        ...(this._diff ? { diff: this._diff() } : {}),
+        ...query
+      });
     const response = await ServerConnection.makeRequest(url, {}, this._settings);
     const body = await response.json().catch(() => null);
     if (!response.ok) {

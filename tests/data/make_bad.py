@@ -30,7 +30,7 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "bad"
 
-MODEL_ENTRY_POINTS = ("open", "view", "debug", "reference", "compare", "profile")
+MODEL_ENTRY_POINTS = ("open", "view", "diff", "debug", "reference", "compare", "profile")
 #: The external data file of external_shape.onnx, and the shape it holds.
 EXTERNAL_SHAPE = "external_shape.bin"
 _SHAPE = np.array([6, 4], np.int64)
@@ -181,6 +181,7 @@ def model_cases() -> list[dict]:
 
     def add(file, problem, content, fix=None, **expected):
         expected.setdefault("reference", expected["debug"])  # the reference evaluator fails where ORT does,
+        expected.setdefault("diff", expected["view"])  # a model diffed with itself: its union is viewed
         expected = {e: expected[e] for e in MODEL_ENTRY_POINTS}  # unless told otherwise
         assert (fix is None) == ("SessionError" not in expected.values()), file
         cases.append({"file": file, "problem": problem, "content": content, "expected": expected,
@@ -465,6 +466,7 @@ def write(folder: Path = BAD) -> list[dict]:
                          "workbench.errors class it must raise, or 'ok'; 'fix', where a run "
                          "fails, is what every SessionError's 'Fix:' for that case says.",
                 "entry_points": {"open": "wb.open(path)", "view": "wb.open(path).view_index.payload()",
+                                 "diff": "wb.diff(path, path).view_index.payload()",
                                  "debug": "wb.debug(path)", "reference": "wb.debug(path, provider='reference')",
                                  "compare": "wb.compare(path, None, candidate='reference')",
                                  "profile": "wb.profile(path, runs=1, warmup=0)",

@@ -75,7 +75,7 @@ class GraphView(ipywidgets.DOMWidget):
         self._index = source if isinstance(source, ViewIndex) else source.view_index
         kwargs.setdefault("layout", {"height": f"{height}px", "width": "100%"})
         payload = self._index.payload(budget=LAZY_PAYLOAD_BYTES)
-        super().__init__(payload=payload, expanded=payload["expanded"], **kwargs)
+        super().__init__(payload=payload, expanded=payload["expanded"], overlay=payload.get("overlay"), **kwargs)
         self._breakpoint_handlers = ipywidgets.CallbackDispatcher()
         self.on_msg(self._answer)
         self.on_msg(self._on_event)

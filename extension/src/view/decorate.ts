@@ -1,16 +1,28 @@
 /**
  * What the view paints on a drawing after layout: the state classes of selected,
- * highlighted and found items, breakpoint badges and gutters, overlay colours, and the
- * overlay's legend. Model nodes hidden in collapsed groups are shown on the nearest drawn
- * group around them.
+ * highlighted and found items, breakpoint badges and gutters, overlay colours (a numeric
+ * scale, or a model diff's statuses and its groups' count badges), and the overlay's legend.
+ * Model nodes hidden in collapsed groups are shown on the nearest drawn group around them.
  */
 import { CSS } from './css';
-import { html, svg } from './dom';
+import {
+  DIFF_STATUSES,
+  IBadgePart,
+  STATUS_NAMES,
+  badgeParts,
+  badgeTitle,
+  diffStatus,
+  diffTotals,
+  groupStatus,
+  isDiffOverlay
+} from './diff';
+import { html, svg, svgText, textWidth } from './dom';
 import { IDrawing, IDrawn } from './draw';
 import { GroupStore, ancestry } from './groups';
 import { scaleColor, scaleGradient, scaleTextDark } from './palette';
 import { ISearchResult } from './search';
-import { IOverlay, Item, NodeMark } from './types';
+import { STACK, fonts } from './shapes';
+import { DiffStatus, IDiffOverlay, IOverlay, IScaleOverlay, Item, NodeMark } from './types';
 
 /** Width of a node's left edge that toggles its breakpoint, while breakpoint clicks are on. */
 const GUTTER = 12;
@@ -26,8 +38,19 @@ const STATE_CLASSES = [
   'hit',
   'currentHit',
   'overlaid',
-  'darkText'
+  'darkText',
+  'diffed',
+  ...DIFF_STATUSES.map(status => `diff-${status}`)
 ];
+/** Height of a group's diff badge, which straddles the top edge of its box or frame. */
+const DIFF_BADGE_HEIGHT = 14;
+/** How far the badge reaches above that edge: more than half, to stay clear of the text below. */
+const DIFF_BADGE_RISE = 9;
+/** Room on each side of a count in a diff badge's segment, and between segments. */
+const DIFF_BADGE_PAD = 4;
+const DIFF_BADGE_GAP = 2;
+/** How far a diff badge stays from the right edge of its box. */
+const DIFF_BADGE_INSET = 6;
 
 /** What the decorations show. */
 export interface IDecorState {
@@ -50,7 +73,7 @@ export function overlayKey(item: Item): string | null {
 }
 
 /** Where a value lies on an overlay's scale, 0 at its min to 1 at its max. */
-export function overlayPosition(value: number, overlay: IOverlay): number {
+export function overlayPosition(value: number, overlay: IScaleOverlay): number {
   const span = overlay.max - overlay.min || 1;
   return (value - overlay.min) / span;
 }
@@ -102,9 +125,44 @@ export function drawGutters(drawing: IDrawing, enabled: boolean): void {
   }
 }
 
+/**
+ * Draws a group's diff badge: one coloured segment per kind of change inside (`+1 −2 ~3`),
+ * straddling the top edge at the right of its box (of its header, when expanded), clear of
+ * the label; its tooltip spells the counts out.
+ */
+function drawDiffBadge(d: IDrawn, parts: IBadgePart[]): SVGGElement {
+  const font = fonts.small();
+  const widths = parts.map(p => Math.ceil(textWidth(p.text, font)) + 2 * DIFF_BADGE_PAD);
+  const width = widths.reduce((sum, w) => sum + w, 0) + DIFF_BADGE_GAP * (parts.length - 1);
+  const item = d.item;
+  const stacked = !d.expanded && item.kind === 'group' && item.repeat ? 2 * STACK : 0;
+  const right = d.box.w - stacked;
+  const badge = svg('g', {
+    class: `${CSS}diffBadge`,
+    transform: `translate(${Math.max(0, right - width - DIFF_BADGE_INSET)},${-DIFF_BADGE_RISE})`
+  });
+  let x = 0;
+  parts.forEach((part, i) => {
+    const segment = svg('g', { class: `${CSS}diff-${part.status}` });
+    segment.append(
+      svg('rect', { x, width: widths[i], height: DIFF_BADGE_HEIGHT, rx: 3 }),
+      svgText(part.text, x + widths[i] / 2, DIFF_BADGE_HEIGHT - 3.5, `${CSS}diffCount`)
+    );
+    badge.appendChild(segment);
+    x += widths[i] + DIFF_BADGE_GAP;
+  });
+  const tip = svg('title');
+  tip.textContent = badgeTitle(parts);
+  badge.appendChild(tip);
+  const header = d.expanded ? d.el.querySelector(`:scope > .${CSS}frameHeader`) : null;
+  (header ?? d.el).appendChild(badge);
+  return badge;
+}
+
 /** Paints the decorations on a drawing, replacing what it painted before. */
 export class Decorations {
   private badges: SVGElement[] = [];
+  private diffBadges: SVGElement[] = [];
 
   constructor(private groups: GroupStore) {}
 
@@ -140,7 +198,11 @@ export class Decorations {
       }
     });
     const overlay = state.overlay;
-    if (overlay) {
+    this.diffBadges.forEach(el => el.remove());
+    this.diffBadges = [];
+    if (isDiffOverlay(overlay)) {
+      this.paintDiff(drawing, overlay);
+    } else if (overlay) {
       for (const d of drawing.items) {
         const key = overlayKey(d.item);
         const value = key === null ? undefined : overlay.values[key];
@@ -152,6 +214,32 @@ export class Decorations {
             d.el.classList.add(`${CSS}darkText`);
           }
         }
+      }
+    }
+  }
+
+  /**
+   * Paints a model diff: each node (and reference) in its status's colour, each group that
+   * holds changes tinted and badged with their counts, the rest muted as `same`.
+   */
+  private paintDiff(drawing: IDrawing, overlay: IDiffOverlay): void {
+    for (const d of drawing.items) {
+      const item = d.item;
+      let status: DiffStatus;
+      if (item.kind === 'group') {
+        const parts = badgeParts(overlay.counts[item.group]);
+        status = groupStatus(parts);
+        if (parts.length) {
+          this.diffBadges.push(drawDiffBadge(d, parts));
+        }
+      } else if (item.kind === 'node' || item.kind === 'ref') {
+        status = diffStatus(overlay.values[item.node]);
+      } else {
+        continue; // graph inputs and outputs have no status
+      }
+      d.el.classList.add(`${CSS}diff-${status}`);
+      if (status !== 'same') {
+        d.el.classList.add(`${CSS}diffed`);
       }
     }
   }
@@ -183,11 +271,30 @@ export class Decorations {
   }
 }
 
-/** Shows an overlay's legend (label, colour bar, min and max) in `legend`, or hides it. */
+/**
+ * Shows an overlay's legend in `legend`, or hides it: a numeric one's label, colour bar, min
+ * and max; a diff's label and each status's colour with how many nodes have it.
+ */
 export function renderLegend(legend: HTMLElement, overlay: IOverlay | null): void {
   legend.replaceChildren();
   legend.hidden = !overlay;
+  legend.classList.toggle(`${CSS}diffLegend`, isDiffOverlay(overlay));
   if (!overlay) {
+    return;
+  }
+  if (isDiffOverlay(overlay)) {
+    const rows = html('div', `${CSS}legendRows`);
+    for (const [status, total] of diffTotals(overlay)) {
+      const row = html('div', `${CSS}legendRow ${CSS}diff-${status}`);
+      row.dataset.status = status;
+      row.append(
+        html('span', `${CSS}legendSwatch`),
+        html('span', `${CSS}legendName`, STATUS_NAMES[status]),
+        html('span', `${CSS}legendTotal`, total.toLocaleString('en-US'))
+      );
+      rows.appendChild(row);
+    }
+    legend.append(html('div', `${CSS}legendLabel`, overlay.label), rows);
     return;
   }
   const bar = html('div', `${CSS}legendBar`);

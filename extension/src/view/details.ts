@@ -1,11 +1,14 @@
 /**
  * The details panel of one model node: op, names, attributes, inputs and outputs with
- * their types (and weight statistics), cost and provenance. Text only, never HTML.
+ * their types (and weight statistics), cost and provenance; in a model diff's view, the
+ * node's status, what changed, and its details in each model side by side. Text only,
+ * never HTML.
  */
 import { CSS } from './css';
+import { STATUS_NAMES, diffStatus } from './diff';
 import { button, html } from './dom';
 import { download, fileName } from './export';
-import { IDetails, IOperatorDoc, ITensorView, IValueDetails } from './types';
+import { IDetails, IDiffDetails, IOperatorDoc, ITensorView, IValueDetails } from './types';
 
 /** Formats a FLOP count with a metric prefix: 1.2 GFLOPs. */
 export function formatFlops(flops: number): string {
@@ -32,10 +35,15 @@ function section(title: string): HTMLElement {
   return node;
 }
 
-function keyValueTable(rows: Array<[string, string]>, className: string): HTMLTableElement {
+/** A two-column table; rows for which `differs` holds are marked (a diff's changed attributes). */
+function keyValueTable(
+  rows: Array<[string, string]>,
+  className: string,
+  differs: (key: string, value: string) => boolean = () => false
+): HTMLTableElement {
   const table = html('table', className);
   for (const [key, value] of rows) {
-    const tr = html('tr');
+    const tr = html('tr', differs(key, value) ? `${CSS}differs` : undefined);
     tr.appendChild(html('th', undefined, key));
     tr.appendChild(html('td', undefined, value));
     table.appendChild(tr);
@@ -176,12 +184,105 @@ function operatorDoc(op: IOperatorDoc): HTMLElement {
 /** A subgraph or function body the panel offers to enter: [label, group id]. */
 export type BodyLink = [string, string];
 
-/** Builds the panel's content for one node. */
+/** What the panel does with a body link: shows that subgraph or function. */
+type Enter = (groupId: string, label: string) => void;
+
+/** The links into a node's subgraph and function bodies. */
+function bodiesSection(bodies: BodyLink[], enter: Enter): HTMLElement {
+  const node = section('bodies');
+  for (const [label, groupId] of bodies) {
+    const link = html('button', `${CSS}button ${CSS}enter`, `enter ${label} ›`);
+    link.type = 'button';
+    link.setAttribute('data-group', groupId);
+    link.addEventListener('click', () => enter(groupId, label));
+    node.appendChild(link);
+  }
+  return node;
+}
+
+/**
+ * Builds the panel's content for one node: its diff where it has one (a model diff's view),
+ * else its details.
+ */
 export function renderDetails(
   d: IDetails,
   bodies: BodyLink[],
-  enter: (groupId: string, label: string) => void,
+  enter: Enter,
   tensors: TensorSource | null = null
+): HTMLElement {
+  return d.diff
+    ? diffDetails(d, d.diff, bodies, enter, tensors)
+    : nodeDetails(d, bodies, enter, tensors);
+}
+
+/**
+ * A node's diff: its status, its ids in a and b, the list of changes, then its details in each
+ * model side by side (attributes whose value differs from the other side's marked), or
+ * "not in a" / "not in b". Only b's weights offer their values: the diff's source reads
+ * weights by name from the union of both models, which holds b's under their own names.
+ */
+function diffDetails(
+  d: IDetails,
+  diff: IDiffDetails,
+  bodies: BodyLink[],
+  enter: Enter,
+  tensors: TensorSource | null
+): HTMLElement {
+  const root = html('div', `${CSS}detailsBody ${CSS}diffDetails`);
+  const status = diffStatus(diff.status);
+  const head = html('div', `${CSS}detailsOp`, d.op);
+  const chip = html('span', `${CSS}diffStatus ${CSS}diff-${status}`, STATUS_NAMES[status]);
+  chip.dataset.status = status;
+  head.appendChild(chip);
+  root.appendChild(head);
+  const ids: Array<[string, string]> = [
+    ['id in a', diff.a ?? '(none)'],
+    ['id in b', diff.b ?? '(none)']
+  ];
+  root.appendChild(keyValueTable(ids, `${CSS}detailsFacts`));
+  if (bodies.length) {
+    root.appendChild(bodiesSection(bodies, enter));
+  }
+  if (diff.changes.length) {
+    const node = section(`changes (${diff.changes.length})`);
+    node.appendChild(keyValueTable(diff.changes, `${CSS}diffChanges`));
+    root.appendChild(node);
+  }
+  const sides = html('div', `${CSS}diffSides`);
+  const { a, b } = diff.sides ?? { a: null, b: null };
+  for (const [side, mine, other] of [
+    ['a', a, b],
+    ['b', b, a]
+  ] as const) {
+    const column = html('div', `${CSS}diffSide`);
+    column.dataset.side = side;
+    column.appendChild(html('div', `${CSS}diffSideHead`, side));
+    column.appendChild(
+      mine
+        ? nodeDetails(mine, [], enter, tensors && sideTensors(tensors, side), other)
+        : html('div', `${CSS}diffMissing`, `not in ${side}`)
+    );
+    sides.appendChild(column);
+  }
+  root.appendChild(sides);
+  return root;
+}
+
+/** A side's weights: b's are the union's own; a's are asked for as `a:<name>`. */
+function sideTensors(tensors: TensorSource, side: 'a' | 'b'): TensorSource {
+  return side === 'b' ? tensors : (name, index, npy) => tensors(`a:${name}`, index, npy);
+}
+
+/**
+ * One node's details. With `other` (the node in the other model of a diff), attributes whose
+ * value differs there are marked.
+ */
+function nodeDetails(
+  d: IDetails,
+  bodies: BodyLink[],
+  enter: Enter,
+  tensors: TensorSource | null,
+  other: IDetails | null = null
 ): HTMLElement {
   const root = html('div', `${CSS}detailsBody`);
   const head = html('div', `${CSS}detailsOp`, d.op);
@@ -210,19 +311,13 @@ export function renderDetails(
   facts.push(['params', d.params.toLocaleString('en-US')]);
   root.appendChild(keyValueTable(facts, `${CSS}detailsFacts`));
   if (bodies.length) {
-    const node = section('bodies');
-    for (const [label, groupId] of bodies) {
-      const link = html('button', `${CSS}button ${CSS}enter`, `enter ${label} ›`);
-      link.type = 'button';
-      link.setAttribute('data-group', groupId);
-      link.addEventListener('click', () => enter(groupId, label));
-      node.appendChild(link);
-    }
-    root.appendChild(node);
+    root.appendChild(bodiesSection(bodies, enter));
   }
   if (d.attributes.length) {
     const node = section(`attributes (${d.attributes.length})`);
-    node.appendChild(keyValueTable(d.attributes, `${CSS}detailsAttributes`));
+    const theirs = other ? new Map(other.attributes) : null;
+    const differs = (key: string, value: string) => !!theirs && theirs.get(key) !== value;
+    node.appendChild(keyValueTable(d.attributes, `${CSS}detailsAttributes`, differs));
     root.appendChild(node);
   }
   root.appendChild(valueList('inputs', d.inputs, tensors));
@@ -323,18 +418,15 @@ export class DetailsPanel {
    * Opens the panel on a node: "loading…" until `details` settles, then its details (or the
    * error), unless another node was shown meanwhile.
    */
-  show(
-    nodeId: string,
-    details: Promise<IDetails>,
-    bodies: BodyLink[],
-    enter: (groupId: string, label: string) => void
-  ): void {
+  show(nodeId: string, details: Promise<IDetails>, bodies: BodyLink[], enter: Enter): void {
     this.setOpen(true);
     this.node.dataset.node = nodeId;
     this.content.replaceChildren(html('div', `${CSS}loading`, 'loading…'));
     details.then(
       d => {
         if (this.node.dataset.node === nodeId) {
+          // Two models' details side by side need more room than one's.
+          this.node.classList.toggle(`${CSS}detailsWide`, !!d.diff);
           this.content.replaceChildren(renderDetails(d, bodies, enter, this.tensors));
         }
       },

@@ -103,14 +103,50 @@ export interface IDetails {
   stack: string | null;
   /** The operator's documentation; null for ops onnx does not define (custom domains). */
   operator?: IOperatorDoc | null;
+  /** How the node differs between the two models, in a model diff's view. */
+  diff?: IDiffDetails;
 }
 
-export interface IOverlay {
+/**
+ * A node's status in a model diff: only in b (`added`), only in a (`removed`), matched but
+ * different (`changed`), a b node that replaces several a nodes (`fused`), a Quantize- or
+ * DequantizeLinear that quantization inserted (`qdq`), or the same in both.
+ */
+export type DiffStatus = 'same' | 'changed' | 'added' | 'removed' | 'fused' | 'qdq';
+
+/** A status other than `same`: what a group's counts count. */
+export type ChangeStatus = Exclude<DiffStatus, 'same'>;
+
+/** A node's diff in its details: its ids in a and b, what differs, and each side's details. */
+export interface IDiffDetails {
+  status: DiffStatus;
+  a: string | null;
+  b: string | null;
+  /** [field, text]: `["attributes", "alpha: 0.1 → 0.2"]`; empty for `same`. */
+  changes: [string, string][];
+  /** The node's ordinary details in each model; null where it is not in that model. */
+  sides: { a: IDetails | null; b: IDetails | null };
+}
+
+/** A numeric overlay: nodes and groups coloured on a sequential scale from `min` to `max`. */
+export interface IScaleOverlay {
+  kind?: undefined;
   label: string;
   values: { [id: string]: number };
   min: number;
   max: number;
 }
+
+/** A model diff's overlay: each node's status, and per group how many nodes inside changed. */
+export interface IDiffOverlay {
+  kind: 'diff';
+  label: string;
+  values: { [nodeId: string]: DiffStatus };
+  /** Per group, its nodes (at any depth) of each status but `same`; groups with none are absent. */
+  counts: { [groupId: string]: Partial<Record<ChangeStatus, number>> };
+}
+
+export type IOverlay = IScaleOverlay | IDiffOverlay;
 
 /** A mark drawn on a model node: a badge at its left edge. */
 export type NodeMark = 'breakpoint';

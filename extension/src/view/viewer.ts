@@ -13,6 +13,7 @@
 import { CSS } from './css';
 import { Decorations, drawGutters, drawnFor, renderLegend } from './decorate';
 import { DetailsPanel } from './details';
+import { isDiffOverlay } from './diff';
 import { html } from './dom';
 import { ContextMenu } from './contextmenu';
 import { IDrawn, drawnAt, dropEdgeLabels } from './draw';
@@ -472,7 +473,9 @@ export class GraphViewer {
       hitIndex: this.finder.index,
       overlay: this.overlay
     });
-    this.svgRoot.classList.toggle(`${CSS}withOverlay`, !!this.overlay);
+    const diff = isDiffOverlay(this.overlay);
+    this.svgRoot.classList.toggle(`${CSS}withOverlay`, !!this.overlay && !diff);
+    this.svgRoot.classList.toggle(`${CSS}withDiff`, diff);
   }
 
   // ---- selection, details and search -----------------------------------------------------

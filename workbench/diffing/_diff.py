@@ -344,9 +344,10 @@ class Diff:
         for b_name, a_name in self.value_map().items():
             value = run_a.get(a_name)
             if a_name in fixed:
-                value = self.matching.a.weight_array(a_name) if value is None else value
-                if np.asarray(value).dtype.kind not in "fc" or not np.size(value):
+                array = self.matching.a.weight_array(a_name) if value is None else np.asarray(value)
+                if array.dtype.kind not in "fc" or not array.size:
                     continue  # axes, shapes, indices: written another way is not wrong (3 and -2 on rank 5)
+                value = array
             if value is not None:
                 values[b_name] = value
         report = compare(values, feeds, onnx=self.b, provider=provider, rtol=rtol, atol=atol)

@@ -28,7 +28,7 @@ A_PREFIX = "a:"
 
 
 class DiffIndex(ViewIndex):
-    """The view of a :class:`~workbench.diff.Diff`: the union's groups, its nodes' details with
+    """The view of a :class:`~workbench.diffing.Diff`: the union's groups, its nodes' details with
     both sides' (``details(id)["diff"]``), and the status overlay in every payload."""
 
     def __init__(self, diff: "Diff") -> None:
@@ -71,6 +71,14 @@ class DiffIndex(ViewIndex):
                       "b": self.diff.b.view_index.details(y) if y is not None else None},
         }
         return found
+
+
+    def tensor(self, name: str, index: str = "", npy: bool = False) -> dict:
+        """A weight's values (see :meth:`ViewIndex.tensor`): b's by their names, as the union holds
+        them; a's asked for as ``a:<name>``, read from a."""
+        if name.startswith(A_PREFIX):
+            return self.diff.a.view_index.tensor(name[len(A_PREFIX):], index, npy)
+        return super().tensor(name, index, npy)
 
 
 def _union(diff: "Diff") -> tuple[Model, dict[str, str], dict[str, tuple[str | None, str | None]]]:

@@ -35,6 +35,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from ..errors import ExternalDataError, TensorDataError
 from ..model.internal import attribute_values
 from ..profiling.internal import map_nodes
 
@@ -181,14 +182,19 @@ class Side:
         if value not in self._weight_keys:
             maker = self.fixed.get(value)
             key: object
-            if maker is None or maker.op_type == "Constant":
-                array = self.weight_array(value)
+            tensor = self.model.initializers.get(value) if maker is None else None
+            array = self.weight_array(value) if maker is None or maker.op_type == "Constant" else None
+            if array is not None and not array.size and tensor is not None and 0 not in tensor.dims:
+                # unreadable (corrupt, or its file missing): its bytes as stored stand for it
+                key = ("unreadable", hashlib.blake2b(tensor.SerializeToString(), digest_size=16).hexdigest())
+            elif array is not None:
                 digest = hashlib.blake2b(np.ascontiguousarray(array).view(np.uint8).tobytes() if array.size else b"",
                                          digest_size=16)
                 key = ("array", str(array.dtype), array.shape, digest.hexdigest())
-            elif maker.op_type == "Identity":
+            elif maker is not None and maker.op_type == "Identity":
                 key = self.weight_key(maker.input[0])
             else:
+                assert maker is not None  # initializers have arrays
                 key = ("computed", op_key(maker), attribute_key(maker, self.opsets),
                        tuple(self.weight_key(i) if i else "" for i in maker.input))
             self._weight_keys[value] = key
@@ -202,10 +208,16 @@ class Side:
         return None, None
 
     def weight_array(self, value: str) -> np.ndarray:
-        """An initializer's or a Constant's values; an empty array for a value computed otherwise."""
+        """An initializer's or a Constant's values; an empty array for a value computed otherwise,
+        or one whose data cannot be read (a corrupt or missing weight: the diff goes on without it)."""
         maker = self.fixed.get(value)
         if maker is None:
-            return self.model.weight(value) if value in self.model.initializers else np.zeros(0)
+            if value not in self.model.initializers:
+                return np.zeros(0)
+            try:
+                return self.model.weight(value)
+            except (TensorDataError, ExternalDataError):
+                return np.zeros(0)
         if maker.op_type == "Identity":
             return self.weight_array(maker.input[0])
         if maker.op_type == "Constant":
@@ -491,8 +503,10 @@ class _Matcher:
             if y in fused or len(covers) >= _FUSED_AT_LEAST or (covers and op_key(b.nodes[y])[0] not in a_domains):
                 fused.setdefault(y, []).extend(covers)
                 claimed.update((x, y) for x in covers)
-            elif not covers and y not in found.b_to_a:  # a helper onnxruntime made for a fusion mapped already
-                found.helpers[y] = sorted({claimed[x] for x in mapped.loc[names[y], "authored"] if x in claimed})
+            elif not covers and y not in found.b_to_a:  # a helper onnxruntime made for a fusion mapped already?
+                served = sorted({claimed[x] for x in mapped.loc[names[y], "authored"] if x in claimed})
+                if served:
+                    found.helpers[y] = served
         order = {x: i for i, x in enumerate(a.order)}
         for y, covered in fused.items():
             mate = found.b_to_a.get(y)

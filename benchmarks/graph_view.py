@@ -324,8 +324,9 @@ class Lab:
 
 
 @contextlib.contextmanager
-def lab_server(root: Path) -> Iterator[Lab]:
-    """JupyterLab on loopback serving ``root``, with its settings and state in ``root/.lab``."""
+def lab_server(root: Path, *extra_args: str) -> Iterator[Lab]:
+    """JupyterLab on loopback serving ``root``, with its settings and state in ``root/.lab``;
+    ``extra_args`` go to its command line."""
     state = root / ".lab"
     for plugin, values in LAB_SETTINGS.items():
         settings = state / "settings" / f"{plugin}.jupyterlab-settings"
@@ -338,7 +339,7 @@ def lab_server(root: Path) -> Iterator[Lab]:
         f"--IdentityProvider.token={lab.token}", "--allow-root",
         f"--LabApp.workspaces_dir={state / 'workspaces'}", f"--LabApp.user_settings_dir={state / 'settings'}",
         f"--FileCheckpoints.root_dir={state / 'checkpoints'}", "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *extra_args,
     ]  # fmt: skip
     with (state / "server.log").open("wb") as log:
         server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)

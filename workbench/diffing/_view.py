@@ -11,7 +11,7 @@ that a fusion replaced are not drawn: the fused node stands for them.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import onnx
 from onnx import numpy_helper
@@ -72,7 +72,6 @@ class DiffIndex(ViewIndex):
         }
         return found
 
-
     def tensor(self, name: str, index: str = "", npy: bool = False) -> dict:
         """A weight's values (see :meth:`ViewIndex.tensor`): b's by their names, as the union holds
         them; a's asked for as ``a:<name>``, read from a."""
@@ -88,7 +87,7 @@ def _union(diff: "Diff") -> tuple[Model, dict[str, str], dict[str, tuple[str | N
     sides: dict[str, tuple[str | None, str | None]] = {}
     rows = diff.nodes
     status_of_b = dict(zip(rows.b_id, rows.status))
-    removed = [x for x in a.order if x not in found.a_to_b and x not in found.folded]
+    removed = {x for x in a.order if x not in found.a_to_b and x not in found.folded}
     # each removed node goes after the last node before it in a that b kept (or at the start)
     after: dict[str | None, list[str]] = defaultdict(list)
     anchor: str | None = None
@@ -170,7 +169,7 @@ def _copy_header(proto: onnx.ModelProto, b: onnx.ModelProto, a: onnx.ModelProto)
     proto.functions.extend(f for f in a.functions if (f.domain, f.name) not in known)
 
 
-def _renamer(diff: "Diff") -> Any:
+def _renamer(diff: "Diff") -> Callable[[str], str]:
     """How a removed node's input is named in the union: b's value where a's was matched (a
     matched node's output, a graph input, a weight b reads at the same place), else ``a:<name>``."""
     stands_for = {theirs: mine for mine, theirs in diff.value_map().items()}

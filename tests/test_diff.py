@@ -308,3 +308,19 @@ def test_a_file_that_is_no_model_is_refused_by_name(tmp_path: Path) -> None:
     bad.write_text("not a model")
     with pytest.raises(wb.errors.WorkbenchError, match="notes.onnx"):
         wb.diff(_mlp(), bad)
+
+
+def _squeeze(axis: int) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Squeeze", ["x", "axes"], ["s"], name="squeeze"), helper.make_node("Relu", ["s"], ["y"])],
+        "squeeze", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 1, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])],
+        [numpy_helper.from_array(np.array([axis], np.int64), "axes")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_axes_counted_from_the_end_are_the_same_axes() -> None:
+    same = wb.diff(_squeeze(1), _squeeze(-2))
+    assert set(same.nodes.status) == {"same"} and set(same.weights.status) == {"same"}
+    other = wb.diff(_squeeze(1), _squeeze(0))
+    assert other.nodes.set_index("op_b").loc["Squeeze", "changes"] == ("weights",)

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 STATUSES = ("changed", "added", "removed", "fused", "qdq", "same")
 #: What may change on a matched node.
 FIELDS = ("attributes", "weights", "inputs", "types")
+#: Ops whose second input lists axes, which may count from the end (``-1``) or not.
+_AXES_INPUT = frozenset({"Squeeze", "Unsqueeze", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
+                         "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"})
 #: The columns of :attr:`Diff.nodes`.
 NODE_COLUMNS = ("a_id", "b_id", "status", "op_a", "op_b", "scope", "changes", "details", "matched_by")
 #: The columns of :attr:`Diff.weights`.
@@ -125,7 +128,7 @@ class Diff:
         for slot, (va_name, vb_name) in enumerate(found.inputs(x, y)):
             sa, sb = a.source(va_name), b.source(vb_name)
             if sa[0] == sb[0] == "weight":
-                if sa[1] != sb[1]:
+                if sa[1] != sb[1] and not self._same_axes(x, y, slot, va_name, vb_name):
                     out.append(("weights", self._weight_change(va_name, vb_name)))
             elif sa[0] == sb[0] == "node":
                 (px, ia), (py, ib) = sa[1], sb[1]
@@ -142,6 +145,27 @@ class Diff:
             if ta[0] and tb[0] and not _same_type(ta, tb):
                 out.append(("types", f"output {index}: {_type_text(ta)} → {_type_text(tb)}"))
         return out
+
+    def _same_axes(self, x: str, y: str, slot: int, va: str, vb: str) -> bool:
+        """Whether two axes inputs name the same axes, counted from the end or not (TorchScript's
+        ``3`` and dynamo's ``-2`` on a rank-5 tensor), for the ops that take axes as an input."""
+        a, b = self.matching.a, self.matching.b
+        node = b.nodes[y]
+        if slot != 1 or node.op_type not in _AXES_INPUT or node.domain not in ("", "ai.onnx"):
+            return False
+        # Unsqueeze's axes index its output; the others' their data input
+        counted_a, counted_b = ((a.nodes[x].output[0], node.output[0]) if node.op_type == "Unsqueeze"
+                                else (a.nodes[x].input[0], node.input[0]))
+        # the rank where one side's shape inference knows it (a TorchScript export's often does not)
+        ranks = {len(shape) for shape in (self.a.value_info(counted_a)[1], self.b.value_info(counted_b)[1])
+                 if shape is not None}
+        axes_a, axes_b = a.weight_array(a.through(va)), b.weight_array(b.through(vb))
+        if len(ranks) != 1 or axes_a.dtype.kind not in "iu" or axes_b.dtype.kind not in "iu":
+            return False
+        rank = ranks.pop()
+        if not rank:
+            return False
+        return sorted(int(v) % rank for v in axes_a.ravel()) == sorted(int(v) % rank for v in axes_b.ravel())
 
     def _weight_change(self, va: str, vb: str) -> str:
         wa, wb = self.matching.a.dequantized(va), self.matching.b.dequantized(vb)
@@ -163,14 +187,14 @@ class Diff:
         found, a, b = self.matching, self.matching.a, self.matching.b
         rows, seen_a, seen_b, pairs = [], set(), set(), set()
         for x, y in found.a_to_b.items():
-            for va, vb in found.inputs(x, y):
+            for slot, (va, vb) in enumerate(found.inputs(x, y)):
                 wa, wb = a.through(va), b.through(vb)
                 if wa not in a.fixed or wb not in b.fixed or (wa, wb) in pairs:
                     continue
                 pairs.add((wa, wb))
                 seen_a.add(wa)
                 seen_b.add(wb)
-                same = a.weight_key(wa) == b.weight_key(wb)
+                same = a.weight_key(wa) == b.weight_key(wb) or self._same_axes(x, y, slot, va, vb)
                 arr_a, arr_b = (None, None) if same else (a.dequantized(va), b.dequantized(vb))
                 rows.append(self._weight_row(wa, wb, "same" if same else "changed", y, arr_a, arr_b))
         for side, seen, status in ((b, seen_b, "added"), (a, seen_a, "removed")):

@@ -10,8 +10,13 @@
  * on the `.onnx` tab in front: fit, expand, collapse, layout direction, save as SVG or PNG,
  * properties and search.
  */
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  WidgetTracker,
+  showErrorMessage
+} from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import {
   ABCWidgetFactory,
@@ -309,14 +314,23 @@ class SelectionOrder {
  * Adds "Diff ONNX models": to the file browser's context menu (shown with exactly two `.onnx`
  * files selected; the first selected is `a`) and to the command palette. With `a` and `b`
  * arguments (paths relative to the server root) it diffs those. It opens the diff's view in
- * a tab titled `a.onnx ↔ b.onnx`, or brings forward the tab already showing it.
+ * a tab titled `a.onnx ↔ b.onnx`, or brings forward the tab already showing it. Diff tabs come
+ * back after a reload, as documents do (the layout restorer runs the command again).
  */
 function addDiffCommand(
   app: JupyterFrontEnd,
   factory: IFileBrowserFactory,
-  palette: ICommandPalette | null
+  palette: ICommandPalette | null,
+  restorer: ILayoutRestorer | null
 ): void {
   const order = new SelectionOrder(factory);
+  const tracker = new WidgetTracker<MainAreaWidget>({ namespace: 'onnx-workbench-diff' });
+  const diffed = new WeakMap<Widget, { a: string; b: string }>();
+  void restorer?.restore(tracker, {
+    command: CommandIds.diff,
+    args: widget => diffed.get(widget) ?? {},
+    name: widget => widget.id
+  });
   const pair = (args: { [key: string]: unknown }): [string, string] | null => {
     if (typeof args.a === 'string' && typeof args.b === 'string') {
       return [args.a, args.b];
@@ -359,6 +373,8 @@ function addDiffCommand(
       widget.title.caption = `${a} ↔ ${b}`;
       widget.title.closable = true;
       addToolbar(widget, () => app.commands.notifyCommandChanged());
+      diffed.set(widget, { a, b });
+      void tracker.add(widget);
       app.shell.add(widget, 'main');
       app.shell.activateById(id);
     }
@@ -459,11 +475,12 @@ export const fileViewerPlugin: JupyterFrontEndPlugin<void> = {
   id: 'onnx-workbench:file-viewer',
   description: 'Opens .onnx files in the ONNX Workbench graph view, and diffs two of them.',
   autoStart: true,
-  optional: [ICommandPalette, IFileBrowserFactory],
+  optional: [ICommandPalette, IFileBrowserFactory, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
-    browsers: IFileBrowserFactory | null
+    browsers: IFileBrowserFactory | null,
+    restorer: ILayoutRestorer | null
   ) => {
     const registry = app.docRegistry;
     registry.addModelFactory(new NoContentModelFactory());
@@ -492,7 +509,7 @@ export const fileViewerPlugin: JupyterFrontEndPlugin<void> = {
     );
     addCommands(app, palette);
     if (browsers) {
-      addDiffCommand(app, browsers, palette);
+      addDiffCommand(app, browsers, palette, restorer);
     }
   }
 };

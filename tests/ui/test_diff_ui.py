@@ -10,7 +10,8 @@ weight perturbed and a node inserted, built here with onnx.helper.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
+from urllib.parse import quote
 
 import numpy as np
 import onnx
@@ -76,6 +77,7 @@ def statuses(module_lab_page: LabPage) -> dict[str, str]:
     values: dict[str, str] = payload["overlay"]["values"]
     assert values[REMOVED] == "removed" and values[SAME] == "same"
     assert values[CHANGED_ATTRIBUTE] == values[CHANGED_WEIGHT] == "changed"
+    assert values[INSERTED] == "added"
     return values
 
 
@@ -165,6 +167,20 @@ def test_diff_widget_in_a_notebook(lab_page: LabPage, notebook: Notebook, status
     lab_page.assert_no_errors()
 
 
+def wait_for_saved_layout(lab_page: LabPage, done: Callable[[str], bool]) -> None:
+    """Waits until the layout JupyterLab saved for its default workspace satisfies ``done``."""
+    for _ in range(100):
+        saved = lab_page.page.evaluate("""async () => {
+          const settings = window.jupyterapp.serviceManager.serverSettings;
+          const url = settings.baseUrl + 'lab/api/workspaces/default';
+          return await (await fetch(url, {headers: {Authorization: `token ${settings.token}`}})).text();
+        }""")
+        if done(saved):
+            return
+        lab_page.page.wait_for_timeout(200)
+    raise AssertionError("JupyterLab did not save its layout within 20 s")
+
+
 def test_diff_from_the_file_browser(lab_page: LabPage, statuses: dict[str, str]) -> None:
     """One file selected: no "Diff" in the menu. Two (a clicked, then b ctrl-clicked): "Diff ONNX
     models" opens a tab `a ↔ b` whose nodes are coloured by status; a changed node's details show
@@ -211,6 +227,20 @@ def test_diff_from_the_file_browser(lab_page: LabPage, statuses: dict[str, str])
     a.click(modifiers=["ControlOrMeta"])
     diff_menu_item(lab_page, a).click()
     expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text=f"{B} ↔ {A}")).to_have_count(1)
+
+    # A reload brings both diff tabs back, as it does documents, once the layout is saved.
+    def tab_id(x: str, y: str) -> str:  # the diff tab's id: both paths, URI-encoded
+        return "onnx-workbench-diff:" + ":".join(quote(f"{lab_page.folder}/{name}", safe="") for name in (x, y))
+
+    pairs = [tab_id(A, B), tab_id(B, A)]
+    wait_for_saved_layout(lab_page, lambda saved: all(pair in saved for pair in pairs))
+    lab_page.goto()
+    for title in (f"{A} ↔ {B}", f"{B} ↔ {A}"):
+        expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text=title)).to_have_count(1)
+    restored = page.locator(".jp-MainAreaWidget:not(.lm-mod-hidden) .jp-OnnxWorkbench-fileViewer")
+    expect(lab_page.viewer_in(restored).node(CHANGED_ATTRIBUTE)).to_have_class(re.compile("diff-changed"))
     page.evaluate("""() => [...window.jupyterapp.shell.widgets('main')]
       .filter(widget => widget.id.startsWith('onnx-workbench-diff:')).forEach(widget => widget.close())""")
+    # closed for good: the next test module's page, on the same workspace, must not restore them
+    wait_for_saved_layout(lab_page, lambda saved: not any(pair in saved for pair in pairs))
     lab_page.assert_no_errors()

@@ -36,10 +36,9 @@ import secrets
 import statistics
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import onnx
@@ -50,6 +49,7 @@ import workbench as wb
 from workbench.graph import LAZY_PAYLOAD_BYTES, build_view
 
 sys.path.insert(0, str(Path(__file__).parent))
+from timing import alternating_medians  # noqa: E402
 
 RUNS = 3
 LAYERS = 294  # 10,007 nodes
@@ -80,17 +80,6 @@ def make_pairs(folder: Path) -> dict[str, tuple[Path, Path]]:
     return {"renamed": (authored, folder / "renamed.onnx"), "optimized": (authored, folder / "optimized.onnx")}
 
 
-def _median_pair(mine: Callable[[], Any], theirs: Callable[[], Any]) -> tuple[float, float]:
-    mine(), theirs()
-    times: dict[str, list[float]] = {"mine": [], "theirs": []}
-    for _ in range(RUNS):
-        for label, call in (("mine", mine), ("theirs", theirs)):
-            start = time.perf_counter()
-            call()
-            times[label].append(time.perf_counter() - start)
-    return statistics.median(times["mine"]), statistics.median(times["theirs"])
-
-
 def python_figures(a: Path, b: Path) -> dict[str, Any]:
     """Diff against opening both; the union's view against b's own view."""
     def diff() -> wb.Diff:
@@ -103,7 +92,7 @@ def python_figures(a: Path, b: Path) -> dict[str, Any]:
             wb.open(path).nodes  # noqa: B018
 
     d = diff()
-    diff_s, open_s = _median_pair(diff, open_both)
+    diff_s, open_s = alternating_medians(diff, open_both, RUNS)
 
     def union_view() -> None:
         d.__dict__.pop("view_index", None)  # built afresh each time
@@ -112,7 +101,7 @@ def python_figures(a: Path, b: Path) -> dict[str, Any]:
     def one_view() -> None:
         build_view(wb.open(b)).payload(budget=LAZY_PAYLOAD_BYTES)
 
-    union_s, one_s = _median_pair(union_view, one_view)
+    union_s, one_s = alternating_medians(union_view, one_view, RUNS)
     return {"nodes": (len(d.a.records), len(d.b.records)), "counts": d.counts, "diff": diff_s, "open": open_s,
             "union": union_s, "one": one_s}
 

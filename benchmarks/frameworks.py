@@ -27,9 +27,7 @@ one process; medians are printed, with the ratio.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,6 +37,9 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 
 import workbench as wb  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import alternating_medians  # noqa: E402
 
 RUNS = 5
 
@@ -99,14 +100,7 @@ def main() -> None:
     print(f"{'model':<22} {'compare s':>10} {'baseline s':>11} {'ratio':>6}  values compared")
     for name, (compare, baseline) in cases.items():
         report = compare()
-        baseline()
-        times: dict[str, list[float]] = {"compare": [], "baseline": []}
-        for _ in range(RUNS):
-            for label, call in (("compare", compare), ("baseline", baseline)):
-                start = time.perf_counter()
-                call()
-                times[label].append(time.perf_counter() - start)
-        mine, theirs = statistics.median(times["compare"]), statistics.median(times["baseline"])
+        mine, theirs = alternating_medians(compare, baseline, RUNS)
         print(f"{name:<22} {mine:>10.3f} {theirs:>11.3f} {mine / theirs:>5.1f}×  {len(report.table)}")
 
 

@@ -27,6 +27,8 @@ def test_wheel_contains_the_prebuilt_extension(tmp_path: Path) -> None:
     assert prefix + "install.json" in names
     assert any(n.startswith(prefix + "static/remoteEntry.") for n in names)
     assert "workbench/model/_model.py" in names
+    # the anywidget front end and the standalone view's module, inside the package
+    assert {"workbench/static/workbench.js", "workbench/static/workbench.css"} <= set(names)
     # enables the server route behind the .onnx file viewer when the wheel is installed
     data = "onnx_workbench-" + wb.__version__ + ".data/data/"
     assert data + "etc/jupyter/jupyter_server_config.d/onnx_workbench.json" in names

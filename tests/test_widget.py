@@ -36,15 +36,15 @@ def _from_front_end(view: GraphView, content: dict) -> None:
 
 def test_widget_state(view: GraphView, model: wb.Model) -> None:
     state = view.get_state()
-    assert (state["_model_module"], state["_model_name"], state["_view_name"]) == (
-        "onnx-workbench", "GraphViewModel", "GraphViewView",
-    )  # fmt: skip
-    assert state["_view_module_version"] == f"^{wb.__version__}"
+    assert (state["_model_module"], state["_view_name"]) == ("anywidget", "AnyView")  # the anywidget protocol
+    assert state["_esm"] == wb.graph.bundle_file("workbench.js").read_text(encoding="utf-8")
+    assert state["_css"] == wb.graph.bundle_file("workbench.css").read_text(encoding="utf-8")
     assert state["payload"] == model.view_index.payload(budget=wb.graph.LAZY_PAYLOAD_BYTES)
     assert (state["selected"], state["highlighted"], state["overlay"]) == ([], [], None)
     assert state["expanded"] == state["payload"]["expanded"] != []  # the first paint's open groups
-    assert view.layout.height == "560px"
-    assert GraphView(model, height=300).layout.height == "300px"
+    assert (view.layout.height, state["height"]) == ("560px", 560)
+    other = GraphView(model, height=300)
+    assert (other.layout.height, other.height) == ("300px", 300)
 
 
 def test_select_and_highlight_set_the_traits(view: GraphView, model: wb.Model) -> None:

@@ -5,6 +5,8 @@ widgets when it first runs, so ``import workbench`` stays light.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _hooks
@@ -32,6 +34,13 @@ def graph_view(source: Model | ViewIndex, height: int) -> GraphView:
     return GraphView(source, height=height)
 
 
+def write_html(path: str | os.PathLike[str], index: ViewIndex) -> Path:
+    """``Model.to_html()``: the whole view as one self-contained HTML file."""
+    from .graph import write_html as write
+
+    return write(path, index)
+
+
 def model_bundle(model: Model) -> dict[str, Any]:
     """``Model._repr_mimebundle_``: the view for JupyterLab, a static SVG and the card for others."""
     from .graph import mime_bundle
@@ -48,5 +57,5 @@ def show_debugger(debugger: Debugger) -> None:
     display(DebuggerView(debugger))
 
 
-for _function in (view_index, graph_view, model_bundle, show_debugger):
+for _function in (view_index, graph_view, write_html, model_bundle, show_debugger):
     _hooks.attach(_function.__name__, _function)

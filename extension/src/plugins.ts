@@ -1,11 +1,11 @@
 /**
- * JupyterLab plugins: the `.onnx` file viewer, the GraphView widget and the settings.
+ * JupyterLab plugins: the `.onnx` file viewer and the settings. (The GraphView widget's front
+ * end is the anywidget bundle, `bundle/`, which every notebook host loads from the wheel.)
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { fileViewerPlugin } from './fileviewer';
 import { settingsPlugin } from './settings';
-import { widgetPlugin } from './widget';
 
-const plugins: JupyterFrontEndPlugin<void>[] = [settingsPlugin, fileViewerPlugin, widgetPlugin];
+const plugins: JupyterFrontEndPlugin<void>[] = [settingsPlugin, fileViewerPlugin];
 export default plugins;

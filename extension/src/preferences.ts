@@ -3,41 +3,55 @@
  * file viewer, widget). `settings.ts` keeps them in step with JupyterLab's settings registry;
  * the views read them through functions: `wheel` and `edgeLabels` apply to views already open
  * (at the next wheel event, at the next drawing), `direction` to views opened after the change.
+ *
+ * The values live on one object of the page (under a registered symbol), not in this module:
+ * the widget's front end is a separate bundle (`bundle/`) with its own copy of this module,
+ * and in JupyterLab it follows the extension's settings through that object.
  */
 import type { LayoutDirection, WheelMode } from './view';
 
-let wheel: WheelMode = 'pan';
-let direction: LayoutDirection = 'TB';
-let edgeLabels = true;
+interface IPreferences {
+  wheel: WheelMode;
+  direction: LayoutDirection;
+  edgeLabels: boolean;
+}
+
+const KEY: unique symbol = Symbol.for('onnx-workbench.preferences');
+const page = globalThis as unknown as { [KEY]?: IPreferences };
+const preferences: IPreferences = (page[KEY] ??= {
+  wheel: 'pan',
+  direction: 'TB',
+  edgeLabels: true
+});
 
 /** What the mouse wheel does in graph views now (the `wheel` setting). */
 export function wheelMode(): WheelMode {
-  return wheel;
+  return preferences.wheel;
 }
 
 /** Sets what the mouse wheel does; anything but `zoom` means `pan`. */
 export function setWheelMode(value: unknown): void {
-  wheel = value === 'zoom' ? 'zoom' : 'pan';
+  preferences.wheel = value === 'zoom' ? 'zoom' : 'pan';
 }
 
 /** Which way new graph views lay the graph out (the `direction` setting). */
 export function layoutDirection(): LayoutDirection {
-  return direction;
+  return preferences.direction;
 }
 
 /** Sets the layout direction of new views; anything but `LR` means `TB` (top to bottom). */
 export function setLayoutDirection(value: unknown): void {
-  direction = value === 'LR' ? 'LR' : 'TB';
+  preferences.direction = value === 'LR' ? 'LR' : 'TB';
 }
 
 /** Whether graph views draw edge labels (the `edgeLabels` setting). */
 export function showEdgeLabels(): boolean {
-  return edgeLabels;
+  return preferences.edgeLabels;
 }
 
 /** Sets whether graph views draw edge labels; anything but `false` means they do. */
 export function setShowEdgeLabels(value: unknown): void {
-  edgeLabels = value !== false;
+  preferences.edgeLabels = value !== false;
 }
 
 /** The viewer options every host passes: the settings, read when they are needed. */

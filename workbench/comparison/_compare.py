@@ -26,6 +26,7 @@ import pandas as pd
 
 from .._figures import new_figure
 from ..errors import UsageError
+from ..graph import write_html
 from ..model import Model
 from ..runtime import Debugger
 from ..runtime.internal import Value, onnx_dtype
@@ -163,16 +164,35 @@ class Report:
 
     def view(self, metric: str = "max_abs") -> "GraphView":
         """The candidate's graph coloured by ``metric`` (worst value per node), the root cause selected."""
+        values, focus = self._drawn(metric)
+        view = self.model.view()  # type: ignore[union-attr]  # _drawn checked it
+        view.set_overlay(values, label=metric)
+        if focus is not None:
+            view.select([focus])
+            view.reveal(focus)  # opens its groups and pans to it once drawn
+        return view
+
+    def to_html(self, path: str | os.PathLike, metric: str = "max_abs") -> Path:
+        """Writes the report as ONE self-contained HTML file (``.html``, no network): the
+        candidate's graph coloured by ``metric`` with the root cause selected, as :meth:`view`
+        draws it, and the report's table beside it, where a click on a row selects its node.
+        Returns the path."""
+        values, focus = self._drawn(metric)
+        index = self.model.view_index  # type: ignore[union-attr]  # _drawn checked it
+        return write_html(path, index, overlay=index.overlay(values, metric), selected=[focus] if focus else None,
+                          table=self.table, table_title=f"{self.candidate} vs {self.reference}", node_column="node")
+
+    def _drawn(self, metric: str) -> tuple[pd.Series, str | None]:
+        """What the graph of the report shows: ``metric`` per node (its worst value), and the
+        node to select (the root cause, else the first divergence)."""
         if self.model is None:
             raise UsageError("This report has no model to draw.")
+        if metric not in self.table.columns:
+            raise UsageError(f"No column {metric!r} in the report's table: name one of its error columns, "
+                             "such as 'max_abs'.")
         values = self.table.groupby("node", sort=False)[metric].max().astype(float)
-        view = self.model.view()
-        view.set_overlay(values.replace([np.inf], np.nan), label=metric)
         cause = self.root_cause if self.root_cause is not None else self.first_divergence
-        if cause is not None:
-            view.select([cause.node])
-            view.reveal(cause.node)  # opens its groups and pans to it once drawn
-        return view
+        return values.replace([np.inf], np.nan), (cause.node if cause is not None else None)
 
     def repro(self, folder: str | os.PathLike, node: str | None = None) -> Path:
         """Writes a standalone reproduction of the root cause (or ``node``) into ``folder``.

@@ -4,8 +4,10 @@ the model's own fields (opsets, IR version, producer, signatures, metadata, exte
 from __future__ import annotations
 
 import html
+import os
 from collections import Counter
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
@@ -15,6 +17,7 @@ import pandas as pd
 from .. import _hooks
 from ..comparison import compare
 from ..errors import UsageError
+from ..graph import write_html
 from ..model import Model, as_model
 from ..model.internal import attribute_values, external_info, format_attribute
 from ..runtime import debug, random_inputs
@@ -346,6 +349,20 @@ class Diff:
         removed (red), changed (amber), fused (blue), Q/DQ (violet), same (grey); a folded group
         counts the changes it holds; a click on a node shows both sides' details."""
         return _hooks.call("graph_view", self.view_index, height)
+
+    def to_html(self, path: str | os.PathLike) -> Path:
+        """Writes the diff as ONE self-contained HTML file (``.html``, no network): the union
+        view coloured by status, as :meth:`view` draws it, beside the nodes that differ, where a
+        click on a row selects the node. Returns the path."""
+        from ._view import A_PREFIX
+
+        changed = self.nodes[self.nodes.status != "same"]
+        in_view = changed.b_id.where(pd.notna(changed.b_id), A_PREFIX + changed.a_id.astype(str))
+        table = changed.assign(view_id=in_view)[["view_id", "status", "op_a", "op_b", "scope", "changes", "a_id",
+                                                 "b_id"]]
+        a_label, b_label = self.labels
+        return write_html(path, self.view_index, table=table, table_title=f"{a_label} → {b_label}: what differs",
+                          node_column="view_id")
 
     def numeric(self, inputs: Mapping[str, Any] | None = None, *, rtol: float = 1e-4, atol: float = 1e-5,
                 provider: str = "cpu") -> "Report":

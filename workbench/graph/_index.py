@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
 import math
+import os
 import re
 import warnings
 from collections import deque
@@ -16,6 +18,7 @@ from ..model.internal import card_html, summary_text
 from ._build import GraphBuilder
 from ._details import node_details, tensor_view, weight_stats
 from ._schema import constant_value
+from ._standalone import standalone_block
 
 if TYPE_CHECKING:
     import graphviz
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 #: The MIME type of the view payload; the JupyterLab extension renders it.
 VIEW_MIME_TYPE = "application/vnd.onnx-workbench.graph+json"
 VIEW_SCHEMA_VERSION = 1
+#: The environment variable choosing what an output's HTML form carries: ``interactive`` or ``static``.
+OUTPUT_HTML_VARIABLE = "WORKBENCH_OUTPUT_HTML"
 #: Payload size for front ends that fetch the rest on demand (widget, file viewer).
 LAZY_PAYLOAD_BYTES = 500_000
 #: First paint opens groups while no more than this many boxes are visible.
@@ -351,19 +356,36 @@ def build_view(model: "Model") -> ViewIndex:
 
 
 def mime_bundle(model: "Model") -> dict[str, Any]:
-    """What a notebook shows of a model: the interactive view for JupyterLab (its payload), a
-    static SVG of the first paint and the summary card for front ends without the extension."""
+    """What a notebook shows of a model: the interactive view for JupyterLab with the extension
+    (its payload); for other front ends a static SVG of the first paint, and HTML that draws the
+    same view where scripts run (an exported notebook, a trusted output) and shows the summary
+    card and that SVG where they do not (a sanitised output, a notebook on a code host)."""
     index = model.view_index
     payload = index.payload()
-    bundle = {
-        "text/plain": summary_text(payload["summary"]),
-        "text/html": card_html(payload["summary"]),
-        VIEW_MIME_TYPE: payload,
-    }
+    bundle = {"text/plain": summary_text(payload["summary"]), VIEW_MIME_TYPE: payload}
     svg = _static_svg(index, payload["expanded"])
     if svg is not None:
         bundle["image/svg+xml"] = svg
+    bundle["text/html"] = html_fallback(payload, card_html(payload["summary"]), svg)
     return bundle
+
+
+def html_fallback(payload: dict, card: str = "", svg: str | None = None) -> str:
+    """A view's HTML form for front ends without our renderer: the standalone view of
+    ``payload``, over ``card`` and ``svg`` (as an image) for where its scripts do not run.
+
+    The standalone view inlines the renderer (about 0.9 MB per output, which the notebook file
+    keeps); with the environment variable ``WORKBENCH_OUTPUT_HTML=static`` outputs carry the
+    card and the picture only.
+    """
+    picture = ("<img alt='the graph (static)' style='max-width:100%' src='data:image/svg+xml;base64,"
+               + base64.b64encode(svg.encode("utf-8")).decode("ascii") + "'>") if svg else ""
+    mode = os.environ.get(OUTPUT_HTML_VARIABLE, "interactive")
+    if mode not in ("interactive", "static"):
+        raise UsageError(f"{OUTPUT_HTML_VARIABLE}={mode!r}: set it to 'interactive' (the default) or 'static'.")
+    if mode == "static":
+        return f"<div>{card}{picture}</div>"
+    return standalone_block(payload, None, fallback=card + picture)
 
 
 def _static_svg(index: ViewIndex, expanded: list[str]) -> str | None:

@@ -8,6 +8,7 @@ it; shape inference runs when a table first needs shapes; weights are read only 
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from functools import cached_property
 from pathlib import Path
@@ -362,6 +363,16 @@ class Model:
         >>> v.selected              # what the user clicked # doctest: +SKIP
         """
         return _hooks.call("graph_view", self, height)
+
+    def to_html(self, path: str | os.PathLike[str]) -> Path:
+        """Writes the interactive graph view as ONE self-contained HTML file (``.html``): the
+        renderer, the layout engine and every group and node's details inline, no network, so it
+        opens from disk and can be sent to anyone. Expand, search and click for details as in the
+        notebook. Returns the path.
+
+        >>> m.to_html("model.html")   # doctest: +SKIP
+        """
+        return _hooks.call("write_html", path, self.view_index)
 
     def to_graphviz(self, expanded: Iterable[str] | None = None) -> "graphviz.Digraph":
         """The graph as a ``graphviz.Digraph`` (``.pipe(format="svg")`` for an SVG).

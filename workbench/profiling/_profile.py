@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ProfileError, ProviderError, UsageError
+from ..graph import write_html
 from ..model import Model, as_model
 from ..runtime.internal import (
     ALIASES,
@@ -60,6 +61,8 @@ SPREAD_LIMIT = 1.5
 LOAD_LIMIT = 0.75
 #: The row of :attr:`Profile.scopes` that is the whole model (every scope rolled up).
 MODEL_SCOPE = "(model)"
+#: The legend of the latency overlay.
+LATENCY_LABEL = "latency (µs)"
 
 
 class Profile:
@@ -465,8 +468,23 @@ class Profile:
         if self.model is None:
             raise ProfileError("This profile has no model to draw: read it with read_profile(path, model=m).")
         view = self.model.view(height=height)
-        view.set_overlay(self.authored, label="latency (µs)")
+        view.set_overlay(self.authored, label=LATENCY_LABEL)
         return view
+
+    def to_html(self, path: str | os.PathLike) -> Path:
+        """Writes the profile as ONE self-contained HTML file (``.html``, no network): the
+        authored graph coloured by latency, as :meth:`view` draws it, beside the kernels slowest
+        first, where a click on a row selects the authored node the kernel ran. Returns the path."""
+        if self.model is None:
+            raise ProfileError("This profile has no model to draw: read it with read_profile(path, model=m).")
+        index = self.model.view_index
+        kernels = self.nodes.reset_index().sort_values("median_us", ascending=False)
+        kernels.insert(0, "graph_node", kernels["authored"].map(lambda ids: ids[0] if ids else None))
+        shown = [c for c in ("graph_node", "node", "op", "provider", "median_us", "p90_us", "share", "scope",
+                             "mapping") if c in kernels.columns]
+        return write_html(path, index, overlay=index.overlay(self.authored, LATENCY_LABEL),
+                          table=kernels[shown], table_title=f"Kernels of {self.label}, slowest first",
+                          node_column="graph_node")
 
     @cached_property
     def plot(self) -> "ProfilePlots":

@@ -1,10 +1,14 @@
-"""``GraphView``: the graph view as an ipywidget, in sync with Python both ways.
+"""``GraphView``: the graph view as a widget, in sync with Python both ways.
 
-The front end (``GraphViewModel`` / ``GraphViewView`` in the JupyterLab extension) gets the
-payload once, then fetches the groups and node details it lacks with custom messages
-(docs/view-schema.md, "Messages"). Selection, highlights, the overlay, the expanded
-groups and the marks (breakpoint badges) are synced traits; a breakpoint toggled in the
-view comes back as the message ``{"event": "breakpoint", "id": <node id>}``.
+The widget is an anywidget: its front end is the ES module built from
+``extension/src/bundle/`` into ``workbench/static/``, so it renders wherever anywidget does
+(JupyterLab, Notebook 7, VS Code, Colab, marimo), with or without our JupyterLab extension.
+The front end gets the payload once, then fetches the groups and node details it lacks with
+custom messages (docs/view-schema.md, "Messages"). Selection, highlights, the overlay, the
+expanded groups and the marks (breakpoint badges) are synced traits; a breakpoint toggled in
+the view comes back as the message ``{"event": "breakpoint", "id": <node id>}``.
+Where no widget front end runs (an exported notebook), its output's HTML draws the view as it
+was when shown, without the kernel.
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anywidget
 import ipywidgets
 import traitlets
 
-from .._version import package_version
 from ..errors import UsageError, WorkbenchError
-from ..graph import LAZY_PAYLOAD_BYTES, ViewIndex
+from ..graph import LAZY_PAYLOAD_BYTES, ViewIndex, bundle_file, html_fallback
 
 if TYPE_CHECKING:
     import graphviz
@@ -28,12 +32,10 @@ if TYPE_CHECKING:
 
     from ..model import Model
 
-MODULE_NAME = "onnx-workbench"
-MODULE_VERSION = f"^{package_version()}"
 HEIGHT = 560
 
 
-class GraphView(ipywidgets.DOMWidget):
+class GraphView(anywidget.AnyWidget):
     """The model's graph, drawn in the notebook; clicks and Python calls stay in sync.
 
     ::
@@ -44,12 +46,8 @@ class GraphView(ipywidgets.DOMWidget):
         v.set_overlay(latency)  # colours nodes by a Series keyed by node id
     """
 
-    _model_name = traitlets.Unicode("GraphViewModel").tag(sync=True)
-    _view_name = traitlets.Unicode("GraphViewView").tag(sync=True)
-    _model_module = traitlets.Unicode(MODULE_NAME).tag(sync=True)
-    _view_module = traitlets.Unicode(MODULE_NAME).tag(sync=True)
-    _model_module_version = traitlets.Unicode(MODULE_VERSION).tag(sync=True)
-    _view_module_version = traitlets.Unicode(MODULE_VERSION).tag(sync=True)
+    _esm = bundle_file("workbench.js")
+    _css = bundle_file("workbench.css")
 
     payload = traitlets.Dict(help="The view payload (schema 1), sent once.").tag(sync=True)
     selected = traitlets.List(traitlets.Unicode(), help="Selected node ids (the user's clicks).").tag(sync=True)
@@ -62,6 +60,8 @@ class GraphView(ipywidgets.DOMWidget):
     breakpoint_clicks = traitlets.Bool(
         False, help="Whether a click on a node's left edge (or `b`) toggles its breakpoint; see on_breakpoint."
     ).tag(sync=True)
+    height = traitlets.Int(HEIGHT, help="The view's height in pixels (front ends that ignore `layout` read it).").tag(
+        sync=True)
     revealed = traitlets.Unicode(
         None, allow_none=True, help="A node brought into view (the view pans to it when it changes)."
     ).tag(sync=True)
@@ -70,12 +70,13 @@ class GraphView(ipywidgets.DOMWidget):
         """Shows ``source``, a :class:`workbench.Model` or its :class:`workbench.graph.ViewIndex`.
 
         ``height`` is the view's height in pixels; other keyword arguments go to
-        ``ipywidgets.DOMWidget`` (``layout=...`` replaces the default layout).
+        ``anywidget.AnyWidget`` (``layout=...`` replaces the default layout).
         """
         self._index = source if isinstance(source, ViewIndex) else source.view_index
         kwargs.setdefault("layout", {"height": f"{height}px", "width": "100%"})
         payload = self._index.payload(budget=LAZY_PAYLOAD_BYTES)
-        super().__init__(payload=payload, expanded=payload["expanded"], overlay=payload.get("overlay"), **kwargs)
+        super().__init__(payload=payload, expanded=payload["expanded"], overlay=payload.get("overlay"),
+                         height=height, **kwargs)
         self._breakpoint_handlers = ipywidgets.CallbackDispatcher()
         self.on_msg(self._answer)
         self.on_msg(self._on_event)
@@ -154,6 +155,18 @@ class GraphView(ipywidgets.DOMWidget):
                              "(apt install graphviz, brew install graphviz, conda install graphviz).") from None
         target.write_bytes(picture)
         return target
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        """The widget, and for front ends that draw no widget (an exported notebook) the HTML of
+        the view as it stands: the payload, the selection, the overlay, the open groups."""
+        shown = super()._repr_mimebundle_(**kwargs)
+        if shown is None:
+            return None
+        data, metadata = shown
+        payload = {**self.payload, "summary": None,  # the widget draws no card
+                   "selected": list(self.selected), "highlighted": list(self.highlighted),
+                   "overlay": self.overlay, "expanded": list(self.expanded)}
+        return {**data, "text/html": html_fallback(payload)}, metadata
 
     def _answer(self, _widget: ipywidgets.Widget, content: dict, _buffers: list) -> None:
         """Answers the front end's ``{"request": "group" | "details" | "search" | "tensor", "id": ...}``

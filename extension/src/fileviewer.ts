@@ -10,6 +10,7 @@
  * on the `.onnx` tab in front: fit, expand, collapse, layout direction, save as SVG or PNG,
  * properties and search.
  */
+import { INotebookTree } from '@jupyter-notebook/tree';
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import {
   ICommandPalette,
@@ -316,12 +317,15 @@ class SelectionOrder {
  * arguments (paths relative to the server root) it diffs those. It opens the diff's view in
  * a tab titled `a.onnx ↔ b.onnx`, or brings forward the tab already showing it. Diff tabs come
  * back after a reload, as documents do (the layout restorer runs the command again).
+ * Notebook 7's file tree page has no room in its main area: there the tab joins the tree's
+ * own tabs (Files, Running).
  */
 function addDiffCommand(
   app: JupyterFrontEnd,
   factory: IFileBrowserFactory,
   palette: ICommandPalette | null,
-  restorer: ILayoutRestorer | null
+  restorer: ILayoutRestorer | null,
+  notebookTree: INotebookTree | null
 ): void {
   const order = new SelectionOrder(factory);
   const tracker = new WidgetTracker<MainAreaWidget>({ namespace: 'onnx-workbench-diff' });
@@ -354,11 +358,17 @@ function addDiffCommand(
       }
       const [a, b] = paths;
       const id = `onnx-workbench-diff:${encodeURIComponent(a)}:${encodeURIComponent(b)}`;
-      for (const open of app.shell.widgets('main')) {
-        if (open.id === id) {
-          app.shell.activateById(id);
-          return;
+      const show = (widget: Widget) => {
+        if (notebookTree?.contains(widget)) {
+          notebookTree.currentWidget = widget;
+        } else {
+          app.shell.activateById(widget.id);
         }
+      };
+      const open = tracker.find(widget => widget.id === id);
+      if (open) {
+        show(open);
+        return;
       }
       const settings = app.serviceManager.serverSettings;
       const source = new ServerViewSource(
@@ -376,7 +386,18 @@ function addDiffCommand(
       diffed.set(widget, { a, b });
       void tracker.add(widget);
       app.shell.add(widget, 'main');
-      app.shell.activateById(id);
+      if (!widget.isAttached && notebookTree) {
+        notebookTree.addWidget(widget); // Notebook 7's tree page keeps its main area to itself
+      }
+      if (!widget.isAttached) {
+        widget.dispose();
+        void showErrorMessage(
+          'Diff ONNX models',
+          'This page has no room for the diff: open the two files in JupyterLab.'
+        );
+        return;
+      }
+      show(widget);
     }
   });
   app.contextMenu.addItem({
@@ -475,12 +496,13 @@ export const fileViewerPlugin: JupyterFrontEndPlugin<void> = {
   id: 'onnx-workbench:file-viewer',
   description: 'Opens .onnx files in the ONNX Workbench graph view, and diffs two of them.',
   autoStart: true,
-  optional: [ICommandPalette, IFileBrowserFactory, ILayoutRestorer],
+  optional: [ICommandPalette, IFileBrowserFactory, ILayoutRestorer, INotebookTree],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     browsers: IFileBrowserFactory | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    notebookTree: INotebookTree | null
   ) => {
     const registry = app.docRegistry;
     registry.addModelFactory(new NoContentModelFactory());
@@ -509,7 +531,7 @@ export const fileViewerPlugin: JupyterFrontEndPlugin<void> = {
     );
     addCommands(app, palette);
     if (browsers) {
-      addDiffCommand(app, browsers, palette, restorer);
+      addDiffCommand(app, browsers, palette, restorer, notebookTree);
     }
   }
 };

@@ -41,6 +41,7 @@ from tests.ui.conftest import (
     _stop,
     _write_settings,
 )
+from tests.ui.test_diff_ui import CHANGED_ATTRIBUTE, INSERTED, mlp, status_class
 from tests.ui.test_graph_xss import (
     HOSTILE_FILE,
     IMG,
@@ -66,6 +67,7 @@ CELL_TIMEOUT_MS = 60_000
 # without our extension (checked with it disabled): not ours to fix, so not counted as an error.
 NOTEBOOK_OWN_ERRORS = ("Cannot read properties of undefined (reading 'schema')",)
 
+DIFF_A, DIFF_B = "mlp_a.onnx", "mlp_b.onnx"  # tests/ui/test_diff_ui.py's pair
 SAMPLE = "tiny_cnn"
 MODEL_FILE = f"{SAMPLE}.onnx"
 HOSTILE = "xss.onnx"
@@ -165,6 +167,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotebookServer]
     for name in (HOSTILE, HOSTILE_FILE):
         onnx.save(hostile_model(), root / name)
     onnx.save(runnable_model(), root / RUNNABLE)
+    onnx.save(mlp(False), root / DIFF_A)
+    onnx.save(mlp(True), root / DIFF_B)
     # The kernelspec in the metadata starts the kernel at once: Notebook 7 asks which kernel to
     # start (a dialog) only for a notebook without one. `notebook_tab` checks no dialog is open.
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS],
@@ -325,6 +329,27 @@ def test_file_viewer_from_tree(tree_page: Page, page_errors: list[str]) -> None:
     page.locator(".jp-Toolbar .jp-OnnxWorkbench-propertiesButton").click()
     expect(panel.locator(".jp-OnnxWorkbench-summary .jp-OnnxWorkbench-title")).to_have_text(SAMPLE)
     save_screenshot("notebook7-file-viewer.png", page)
+    assert_no_errors(page_errors)
+
+
+def test_diff_from_tree(tree_page: Page, page_errors: list[str]) -> None:
+    """Two models ticked in Notebook 7's file tree and "Diff ONNX models" from the context menu:
+    the tree page keeps its main area to itself, so the diff opens as a tab beside Files and
+    Running, its view coloured by status."""
+    entries = [tree_page.locator(".jp-DirListing-item").filter(has=tree_page.get_by_text(name, exact=True))
+               for name in (DIFF_A, DIFF_B)]
+    for entry in entries:
+        expect(entry).to_be_visible(timeout=PAGE_LOAD_TIMEOUT_MS)
+        entry.locator("input[type=checkbox]").check()  # a click on the name would open the file
+    entries[1].click(button="right")
+    menu = tree_page.locator(".lm-Menu").last
+    menu.locator(".lm-Menu-item:not(.lm-mod-hidden)").filter(has_text="Diff ONNX models").click()
+    tab = tree_page.locator(".lm-TabBar-tab").filter(has_text=f"{DIFF_A} ↔ {DIFF_B}")
+    expect(tab).to_have_class(re.compile(r"\blm-mod-current\b"))
+    viewer = Viewer(tree_page.locator(f".lm-Widget:not(.lm-mod-hidden) > .jp-MainAreaWidget {VIEWER}")).wait_ready()
+    expect(viewer.node(INSERTED)).to_have_class(status_class("added"))
+    expect(viewer.node(CHANGED_ATTRIBUTE)).to_have_class(status_class("changed"))
+    save_screenshot("notebook7-diff.png", tree_page)
     assert_no_errors(page_errors)
 
 

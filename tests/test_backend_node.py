@@ -52,6 +52,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import workbench as wb
 from workbench.errors import WorkbenchError
+from workbench.model.internal import card_html
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 try:
@@ -482,7 +483,7 @@ def check_open(item: Loaded) -> Outcome:
     try:
         model.nodes, model.tensors, model.ops, model.scopes  # noqa: B018 - built on first use
         stage = "card"
-        repr(model), model._repr_html_()
+        repr(model), card_html(model.card_data())
         stage = "view"
         index = model.view_index  # build_view(model), kept on the model for to_graphviz
         payload = index.payload()

@@ -1,7 +1,8 @@
 """The graph view widget (``m.view()``) in marimo, which runs anywidgets with its own front end (no
 Jupyter, no extension of ours): it draws, a group opened and a node clicked in the page reach Python
 (a dependent cell shows them), a selection made in Python reaches the page, and a model whose
-strings are HTML payloads shows them as text.
+strings are HTML payloads shows them as text. A model as a cell's last expression draws its
+interactive view from its standalone HTML form (in an iframe marimo makes for it).
 
 One ``marimo run`` server (loopback, token) serves a notebook written to a temporary folder. The
 tiny_bert view there gets a lean payload (the root group only), so every group it opens and every
@@ -40,6 +41,7 @@ GROUP = "g:embeddings"  # a group of tiny_bert's root, closed at first: its cont
 NODE = "node_Gather_1"  # a node in GROUP
 PYTHON_NODE = "node_Add_78"  # selected from Python: in g:pooler/dense, in g:pooler, both sent by the kernel
 XSS_MODEL = "xss_run.onnx"
+SAMPLE = "tiny_cnn"  # displayed as a cell's last expression
 
 NOTEBOOK = '''
 import marimo
@@ -99,6 +101,14 @@ def _(wb):
     return
 
 
+@app.cell
+def _(wb):
+    # A model as the cell's last expression: marimo picks how to show it.
+    model = wb.samples.open({sample!r})
+    model
+    return
+
+
 if __name__ == "__main__":
     app.run()
 '''
@@ -142,6 +152,7 @@ def marimo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     notebook = work / "workbench_view.py"
     notebook.write_text(textwrap.dedent(NOTEBOOK).format(
         python_node=PYTHON_NODE, xss_path=str(work / XSS_MODEL), matmul=MATMUL, relu=RELU, img=IMG,
+        sample=SAMPLE,
     ), encoding="utf-8")  # fmt: skip
     port, token = free_port(), secrets.token_hex(24)
     env = {**os.environ, **{key: str(work / key.lower()) for key in
@@ -240,4 +251,23 @@ def test_hostile_strings_in_graph_widget(marimo_page: MarimoPage) -> None:
     assert marimo_page.page.evaluate("() => window.__xss") is None, "a payload ran"
     viewer.root.scroll_into_view_if_needed()
     marimo_page.screenshot("marimo-xss.png", viewer.root)
+    marimo_page.assert_no_errors()
+
+
+def test_model_output(marimo_page: MarimoPage) -> None:
+    """A model as a cell's last expression: marimo asks for ``_repr_html_`` (before
+    ``_repr_mimebundle_``), which is the model output's standalone HTML form; marimo puts HTML
+    that carries a script in an iframe, where the module draws the interactive view, no kernel
+    needed: it reaches its first paint, shows the card and opens a group."""
+    page = marimo_page.page
+    frame = page.frame_locator(".output-area iframe").first
+    viewer = Viewer(frame.locator(VIEWER)).wait_ready(FIRST_PAINT_TIMEOUT_MS)
+    expect(frame.locator(".jp-OnnxWorkbench-summary .jp-OnnxWorkbench-title")).to_have_text(SAMPLE)
+    group = viewer.group("g:stem")
+    expect(group).to_have_class(viewer.state("frame"))  # open at first paint
+    with viewer.relayout():
+        viewer.click(viewer.frame_header("g:stem"))
+    expect(group).not_to_have_class(viewer.state("frame"))
+    page.locator(".output-area iframe").first.scroll_into_view_if_needed()
+    marimo_page.screenshot("marimo-model-output.png", page.locator(".output-area iframe").first)
     marimo_page.assert_no_errors()

@@ -21,7 +21,7 @@ from .. import _hooks, errors
 from ._cost import attribute_values, node_cost
 from ._load import Loaded, ModelSource, load
 from ._scopes import NodeScope, ScopeTree, assign_scopes, build_tree
-from ._summary import card_html, summary_data, summary_text
+from ._summary import summary_data, summary_text
 from ._tensors import read_tensor, tensor_dtype, tensor_nbytes, tensor_stats, type_name
 from ._walk import NodeRecord, add_bare, iter_graphs, subgraphs, walk_nodes
 
@@ -347,7 +347,9 @@ class Model:
         return summary_text(self.card_data())
 
     def _repr_html_(self) -> str:
-        return card_html(self.card_data())
+        """The output's HTML form, for hosts that ask for HTML alone (marimo): the interactive
+        view where scripts run, the card and the static picture where they do not."""
+        return self._repr_mimebundle_()["text/html"]
 
     # ---- graph view (attached from above: see workbench/_hooks.py) ----------------------
     @cached_property

@@ -1,7 +1,8 @@
 """The extension's TypeScript never hands a string to an HTML parser: model strings reach the page
-through ``textContent`` and harmless attributes only. A static scan of ``extension/src`` for
-the APIs that parse markup or run code; the browser tests (``tests/ui/test_graph_xss.py``)
-check the same in the running UI."""
+through ``textContent`` and harmless attributes only, in every host (the JupyterLab extension,
+and the anywidget and standalone module built from ``src/bundle/``). A static scan of
+``extension/src`` for the APIs that parse markup or run code; the browser tests
+(``tests/ui/test_graph_xss.py``, and each host's file) check the same in the running UI."""
 
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ def test_extension_source_has_no_html_sinks() -> None:
     """No file under ``extension/src`` uses an API that parses markup or evaluates code."""
     files = sorted(p for p in SOURCE.rglob("*") if p.suffix in (".ts", ".tsx"))
     assert len(files) > 5, f"no TypeScript found under {SOURCE}"
+    # every host's code: the extension's, the renderer's, and the widget and standalone module's
+    assert {p.parent.name for p in files} >= {"src", "view", "bundle"}
     findings = [
         finding
         for path in files

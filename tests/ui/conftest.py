@@ -103,8 +103,9 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def _running_lab(root: Path, work: Path, *extra_args: str) -> Iterator[LabServer]:
-    """Runs JupyterLab on loopback, serving ``root``, with token authentication.
+def _running_lab(root: Path, work: Path, *extra_args: str, app: str = "lab") -> Iterator[LabServer]:
+    """Runs JupyterLab (or, with ``app="notebook"``, Notebook 7) on loopback, serving ``root``,
+    with token authentication.
 
     Workspaces, user settings, checkpoints and the server log go to ``work``, so the server
     neither sees nor changes the user's layout and settings.
@@ -112,19 +113,20 @@ def _running_lab(root: Path, work: Path, *extra_args: str) -> Iterator[LabServer
     _write_settings(work / "settings")
     port = free_port()
     token = secrets.token_hex(24)
+    application = {"lab": "LabApp", "notebook": "JupyterNotebookApp"}[app]
     cmd = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable, "-m", "jupyter", app,
         "--no-browser",
         "--ip=127.0.0.1",
         f"--port={port}",
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={token}",
         "--allow-root",
-        f"--LabApp.workspaces_dir={work / 'workspaces'}",
-        f"--LabApp.user_settings_dir={work / 'settings'}",
+        f"--{application}.workspaces_dir={work / 'workspaces'}",
+        f"--{application}.user_settings_dir={work / 'settings'}",
         f"--FileCheckpoints.root_dir={work / 'checkpoints'}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *(["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+          if app == "lab" else []),
         *extra_args,
     ]  # fmt: skip
     log_path = work / "server.log"

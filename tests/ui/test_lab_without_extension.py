@@ -55,6 +55,8 @@ CELLS = [
     f"x = wb.open({XSS_MODEL!r}).view()\nx.set_overlay({{{MATMUL!r}: 1.0, {RELU!r}: 2.0}}, label={IMG!r})\nx",
 ]
 OPEN_CELL, VIEW_CELL, PRINT_CELL, SELECT_CELL, MODEL_CELL, XSS_CELL = range(len(CELLS))
+NOTEBOOK = "without_extension.ipynb"  # opened by the `notebook` fixture (tests/ui/conftest.py)
+RUN_FIRST = (OPEN_CELL,)
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +78,9 @@ def bare_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 
 @pytest.fixture(scope="module")
-def module_bare_page(browser: Browser, bare_lab: LabServer) -> Iterator[LabPage]:
-    """One page on that JupyterLab for the module."""
+def module_lab_page(browser: Browser, bare_lab: LabServer) -> Iterator[LabPage]:
+    """One page on that JupyterLab for the module, in place of the scratch JupyterLab's: the
+    ``notebook`` and ``lab_page`` fixtures of ``conftest.py`` then work on it."""
     errors: list[str] = []
     with _new_page(browser, errors, SCRATCH_VIEWPORT) as new_page:
         lab_page = LabPage(page=new_page, server=bare_lab, folder=FOLDER, errors=errors)
@@ -87,28 +90,12 @@ def module_bare_page(browser: Browser, bare_lab: LabServer) -> Iterator[LabPage]
         yield lab_page
 
 
-@pytest.fixture(scope="module")
-def bare_notebook(module_bare_page: LabPage) -> Iterator[Notebook]:
-    """The module's notebook (``CELLS``), kernel running, the model opened."""
-    notebook = module_bare_page.open_notebook("without_extension.ipynb", CELLS)
-    notebook.run(OPEN_CELL)
-    yield notebook
-    notebook.close()
-
-
-@pytest.fixture
-def lab_page(module_bare_page: LabPage) -> LabPage:
-    """The module's page, its error list emptied for this test."""
-    module_bare_page.errors.clear()
-    return module_bare_page
-
-
 def python_sees(selected: list[str], expanded: list[str]) -> str:
     """What the print cell shows for ``v.selected`` and ``v.expanded`` (sorted)."""
     return f"python sees {{'selected': {selected!r}, 'expanded': {sorted(expanded)!r}}}"
 
 
-def test_extension_is_disabled(lab_page: LabPage, bare_notebook: Notebook) -> None:
+def test_extension_is_disabled(lab_page: LabPage, notebook: Notebook) -> None:
     """The page config disables our extension: none of its plugins is registered, and the
     notebook's renderers know neither our MIME type; anywidget's plugin is there."""
     state = lab_page.page.evaluate(
@@ -126,11 +113,10 @@ def test_extension_is_disabled(lab_page: LabPage, bare_notebook: Notebook) -> No
     assert state == {"ours": [], "anywidget": True, "mime": False}
 
 
-def test_widget_round_trip(lab_page: LabPage, bare_notebook: Notebook) -> None:
+def test_widget_round_trip(lab_page: LabPage, notebook: Notebook) -> None:
     """``m.view()`` draws; a group opened in it (fetched from the kernel) and a node clicked in
     it (its details fetched from the kernel) reach ``v.expanded`` and ``v.selected``; then
     ``v.select(...)`` in Python selects a node in two groups the view has not loaded."""
-    notebook = bare_notebook
     viewer = notebook.show(VIEW_CELL)
     expect(notebook.output(VIEW_CELL).locator(".jp-OnnxWorkbench-widget")).to_have_count(1)
     group = viewer.group(GROUP)
@@ -169,11 +155,11 @@ def show_model(notebook: Notebook) -> tuple[Locator, Viewer]:
     return block, Viewer(block.locator(VIEWER)).wait_ready()
 
 
-def test_model_output_draws_standalone_view(lab_page: LabPage, bare_notebook: Notebook) -> None:
+def test_model_output_draws_standalone_view(lab_page: LabPage, notebook: Notebook) -> None:
     """A plain ``m`` output falls back to its ``text/html``: the standalone block, whose module
     script (run in a trusted output) draws the card and an interactive view with no kernel
     behind it: a click shows a node's details, a group folds."""
-    block, viewer = show_model(bare_notebook)
+    block, viewer = show_model(notebook)
     expect(block.locator(".jp-OnnxWorkbench-summary .jp-OnnxWorkbench-title")).to_have_text("tiny_bert")
     viewer.click(viewer.node(NODE))
     expect(viewer.node(NODE)).to_have_class(viewer.state("selected"))
@@ -188,11 +174,11 @@ def test_model_output_draws_standalone_view(lab_page: LabPage, bare_notebook: No
     lab_page.assert_no_errors()
 
 
-def test_model_output_canvas_fills_view(lab_page: LabPage, bare_notebook: Notebook) -> None:
+def test_model_output_canvas_fills_view(lab_page: LabPage, notebook: Notebook) -> None:
     """The standalone view's canvas fills the view below its toolbar, as the details panel does:
     JupyterLab's rule for every svg of a rendered HTML output (``.jp-RenderedHTMLCommon svg
     {height: auto}``) would shrink it to an svg's default 150 px."""
-    block, viewer = show_model(bare_notebook)
+    block, viewer = show_model(notebook)
     canvas = viewer.root.locator("svg.jp-OnnxWorkbench-svg").bounding_box()
     view = viewer.root.bounding_box()
     toolbar = viewer.part("toolbar").bounding_box()
@@ -200,10 +186,9 @@ def test_model_output_canvas_fills_view(lab_page: LabPage, bare_notebook: Notebo
     assert canvas["height"] >= view["height"] - toolbar["height"] - 4, (canvas, view, toolbar)
 
 
-def test_hostile_strings_in_graph_widget(lab_page: LabPage, bare_notebook: Notebook) -> None:
+def test_hostile_strings_in_graph_widget(lab_page: LabPage, notebook: Notebook) -> None:
     """The widget's view of a model whose strings are HTML payloads, and its overlay legend,
     show them as text; no payload becomes an element or runs."""
-    notebook = bare_notebook
     viewer = notebook.show(XSS_CELL)
     expect(viewer.part("legend").locator(".jp-OnnxWorkbench-legendLabel")).to_have_text(IMG)
     expect(viewer.node(MATMUL)).to_have_class(viewer.state("overlaid"))

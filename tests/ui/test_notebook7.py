@@ -16,30 +16,24 @@ models; cells are run as a person runs them, by a click in the cell and Ctrl+Ent
 from __future__ import annotations
 
 import re
-import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import nbformat
 import onnx
 import pytest
-from helpers import SCREENSHOT_DIR, free_port, wait_until_up
+from helpers import SCREENSHOT_DIR
 from playwright.sync_api import expect
 
 import workbench as wb
 from tests.ui.conftest import (
     KERNELSPEC,
-    SERVER_START_TIMEOUT_S,
     VIEWER,
+    LabServer,
     Notebook,
     Viewer,
     _new_page,
-    _stop,
-    _write_settings,
+    _running_lab,
 )
 from tests.ui.test_diff_ui import CHANGED_ATTRIBUTE, INSERTED, mlp, status_class
 from tests.ui.test_graph_xss import (
@@ -86,19 +80,6 @@ CELLS = [
 ]
 OPEN_CELL, OUTPUT_CELL, VIEW_CELL, SELECTED_CELL, DEBUG_CELL, XSS_OUTPUT_CELL, XSS_VIEW_CELL = range(len(CELLS))
 STEPS = wb.debug(wb.samples.open(SAMPLE)).steps
-
-
-@dataclass(frozen=True)
-class NotebookServer:
-    """A running Notebook 7 server: where it listens, its token and the folder it serves."""
-
-    base_url: str
-    token: str
-    root: Path
-
-    def url(self, path: str) -> str:
-        """The address of ``path`` (relative to the server root URL) with the token attached."""
-        return f"{self.base_url}/{path.lstrip('/')}?token={self.token}"
 
 
 class NotebookTab(Notebook):
@@ -156,7 +137,7 @@ def assert_inert(page: Page, container: Locator) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotebookServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """Notebook 7 on loopback with a token, serving a temporary folder that holds the notebook
     (``CELLS``), the sample model, and the payload models (one under a hostile file name).
 
@@ -174,35 +155,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotebookServer]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS],
                                         metadata={"kernelspec": KERNELSPEC})
     nbformat.write(notebook, root / NOTEBOOK)
-    _write_settings(work / "settings")
-    port, token = free_port(), secrets.token_hex(24)
-    cmd = [
-        sys.executable, "-m", "jupyter", "notebook",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        f"--ServerApp.root_dir={root}",
-        f"--IdentityProvider.token={token}",
-        "--allow-root",
-        f"--JupyterNotebookApp.user_settings_dir={work / 'settings'}",
-        f"--JupyterNotebookApp.workspaces_dir={work / 'workspaces'}",
-        f"--FileCheckpoints.root_dir={work / 'checkpoints'}",
-        # window.jupyterapp: the fixture waits on it for the kernel, never to drive the notebook
-        "--JupyterNotebookApp.expose_app_in_browser=True",
-    ]  # fmt: skip
-    log_path = work / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)
-    info = NotebookServer(base_url=f"http://127.0.0.1:{port}", token=token, root=root)
-    try:
-        wait_until_up(process, info.url("api/status"), log_path, what="Notebook 7", timeout_s=SERVER_START_TIMEOUT_S)
-        yield info
-    finally:
-        _stop(process)
+    # window.jupyterapp: the fixture waits on it for the kernel, never to drive the notebook
+    with _running_lab(root, work, "--JupyterNotebookApp.expose_app_in_browser=True", app="notebook") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def module_notebook_tab(browser: Browser, server: NotebookServer) -> Iterator[NotebookTab]:
+def module_notebook_tab(browser: Browser, server: LabServer) -> Iterator[NotebookTab]:
     """The notebook open in Notebook 7, its kernel answering, its first cell (``m``) run."""
     errors: list[str] = []
     with _new_page(browser, errors, VIEWPORT) as page:
@@ -232,7 +191,7 @@ def notebook_tab(module_notebook_tab: NotebookTab) -> NotebookTab:
 
 
 @pytest.fixture
-def tree_page(browser: Browser, server: NotebookServer, page_errors: list[str]) -> Iterator[Page]:
+def tree_page(browser: Browser, server: LabServer, page_errors: list[str]) -> Iterator[Page]:
     """A page on Notebook 7's file tree (``/tree``); its errors, and those of pages it opens, go
     to ``page_errors``."""
     with _new_page(browser, page_errors, VIEWPORT) as page:

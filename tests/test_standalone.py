@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import workbench as wb
@@ -152,3 +153,13 @@ def test_outputs_can_carry_the_static_form_only(model: wb.Model, monkeypatch: py
     monkeypatch.setenv("WORKBENCH_OUTPUT_HTML", "fancy")
     with pytest.raises(UsageError, match="'interactive' .* or 'static'"):
         model._repr_mimebundle_()
+
+
+def test_non_finite_cells_become_json(model: wb.Model, tmp_path: Path) -> None:
+    """A table cell holding an infinity (a relative error over a zero reference) still writes
+    valid JSON: JSON has no infinity, so it travels as text."""
+    node = model.nodes.index[0]
+    table = pd.DataFrame({"node": [node, node], "max_rel": [np.inf, 0.5]})
+    path = wb.graph.write_html(tmp_path / "inf.html", model.view_index, table=table, node_column="node")
+    (data,) = blocks(path.read_text(encoding="utf-8"))
+    assert data["table"]["rows"] == [[node, "inf"], [node, 0.5]]

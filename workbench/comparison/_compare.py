@@ -164,8 +164,8 @@ class Report:
 
     def view(self, metric: str = "max_abs") -> "GraphView":
         """The candidate's graph coloured by ``metric`` (worst value per node), the root cause selected."""
-        values, focus = self._drawn(metric)
-        view = self.model.view()  # type: ignore[union-attr]  # _drawn checked it
+        model, values, focus = self._drawn(metric)
+        view = model.view()
         view.set_overlay(values, label=metric)
         if focus is not None:
             view.select([focus])
@@ -177,14 +177,14 @@ class Report:
         candidate's graph coloured by ``metric`` with the root cause selected, as :meth:`view`
         draws it, and the report's table beside it, where a click on a row selects its node.
         Returns the path."""
-        values, focus = self._drawn(metric)
-        index = self.model.view_index  # type: ignore[union-attr]  # _drawn checked it
+        model, values, focus = self._drawn(metric)
+        index = model.view_index
         return write_html(path, index, overlay=index.overlay(values, metric), selected=[focus] if focus else None,
                           table=self.table, table_title=f"{self.candidate} vs {self.reference}", node_column="node")
 
-    def _drawn(self, metric: str) -> tuple[pd.Series, str | None]:
-        """What the graph of the report shows: ``metric`` per node (its worst value), and the
-        node to select (the root cause, else the first divergence)."""
+    def _drawn(self, metric: str) -> tuple[Model, pd.Series, str | None]:
+        """What the graph of the report shows: the candidate model, ``metric`` per node (its worst
+        value), and the node to select (the root cause, else the first divergence)."""
         if self.model is None:
             raise UsageError("This report has no model to draw.")
         if metric not in self.table.columns:
@@ -192,7 +192,7 @@ class Report:
                              "such as 'max_abs'.")
         values = self.table.groupby("node", sort=False)[metric].max().astype(float)
         cause = self.root_cause if self.root_cause is not None else self.first_divergence
-        return values.replace([np.inf], np.nan), (cause.node if cause is not None else None)
+        return self.model, values.replace([np.inf], np.nan), (cause.node if cause is not None else None)
 
     def repro(self, folder: str | os.PathLike, node: str | None = None) -> Path:
         """Writes a standalone reproduction of the root cause (or ``node``) into ``folder``.

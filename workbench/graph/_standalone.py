@@ -105,8 +105,11 @@ def standalone_block(payload: dict, table: dict | None = None, fallback: str = "
     The module is inline in every block, so each output of an exported notebook stands alone;
     a page loads it once per block, and the first to run draws them all.
     """
-    data = json.dumps(_finite({"standalone": STANDALONE_VERSION, "payload": payload, "table": table}),
-                      separators=(",", ":"), allow_nan=False)
+    content = {"standalone": STANDALONE_VERSION, "payload": payload, "table": table}
+    try:
+        data = json.dumps(content, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere (a weight's statistics): walk it only then
+        data = json.dumps(_finite(content), separators=(",", ":"), allow_nan=False)
     encoded = base64.b64encode(gzip.compress(data.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
     return (f'<div class="jp-OnnxWorkbench-standalone">{fallback}'
             f'<script type="{STANDALONE_MIME_TYPE}">{encoded}</script></div>'

@@ -354,14 +354,14 @@ class Diff:
         """Writes the diff as ONE self-contained HTML file (``.html``, no network): the union
         view coloured by status, as :meth:`view` draws it, beside the nodes that differ, where a
         click on a row selects the node. Returns the path."""
-        from ._view import A_PREFIX
-
+        index = self.view_index
         changed = self.nodes[self.nodes.status != "same"]
-        in_view = changed.b_id.where(pd.notna(changed.b_id), A_PREFIX + changed.a_id.astype(str))
+        in_view = [index.drawn_as(x if pd.notna(x) else None, y if pd.notna(y) else None)
+                   for x, y in zip(changed.a_id, changed.b_id)]
         table = changed.assign(view_id=in_view)[["view_id", "status", "op_a", "op_b", "scope", "changes", "a_id",
                                                  "b_id"]]
         a_label, b_label = self.labels
-        return write_html(path, self.view_index, table=table, table_title=f"{a_label} → {b_label}: what differs",
+        return write_html(path, index, table=table, table_title=f"{a_label} → {b_label}: what differs",
                           node_column="view_id")
 
     def numeric(self, inputs: Mapping[str, Any] | None = None, *, rtol: float = 1e-4, atol: float = 1e-5,

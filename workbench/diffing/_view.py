@@ -34,7 +34,17 @@ class DiffIndex(ViewIndex):
     def __init__(self, diff: "Diff") -> None:
         self.diff = diff
         union, self.statuses, self.sides = _union(diff)
+        self._drawn: dict[tuple[str, str | None], str] | None = None  # see drawn_as
         super().__init__(union)
+
+    def drawn_as(self, a_id: str | None, b_id: str | None) -> str | None:
+        """The union node that stands for a row of ``Diff.nodes`` (its ids in a and b, either
+        missing), or None where the view draws none (a node folded into a constant)."""
+        if self._drawn is None:
+            self._drawn = {}
+            for union_id, (x, y) in self.sides.items():
+                self._drawn[("b", y) if y is not None else ("a", x)] = union_id
+        return self._drawn.get(("b", b_id) if b_id is not None else ("a", a_id))
 
     def status_overlay(self) -> dict:
         """The categorical overlay: each node's status, and per group the changes inside it."""

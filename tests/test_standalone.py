@@ -53,6 +53,8 @@ def test_to_html_carries_the_whole_view(model: wb.Model, tmp_path: Path) -> None
     assert payload["details"][model.nodes.index[0]] == json.loads(json.dumps(index.details(model.nodes.index[0])))
     assert payload["expanded"] == index.first_paint()
     assert data["table"] is None
+    fallback = page.split(f'<script type="{STANDALONE_MIME_TYPE}">')[0]  # shown where the script does not run
+    assert "Trust HTML" in fallback and model.name in fallback
     assert not re.search(r"https?://", page.replace("http://www.w3.org/", "")), "the page must not fetch anything"
 
 

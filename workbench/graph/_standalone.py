@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..model.internal import card_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +35,9 @@ STANDALONE_VERSION = 1
 STATIC = Path(__file__).resolve().parents[1] / "static"
 #: Rows of a table written beside the graph; a longer table keeps its first rows.
 TABLE_ROWS = 5000
+#: What a file shows where its script does not run (JupyterLab's HTML viewer, before "Trust HTML").
+SCRIPTS_NOTICE = ("<p class='jp-OnnxWorkbench-scriptsNotice'>The interactive graph view is drawn by this "
+                  "file's script: open the file in a web browser, or in JupyterLab click <b>Trust HTML</b>.</p>")
 #: A payload budget no model reaches: every group and every detail.
 WHOLE = 2**62
 
@@ -151,6 +155,8 @@ def write_html(path: str | os.PathLike[str], index: ViewIndex, *, overlay: dict 
         raise UsageError(f"Cannot write the view as {target.name!r}: name the file .html.")
     payload = standalone_payload(index, overlay=overlay, selected=selected)
     shown = table_data(table, table_title, node_column) if table is not None else None
-    page = standalone_page(str(payload.get("title") or "ONNX model"), standalone_block(payload, shown))
+    card = card_html(payload["summary"]) if payload.get("summary") else ""
+    page = standalone_page(str(payload.get("title") or "ONNX model"),
+                           standalone_block(payload, shown, fallback=card + SCRIPTS_NOTICE))
     target.write_text(page, encoding="utf-8")
     return target

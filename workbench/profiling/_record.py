@@ -82,10 +82,9 @@ def _open(folder: str, source: str | bytes, level: str, threads: int, providers:
     import onnxruntime as ort
 
     def opened(save: bool) -> Any:
-        options = session_options(level)
+        options = session_options(level, threads)
         options.enable_profiling = True
         options.profile_file_prefix = os.path.join(folder, "onnxruntime_profile")
-        options.intra_op_num_threads = threads
         if save:
             save_optimized_graph(options, os.path.join(folder, "optimized.onnx"))  # the graph this very session ran
         options.add_session_config_entry("session.record_ep_graph_assignment_info", "1")

@@ -82,6 +82,18 @@ class Worker:
                 raise getattr(errors, answer["type"], SessionError)(answer["message"])
             raise SessionError(f"{answer['type']}: {answer['message']}")
 
+    def kill(self) -> None:
+        """Kills the worker process now, from any thread: a call in flight raises
+        :class:`SessionError`; the next call starts a new worker."""
+        process = self._state["process"]
+        if process is not None and process.poll() is None:
+            process.kill()
+
+    def close(self) -> None:
+        """Ends the worker process (with no call in flight); the next call starts a new one."""
+        with self._lock:
+            _stop(self._state)
+
     def _start(self) -> subprocess.Popen:
         log = open(self._folder / "worker.log", "wb")  # noqa: SIM115 - the child keeps it; closed below
         # The worker sees this process's import path, so that it imports the same code.

@@ -31,16 +31,37 @@ def check_level(level: str) -> str:
     return level
 
 
-def session_options(level: str) -> onnxruntime.SessionOptions:
+#: The environment variable naming a process's intra-op thread count where a call gives none: a
+#: sweep's worker processes set it, so that they share the cores instead of each taking them all.
+THREADS_VARIABLE = "WORKBENCH_THREADS"
+
+
+def default_threads() -> int:
+    """The intra-op thread count of this process's sessions: :data:`THREADS_VARIABLE`, else 0
+    (onnxruntime's default, one per core)."""
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if not value.isdigit():
+        if value:
+            raise UsageError(f"{THREADS_VARIABLE}={value!r}: set it to a whole number of threads (0 for one per core).")
+        return 0
+    return int(value)
+
+
+def session_options(level: str, threads: int = 0) -> onnxruntime.SessionOptions:
     """Fresh session options at optimization ``level``, logging fatal errors only: what goes
     wrong reaches the user as a :class:`~workbench.errors.SessionError`, not as stderr lines
     (onnxruntime logs each failure as an error before raising it, and a failed profiling
-    session logs one more when it is destroyed)."""
+    session logs one more when it is destroyed). ``threads`` intra-op threads (0: the
+    process's :func:`default_threads`), and one inter-op thread where a count is set."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, LEVELS[check_level(level)])
     options.log_severity_level = 4
+    threads = threads or default_threads()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
     return options
 
 

@@ -245,13 +245,10 @@ def make_runner(light: onnx.ModelProto, providers: list[str], threads: int = 0,
                                     checker_first=True) from exc
 
         return run_reference
-    options = session_options("disabled")
+    options = session_options("disabled", threads)
     # No arena: it would keep the run's peak working memory allocated after the run,
     # on top of the captured values the budget accounts for.
     options.enable_cpu_mem_arena = False
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
     try:
         session = ort.InferenceSession(light.SerializeToString(), options, providers=providers)
     except Exception as exc:  # noqa: BLE001 - Fail, InvalidGraph, NotImplemented, …: one typed error

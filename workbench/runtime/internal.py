@@ -1,4 +1,4 @@
-"""What the layers above (comparison, profiling, analysis, widgets) use of the runtime package
+"""What the layers above (comparison, profiling, analysis, widgets, sweeps) use of the runtime package
 beside its public face: feeds, session options and optimized graphs, providers, typed session
 errors, the value representation. Not for users: it changes with the code that needs it.
 
@@ -8,8 +8,16 @@ checks the import graph: ``tests/test_layers.py``).
 
 from ._errors import session_error
 from ._inputs import input_specs, make_feeds
-from ._isolate import shared_worker
-from ._optimize import LEVELS, check_level, open_optimized, optimized, save_optimized_graph, session_options
+from ._isolate import Worker, shared_worker
+from ._optimize import (
+    LEVELS,
+    THREADS_VARIABLE,
+    check_level,
+    open_optimized,
+    optimized,
+    save_optimized_graph,
+    session_options,
+)
 from ._providers import ALIASES, COMPILING, CPU, REFERENCE, resolve
 from ._session import check_runnable, onnx_dtype
 from ._values import (
@@ -29,8 +37,8 @@ from ._values import (
 )
 
 __all__ = [
-    "ALIASES", "COMPILING", "CPU", "LEVELS", "REFERENCE", "SPECIAL", "Value", "as_value", "check_level",
-    "check_runnable", "describe", "from_reference", "input_specs", "is_special", "load", "make_feeds", "numeric",
-    "onnx_dtype", "open_optimized", "optimized", "output_types", "resolve", "run_session", "same_structure", "save",
-    "save_optimized_graph", "session_error", "session_options", "shared_worker", "tensors",
+    "ALIASES", "COMPILING", "CPU", "LEVELS", "REFERENCE", "SPECIAL", "THREADS_VARIABLE", "Value", "Worker", "as_value",
+    "check_level", "check_runnable", "describe", "from_reference", "input_specs", "is_special", "load", "make_feeds",
+    "numeric", "onnx_dtype", "open_optimized", "optimized", "output_types", "resolve", "run_session",
+    "same_structure", "save", "save_optimized_graph", "session_error", "session_options", "shared_worker", "tensors",
 ]

@@ -26,19 +26,21 @@ _PUBLIC = {
     "Profile": ".profiling", "measure_roofs": ".profiling", "profile": ".profiling", "profile_compare": ".profiling",
     "read_profile": ".profiling",
     "Diff": ".diffing", "diff": ".diffing",
+    "read_sweeps": ".sweeps", "sweep": ".sweeps", "sweep_compare": ".sweeps",
     "Analysis": ".analysis", "load_analysis": ".analysis", "save_analysis": ".analysis", "verify_analysis": ".analysis",
     "analysis": None, "comparison": None, "diffing": None, "errors": None, "graph": None, "model": None,
-    "precision": None, "profiling": None, "runtime": None, "samples": None,
+    "precision": None, "profiling": None, "runtime": None, "samples": None, "sweeps": None,
 }  # fmt: skip
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time these come from __getattr__
-    from . import analysis, comparison, diffing, errors, graph, model, precision, profiling, runtime, samples
+    from . import analysis, comparison, diffing, errors, graph, model, precision, profiling, runtime, samples, sweeps
     from .analysis import Analysis, load_analysis, save_analysis, verify_analysis
     from .comparison import Report, Run, compare
     from .diffing import Diff, diff
     from .model import Model, Scope, ScopeTree, open  # noqa: A004 - wb.open, as io.open
     from .profiling import Profile, measure_roofs, profile, profile_compare, read_profile
     from .runtime import Debugger, conditions, debug, providers, random_inputs
+    from .sweeps import read_sweeps, sweep, sweep_compare
 
 
 def __getattr__(name: str) -> Any:

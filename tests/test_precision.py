@@ -175,6 +175,24 @@ def test_a_weight_scale_four_times_too_large_is_the_root_cause(cnn: dict[str, Pa
     assert dequantizer.name in report.summary() and "root cause" in report.summary()
 
 
+def test_one_changed_weight_inside_the_range_is_a_cause_not_rounding(transformer: dict[str, Path]) -> None:
+    """One element of a weight moved far (about 130 steps) but inside the quantized range: a share
+    of elements far under the clipping allowance, yet no clipping can put it there."""
+    fp32 = wb.open(transformer["fp32"])
+    name = "encoder.layer.1.intermediate.dense.weight"
+    changed = onnx.load(transformer["fp32"])
+    tensor = next(t for t in changed.graph.initializer if t.name == name)
+    values = onnx.numpy_helper.to_array(tensor).copy()
+    values[5, 7] += 2.0
+    tensor.CopyFrom(onnx.numpy_helper.from_array(values, name))
+    feeds = [wb.random_inputs(fp32, seed=i, dims=DIMS) for i in range(3)]
+    report = wb.compare(fp32, feeds[0], candidate=wb.precision.Recipe("int8").apply(changed, calibration=feeds),
+                        rtol=1e-3, atol=0.25)
+    cause = report.root_cause
+    assert cause is not None and cause.op_type == "DequantizeLinear" and cause.reference == name, report.summary()
+    assert cause.local_max_abs == pytest.approx(2.0, rel=0.05)
+
+
 def test_a_dynamically_quantized_matmul_with_a_wrong_weight_scale_is_the_root_cause(
         transformer: dict[str, Path]) -> None:
     proto = onnx.load(transformer["dynamic"])

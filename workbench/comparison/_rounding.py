@@ -34,7 +34,8 @@ INTEGER_OPS = frozenset({"DynamicQuantizeLinear", "MatMulInteger", "ConvInteger"
 #: of its inputs and weights to 256 levels (1–3 % on BERT-style matmuls).
 FORMAT_REL_L2 = {"float16": 1e-2, "bfloat16": 8e-2, "int8": 0.1}
 #: Share of a dequantized value's elements that may sit past half a quantization step from the
-#: reference (outside the range its scale covers: clipped) before the quantization is a cause…
+#: reference (outside the range its scale covers: clipped, at the range's end; any other element
+#: past it makes the dequantization a cause) before the quantization is a cause…
 CLIPPED = 0.01
 #: …unless none of them is past it by more than this share of the range (a range calibrated on
 #: other inputs, a little short for these).
@@ -62,9 +63,21 @@ class Rounding:
             ok = metrics["rel_l2"] <= FORMAT_REL_L2.get(self.format, FORMAT_REL_L2["int8"])
             return ok, 0.0 if ok else 1.0
         ref = np.asarray(reference, dtype=np.float64)
-        error = np.abs(np.asarray(local, dtype=np.float64) - ref)
+        out = np.asarray(local, dtype=np.float64)
+        error = np.abs(out - ref)
         bound = 0.5 * self.scale * (1 + 1e-3) + 1e-6 * np.abs(ref)
-        beyond = float(np.mean(error > bound)) if error.size else 0.0
+        past = error > bound
+        beyond = float(np.mean(past)) if error.size else 0.0
+        if not beyond:
+            return True, beyond
+        # Only clipping puts an element past half a step: the reference lies outside the range,
+        # and the element sits at the range's end (its channel's largest or smallest value). One
+        # inside the range, or whose reference lies inside it, was changed: not the format's doing.
+        channels = tuple(i for i in range(out.ndim) if np.ndim(self.scale) == 0 or np.shape(self.scale)[i] == 1)
+        top, bottom = out.max(axis=channels, keepdims=True), out.min(axis=channels, keepdims=True)
+        clipped = ((out >= top) & (ref > out)) | ((out <= bottom) & (ref < out))
+        if np.any(past & ~clipped):
+            return False, beyond
         # a range calibrated a little short clips a few values by a little: still the format's
         span = self.scale * _levels(self.zero_point)
         return beyond <= CLIPPED or bool(np.all(error - bound <= SHORT_RANGE * span)), beyond

@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 import workbench as wb
 from workbench.errors import ProviderError, UsageError
 from workbench.runtime._optimize import THREADS_VARIABLE, session_options
-from workbench.sweeps._executors import cores, run_local
+from workbench.sweeps._executors import run_local
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +134,6 @@ def test_variants_with_an_optimization_level_and_int8_run_and_profile_names_the_
     assert (profiled.value > 0).all() and profiled.input.isna().all()
     # the op type onnxruntime spent most on, as it ran it (fused by the optimizer: FusedGemm, QLinearMatMul…)
     assert (profiled.detail == profiled.root_cause + profiled.detail.str.extract(r"(: \d+% of kernel time)")[0]).all()
-    assert profiled[profiled.variant == "int8"].root_cause.str.contains("Q|Integer").all()
     int8 = table[(table.variant == "int8") & (table.check == "compare") & (table.metric == "max_abs")]
     assert (int8.value > 0).all()  # it really ran quantized
 
@@ -160,11 +159,12 @@ def must_be_small(reference: wb.Model, candidate: wb.Model, inputs: dict, provid
     return {"size": size}
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_each_worker_is_pinned_to_its_share_of_the_cores(zoo: dict[str, tuple[Path, Path]], workers: int) -> None:
-    table = wb.sweep({n: zoo[n] for n in ("m0", "m1")}, checks=[threads_seen], workers=workers)
-    expected = max(1, cores() // min(workers, 2))
-    assert set(table.value) == {float(expected)}
+@pytest.mark.parametrize("threads", [None, 2])
+def test_each_workers_sessions_are_pinned_to_a_thread_count(zoo: dict[str, tuple[Path, Path]],
+                                                           threads: int | None) -> None:
+    table = wb.sweep({n: zoo[n] for n in ("m0", "m1")}, checks=[threads_seen], workers=2,
+                     **({} if threads is None else {"threads": threads}))
+    assert set(table.value) == {float(threads or 1)}  # one by default: values then do not depend on the machine
     assert set(table.check) == {"threads_seen"}
 
 
@@ -301,6 +301,7 @@ def test_sweep_compare_flags_slower_lost_and_worse_measurements() -> None:
     ({"checks": [lambda *a: {}]}, UsageError, "top of an importable module"),
     ({"executor": "dask"}, UsageError, "'local'"),
     ({"workers": 0}, UsageError, "at least 1"),
+    ({"threads": 0}, UsageError, "at least 1"),
     ({"inputs": 0}, UsageError, "at least one input set"),
     ({"providers": ["tensorrt"]}, ProviderError, "no TensorrtExecutionProvider"),
     ({"atol": {"fp16": 1e-2}}, UsageError, r"no tolerance for the variant\(s\) \['fp32'\]"),

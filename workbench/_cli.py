@@ -248,6 +248,9 @@ With --store, the run is appended to a Parquet dataset and compared with the sto
     sweep.add_argument("--executor", choices=["local", "ray"], default="local",
                        help="worker processes here, or a Ray cluster (default: local)")
     sweep.add_argument("--workers", type=int, help="cases run at once (default: one per core or cluster CPU)")
+    sweep.add_argument("--threads", type=int, default=1,
+                       help="intra-op threads of each worker's sessions (default: 1, so that values do not depend "
+                            "on the machine)")
     sweep.add_argument("--address", help="the Ray cluster to join (auto, ray://head:10001); default: a local one")
     sweep.add_argument("--save", metavar="DIR", help="save each failing input as an analysis folder under DIR")
     sweep.add_argument("--store", metavar="DIR", help="append this run to the Parquet dataset in DIR")
@@ -753,7 +756,7 @@ def _sweep(args: argparse.Namespace) -> _Outcome:
     inputs = (int(args.inputs[0]) if len(args.inputs) == 1 and args.inputs[0].isdigit()
               else [_read_npz(path) for path in args.inputs])
     table = wb.sweep(args.models, inputs, providers=args.providers, variants=args.variants,
-                     checks=args.checks, executor=args.executor, workers=args.workers,
+                     checks=args.checks, executor=args.executor, workers=args.workers, threads=args.threads,
                      reference_provider=args.reference_provider, rtol=_tolerance(args.rtol, 1e-4, args.variants),
                      atol=_tolerance(args.atol, 1e-5, args.variants), runs=args.runs, save=args.save,
                      store=args.store, run=args.run, address=args.address)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -87,14 +88,13 @@ def run_ray(specs: Sequence[dict[str, Any]], workers: int | None, address: str |
         path = os.pathsep.join(p or os.getcwd() for p in sys.path)
         ray.init(address=address, num_cpus=workers if address is None else None,  # a local cluster of that size
                  include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
-    cpus = int(ray.available_resources().get("CPU", 1))
-    count = max(1, min(workers or cpus, len(specs)))
-    threads = max(1, cpus // count)
+    threads = specs[0]["threads"] if specs else 1
+    count = max(1, min(workers or int(ray.available_resources().get("CPU", 1)) // threads, len(specs)))
     actor: Any = ray.remote(num_cpus=threads, num_gpus=gpus)(_RayCase)
     blobs = {path: ray.put(_shipped(path)) for spec in specs for path in {spec["reference"], spec["candidate"]}}
     inputs = ray.put(list(feeds)) if feeds is not None else None
     idle = [actor.remote() for _ in range(count)]
-    queue = [dict(spec, threads=threads) for spec in specs][::-1]
+    queue = list(specs)[::-1]
     running: dict[Any, tuple[Any, dict[str, Any]]] = {}
     try:
         while queue or running:
@@ -113,6 +113,7 @@ def run_ray(specs: Sequence[dict[str, Any]], workers: int | None, address: str |
                                                "likely a native crash of the runtime on this model.")]
                 idle.append(actor.remote())
     finally:
+        ray.wait([handle.close.remote() for handle in idle], num_returns=len(idle), timeout=30)
         for handle in idle + [h for h, _ in running.values()]:
             ray.kill(handle)
 
@@ -130,6 +131,10 @@ class _RayCase:
         local = dict(spec, reference=self._file(spec["reference"], reference),
                      candidate=self._file(spec["candidate"], candidate))
         return run_case(local, feeds)
+
+    def close(self) -> None:
+        """Removes the models written here (``ray.kill`` runs no clean-up of the actor's)."""
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     def _file(self, path: str, blob: bytes | str) -> str:
         if isinstance(blob, str):

@@ -22,7 +22,8 @@ Exit codes:
 - ``0``: pass: the runs agree, the latency is within budget, the models are identical, the
   analysis reproduces (``info`` and ``view`` pass when they did their work);
 - ``1``: a finding: a divergence, a latency over budget, a difference, an analysis that no
-  longer reproduces;
+  longer reproduces, a sweep measurement that fails (or, with ``--fail-on regression``, got
+  worse since the store's previous run);
 - ``2``: a usage or input error: argparse's own (a bad option), a missing or unreadable file,
   an ``.npz`` that does not fit the model, any :class:`~workbench.errors.WorkbenchError`. One
   line on stderr, ``workbench COMMAND: error: …``, no traceback (with ``--json``, a document
@@ -85,7 +86,8 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EXIT_CODES = """\
 exit codes:
   0  pass: the runs agree, latency within budget, models identical, the analysis reproduces
-  1  a finding: a divergence, latency over budget, a difference, an analysis that no longer reproduces
+  1  a finding: a divergence, latency over budget, a difference, an analysis that no longer reproduces,
+     a failing sweep (with --fail-on regression: one that got worse since the stored previous run)
   2  usage or input error: a bad option, a missing or unreadable file, inputs that do not fit the model
   3  a bug in onnx-workbench: the traceback is printed; please report it
 

@@ -1,5 +1,6 @@
 """Shared fixtures: the real models onnx ships, and sample models written to disk. A session
-hook fails the run if the tests changed files git tracks (see ``pytest_sessionfinish``)."""
+hook fails the run if the tests changed files git tracks, or left files git would add (see
+``pytest_sessionfinish``)."""
 
 from __future__ import annotations
 
@@ -38,20 +39,21 @@ def cnn() -> wb.Model:
 
 # ---- the clone stays clean -----------------------------------------------------------------------
 
-#: The tracked files git reported changed when the session started (see :func:`_clone_state`).
+#: The files git reported changed or untracked when the session started (see :func:`_clone_state`).
 _CLONE_AT_START = pytest.StashKey["dict[Path, str | None] | str"]()
 
 
 def _clone_state() -> dict[Path, str | None] | str:
-    """The tracked files ``git status`` reports changed, each with a digest of its content now
-    (None: deleted, or not a file), or why there is nothing to check (no git, not a work tree).
-    The digests catch a file the developer had changed before the run and the tests changed again."""
+    """The files ``git status`` reports — tracked ones changed, untracked ones not ignored — each
+    with a digest of its content now (None: deleted, or not a file), or why there is nothing to
+    check (no git, not a work tree). The digests catch a file the developer had changed (or
+    made) before the run and the tests changed again."""
     git = ["git", "--no-optional-locks", "-C", str(REPO_ROOT)]  # no index lock: someone may be committing
     try:
         top = subprocess.run([*git, "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=60)
         if top.returncode != 0:
             return f"{REPO_ROOT} is not in a git work tree ({top.stderr.strip()})"
-        listed = subprocess.run([*git, "status", "--porcelain", "-z", "--untracked-files=no"],
+        listed = subprocess.run([*git, "status", "--porcelain", "-z", "--untracked-files=all"],
                                 capture_output=True, timeout=60, check=True)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"git did not run ({exc})"
@@ -69,9 +71,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Fails the run if it changed or deleted files git tracks: a fresh clone must stay clean
-    (``git status`` empty) after the tests. It compares with the session's start, so a clone the
-    developer had changed passes as long as the tests change nothing more. Screenshots for the
+    """Fails the run if it changed or deleted files git tracks, or left new files git does not
+    ignore: a fresh clone must stay clean (``git status`` empty) after the tests. It compares
+    with the session's start, so a clone the developer had changed passes as long as the tests
+    change nothing more. Screenshots for the
     docs (``WORKBENCH_DOCS_SCREENSHOTS=1``, scripts/refresh-screenshots.sh) may change docs/img/."""
     if _CLONE_AT_START not in session.config.stash:  # the session did not get as far as starting
         return
@@ -92,7 +95,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     lines = [
-        f"{len(changed)} tracked file(s) changed during the test run (by the tests, or by an edit meanwhile); "
+        f"{len(changed)} file(s) changed or left during the test run (by the tests, or by an edit meanwhile); "
         "tests must write into temporary folders or git-ignored ones such as build/:",
         *(f"  {os.path.relpath(path, REPO_ROOT)}" for path in changed),
     ]
@@ -100,6 +103,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         print("\n".join(lines))
         return
     reporter.line("")  # after the progress line
-    reporter.write_sep("=", "the test run changed files git tracks", red=True, bold=True)
+    reporter.write_sep("=", "the test run changed the clone", red=True, bold=True)
     for line in lines:
         reporter.write_line(line)

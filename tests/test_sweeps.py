@@ -138,6 +138,23 @@ def test_variants_with_an_optimization_level_and_int8_run_and_profile_names_the_
     assert (int8.value > 0).all()  # it really ran quantized
 
 
+def test_a_variant_on_the_reference_evaluator_runs_there(zoo: dict[str, tuple[Path, Path]],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from onnx.reference import ReferenceEvaluator
+
+    from workbench.sweeps import _case
+
+    calls = []
+    run = ReferenceEvaluator.run
+    monkeypatch.setattr(ReferenceEvaluator, "run", lambda self, *a, **k: calls.append(1) or run(self, *a, **k))
+    model = wb.open(zoo["m0"][0])
+    runner = _case._session(("m0-reference-test", "fp32"), model, "reference", "disabled", 1)
+    (y,) = runner(["y"], wb.random_inputs(model))
+    assert calls == [1] and y.shape == (1, 4)  # onnx's evaluator ran it, not onnxruntime's CPU provider
+    table = wb.sweep([zoo["m0"][0]], inputs=2, providers=["reference"], workers=1)
+    assert set(table.provider) == {"reference"} and set(table.verdict) == {"pass"}, table.detail.tolist()
+
+
 # ---- workers -------------------------------------------------------------------------------------
 def threads_seen(reference: wb.Model, candidate: wb.Model, inputs: dict, provider: str) -> dict[str, float]:
     """A custom check: the intra-op threads the worker's sessions were given."""

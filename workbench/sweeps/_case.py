@@ -217,20 +217,21 @@ def _variant(path: str, precision: str, feeds: Sequence[Mapping[str, Any]]) -> A
 
 def _session(which: tuple[str, str], model: Any, provider: str, level: str, threads: int) -> Callable[..., list[Any]]:
     """A runner of the model's outputs (``run(names, feeds)``), kept for the cases after this one."""
-    from ..runtime.internal import resolve, session_error, session_options
+    from ..runtime.internal import SessionRunner, make_runner, resolve, session_error, session_options
 
     def make() -> Callable[..., list[Any]]:
         import onnxruntime as ort
 
+        providers = resolve(provider)
+        if not providers:  # onnx's reference evaluator: it has no optimization levels
+            return make_runner(model.proto, [], problems=model.problems)
         try:
             # by path where there is one: external weights load from beside it
             source = str(model.path) if model.path is not None else model.proto.SerializeToString()
-            session = ort.InferenceSession(source, session_options(level, threads), providers=resolve(provider))
-        except WorkbenchError:
-            raise
+            session = ort.InferenceSession(source, session_options(level, threads), providers=providers)
         except Exception as exc:  # noqa: BLE001 - the runtime's many exception types: one typed error
             raise session_error(exc, "onnxruntime could not load the model", model.problems) from exc
-        return lambda names, inputs: session.run(list(names), dict(inputs))
+        return SessionRunner(session, model.problems)  # every kind of value, as the debugger reads them
 
     return _kept_value(("session", *which, provider, level, threads), make)
 

@@ -58,9 +58,8 @@ import pandas as pd  # noqa: E402
 from timing import alternating_medians  # noqa: E402
 
 import workbench as wb  # noqa: E402
-from workbench.runtime._optimize import THREADS_VARIABLE  # noqa: E402
+from workbench.runtime.internal import THREADS_VARIABLE, cores  # noqa: E402
 from workbench.sweeps import _case  # noqa: E402
-from workbench.sweeps._executors import cores  # noqa: E402
 
 #: name: (sample, sizes); ``--models N`` takes the first N.
 MODELS: dict[str, tuple[str, dict[str, int]]] = {

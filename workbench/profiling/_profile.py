@@ -33,6 +33,7 @@ from ..runtime.internal import (
     LEVELS,
     check_level,
     check_runnable,
+    cores,
     input_specs,
     make_feeds,
     open_optimized,
@@ -586,11 +587,10 @@ def _load_warnings(when: str) -> list[str]:
     """A warning when the machine is busy: other work shares the cores and inflates timings."""
     if not hasattr(os, "getloadavg"):
         return []
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    load = os.getloadavg()[0]
-    if load <= LOAD_LIMIT * cores:
+    load, usable = os.getloadavg()[0], cores()
+    if load <= LOAD_LIMIT * usable:
         return []
-    return [f"the machine was busy at the {when} (load average {load:.1f} on {cores} cores): timings are "
+    return [f"the machine was busy at the {when} (load average {load:.1f} on {usable} cores): timings are "
             "inflated and noisy; profile on an idle machine"]
 
 

@@ -47,6 +47,11 @@ def default_threads() -> int:
     return int(value)
 
 
+def cores() -> int:
+    """The cores this process may use (its affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def session_options(level: str, threads: int = 0) -> onnxruntime.SessionOptions:
     """Fresh session options at optimization ``level``, logging fatal errors only: what goes
     wrong reaches the user as a :class:`~workbench.errors.SessionError`, not as stderr lines

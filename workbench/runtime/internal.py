@@ -13,13 +13,14 @@ from ._optimize import (
     LEVELS,
     THREADS_VARIABLE,
     check_level,
+    cores,
     open_optimized,
     optimized,
     save_optimized_graph,
     session_options,
 )
 from ._providers import ALIASES, COMPILING, CPU, REFERENCE, resolve
-from ._session import check_runnable, onnx_dtype
+from ._session import SessionRunner, check_runnable, make_runner, onnx_dtype
 from ._values import (
     SPECIAL,
     Value,
@@ -37,8 +38,9 @@ from ._values import (
 )
 
 __all__ = [
-    "ALIASES", "COMPILING", "CPU", "LEVELS", "REFERENCE", "SPECIAL", "THREADS_VARIABLE", "Value", "Worker", "as_value",
-    "check_level", "check_runnable", "describe", "from_reference", "input_specs", "is_special", "load", "make_feeds",
-    "numeric", "onnx_dtype", "open_optimized", "optimized", "output_types", "resolve", "run_session",
-    "same_structure", "save", "save_optimized_graph", "session_error", "session_options", "shared_worker", "tensors",
+    "ALIASES", "COMPILING", "CPU", "LEVELS", "REFERENCE", "SPECIAL", "THREADS_VARIABLE", "SessionRunner", "Value",
+    "Worker", "as_value", "check_level", "check_runnable", "cores", "describe", "from_reference", "input_specs",
+    "is_special", "load", "make_feeds", "make_runner", "numeric", "onnx_dtype", "open_optimized", "optimized",
+    "output_types", "resolve", "run_session", "same_structure", "save", "save_optimized_graph", "session_error",
+    "session_options", "shared_worker", "tensors",
 ]

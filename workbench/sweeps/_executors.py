@@ -24,11 +24,6 @@ from ._case import crashed_row, run_case, run_case_to_file
 Done = tuple[Mapping[str, Any], list[dict[str, Any]]]
 
 
-def cores() -> int:
-    """The cores this process may use (its affinity, not the machine's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def run_local(specs: Sequence[dict[str, Any]], workers: int) -> Iterator[Done]:
     """Runs the cases in ``workers`` worker processes, one case each at a time. Stopped early (an
     interrupt, an error of the caller's), it cancels the cases not started and kills the workers."""
@@ -91,7 +86,8 @@ def run_ray(specs: Sequence[dict[str, Any]], workers: int | None, address: str |
     threads = specs[0]["threads"] if specs else 1
     count = max(1, min(workers or int(ray.available_resources().get("CPU", 1)) // threads, len(specs)))
     actor: Any = ray.remote(num_cpus=threads, num_gpus=gpus)(_RayCase)
-    blobs = {path: ray.put(_shipped(path)) for spec in specs for path in {spec["reference"], spec["candidate"]}}
+    files = dict.fromkeys(path for spec in specs for path in (spec["reference"], spec["candidate"]))
+    blobs = {path: ray.put(_shipped(path)) for path in files}  # each model once, not once per case
     inputs = ray.put(list(feeds)) if feeds is not None else None
     idle = [actor.remote() for _ in range(count)]
     queue = list(specs)[::-1]
@@ -151,7 +147,8 @@ def _shipped(path: str) -> bytes | str:
 
     from ..model.internal import iter_graphs
 
-    proto = onnx.load(path, load_external_data=False)
+    data = Path(path).read_bytes()  # read once: parsed here, shipped as it is
+    proto = onnx.load_model_from_string(data)
     external = any(t.data_location == onnx.TensorProto.EXTERNAL for g in iter_graphs(proto.graph)
                    for t in g.initializer)
-    return path if external else Path(path).read_bytes()
+    return path if external else data

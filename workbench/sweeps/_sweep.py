@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import UsageError
 from ._case import COLUMNS, COMPARE_METRICS, parse_variant
-from ._executors import cores, run_local, run_ray
+from ._executors import run_local, run_ray
 
 #: What ``checks=`` names besides a function of the user's.
 CHECKS = ("compare", "profile")
@@ -95,7 +95,7 @@ def sweep(models: Mapping[str, Any] | Iterable[Any], inputs: int | Sequence[Mapp
         parse_variant(variant)
     names = [_check_name(c) for c in checks]
     tolerances = (_per_variant(rtol, "rtol", variants), _per_variant(atol, "atol", variants))
-    from ..runtime.internal import resolve
+    from ..runtime.internal import cores, resolve
 
     for provider in {reference_provider, *providers}:
         resolve(provider)  # a provider this onnxruntime lacks: its typed error, before any work
@@ -184,10 +184,15 @@ def _file(model: Any, target: Path) -> str:
         if not path.is_file():
             raise UsageError(f"No model file at {str(path)!r}: check the path.")
         return str(path.resolve())
-    m = model if isinstance(model, Model) else as_model(model)
-    if m.path is not None:
-        return str(Path(m.path).resolve())
-    onnx.save(m.proto, target)
+    if isinstance(model, bytes):
+        target.write_bytes(model)
+        return str(target)
+    if not isinstance(model, onnx.ModelProto):  # a Model, or what wb.open takes (a torch ONNXProgram…)
+        m = model if isinstance(model, Model) else as_model(model)
+        if m.path is not None:
+            return str(Path(m.path).resolve())
+        model = m.proto
+    onnx.save(model, target)  # a proto is written as it is: the worker opens (and checks) it
     return str(target)
 
 

@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
@@ -97,31 +98,19 @@ def sweep_compare(old: pd.DataFrame | str | os.PathLike, new: pd.DataFrame | Non
                               sort=False)
     both = both.rename(columns={"value_old": "old", "value_new": "new"})
     both["change"] = both["new"] / both["old"].where(both["old"] != 0)
-    why = both.apply(lambda r: _why(r, latency), axis=1)
-    both["why"] = [w for w, _ in why]
-    both["regression"] = [bad for _, bad in why]
-    both = both.drop(columns="_merge")
+    # column by column, not row by row: a nightly table has a row per input, metric and case
+    lost, added = both["_merge"] == "left_only", both["_merge"] == "right_only"
+    rank = {verdict: i for i, verdict in enumerate(VERDICTS)}
+    before, after = (both[f"verdict_{side}"].map(rank).fillna(len(VERDICTS)) for side in ("old", "new"))
+    moved = ~lost & ~added & (both["verdict_old"].astype(object) != both["verdict_new"].astype(object))
+    slower = ~lost & ~added & ~moved & (both["check"] == "profile") & (both["change"] > 1 + latency)
+    both["regression"] = lost | (moved & (after > before)) | slower
+    verdicts = both["verdict_old"].astype(str) + " → " + both["verdict_new"].astype(str)
+    growth = "latency +" + ((both["change"] - 1) * 100).round().astype("Int64").astype(str) + "%"
+    both["why"] = np.select([lost, added, moved, slower],
+                            ["not in the new sweep", "new in this sweep", verdicts, growth], "")
     order = [*KEYS, "old", "new", "verdict_old", "verdict_new", "change", "regression", "why"]
     return both[order].sort_values("regression", ascending=False, kind="stable", ignore_index=True)
-
-
-def _why(row: pd.Series, latency: float) -> tuple[str, bool]:
-    """What changed in one measurement, in words, and whether it is a regression."""
-    if row["_merge"] == "left_only":
-        return "not in the new sweep", True
-    if row["_merge"] == "right_only":
-        return "new in this sweep", False
-    before, after = row["verdict_old"], row["verdict_new"]
-    if before != after:
-        worse = _rank(after) > _rank(before)
-        return f"{before} → {after}", worse
-    if row["check"] == "profile" and pd.notna(row["change"]) and row["change"] > 1 + latency:
-        return f"latency +{row['change'] - 1:.0%}", True
-    return "", False
-
-
-def _rank(verdict: object) -> int:
-    return VERDICTS.index(verdict) if verdict in VERDICTS else len(VERDICTS)
 
 
 def _parquet() -> None:

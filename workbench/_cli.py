@@ -763,9 +763,12 @@ def _sweep(args: argparse.Namespace) -> _Outcome:
                      atol=_tolerance(args.atol, 1e-5, args.variants), runs=args.runs, save=args.save,
                      store=args.store, run=args.run, address=args.address)
     regressions = None
-    if args.store and len(set(wb.read_sweeps(args.store)["run"])) > 1:
-        changes = wb.sweep_compare(args.store)
-        regressions = changes[changes.regression]
+    if args.store:
+        history = wb.read_sweeps(args.store)  # read once: tonight's run is the last
+        runs = list(dict.fromkeys(history["run"]))
+        if len(runs) > 1:
+            changes = wb.sweep_compare(history[history["run"] == runs[-2]], table)
+            regressions = changes[changes.regression]
     bad = table[table.verdict != "pass"]
     cases = []
     for (model, variant, provider), rows in table.groupby(["model", "variant", "provider"], sort=False):
